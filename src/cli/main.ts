@@ -1,0 +1,84 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError, Option } from "commander";
+import { ReportedFailure, UsageError } from "./output.js";
+
+const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted). */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command("tickflow")
+    .description("Declarative, YAML-driven pipeline runner for market data.")
+    .version(version, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("validate")
+    .description("check pipeline, work pool and deployments files (and folders of them); every error with its line and column")
+    .argument("<path...>", "files or folders")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--json", "same as --format json")
+    .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean }) => {
+      const { validateCommand } = await import("./validate.js");
+      code = await validateCommand(paths, { format: opts.json ? "json" : opts.format });
+    });
+
+  program
+    .command("plan")
+    .description("show the task graph a pipeline resolves to")
+    .argument("<file>", "pipeline file")
+    .option("-p, --param <name=value>", "set a parameter (repeatable)", collect, [])
+    .option("--date <YYYY-MM-DD>", "the run's logical date (default: today in New York)")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "mermaid"]).default("text"))
+    .option("--json", "same as --format json")
+    .action(async (file: string, opts: { param: string[]; date?: string; format: "text" | "json" | "mermaid"; json?: boolean }) => {
+      const { planCommand } = await import("./plan.js");
+      code = await planCommand(file, { ...opts, format: opts.json ? "json" : opts.format });
+    });
+
+  program
+    .command("steps")
+    .description("list the built-in step types with their parameters and outputs")
+    .argument("[name]", "one step type")
+    .option("--json", "machine-readable output")
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
+      const { stepsCommand } = await import("./steps.js");
+      code = stepsCommand(name, opts);
+    });
+
+  program
+    .command("schemas")
+    .description("write the JSON Schemas of the three file kinds (for editors)")
+    .option("--out <dir>", "folder to write to", "schemas")
+    .option("--check", "only report whether the files there are up to date")
+    .action(async (opts: { out: string; check?: boolean }) => {
+      const { schemasCommand } = await import("./schemas.js");
+      code = await schemasCommand(opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
+      return 2; // commander already printed the message
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`tickflow: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof ReportedFailure) return 1;
+    // Never a stack trace for users; TICKFLOW_DEBUG=1 shows it for us.
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tickflow: internal error: ${message}\n`);
+    if (process.env.TICKFLOW_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+/**
+ * Every environment variable tickflow reads, parsed once into one typed object.
+ * `deployment/env.example` lists the same variables; a test keeps the two in step.
+ */
+export const settingsSchema = z.object({
+  TICKFLOW_DB: z.string().min(1).default("./tickflow.duckdb").describe("Path of the DuckDB database file."),
+  TICKFLOW_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Least severe log level printed."),
+  TICKFLOW_LOG_FORMAT: z
+    .enum(["auto", "text", "json"])
+    .default("auto")
+    .describe("Log lines as text or JSON; auto: text on a TTY, JSON otherwise (journald)."),
+  TICKFLOW_CONFIG: z
+    .string()
+    .min(1)
+    .default("deployment/tickflow.yaml")
+    .describe("The deployments file used by `deploy` and `daemon`."),
+  TICKFLOW_API_URL: z
+    .url()
+    .default("http://127.0.0.1:4200")
+    .describe("Where the CLI finds a running daemon's HTTP API."),
+  TICKFLOW_API_HOST: z.string().min(1).default("127.0.0.1").describe("Address the daemon's HTTP API binds to."),
+  TICKFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(4200).describe("Port of the daemon's HTTP API."),
+  TICKFLOW_API_TOKEN: z
+    .string()
+    .min(16, "must be at least 16 characters")
+    .optional()
+    .describe("Bearer token for the HTTP API; required when it binds to a non-loopback address."),
+  TICKFLOW_CACHE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Where the single binary extracts DuckDB's native library (default: $XDG_CACHE_HOME/tickflow)."),
+  POLYGON_API_KEY: z.string().min(1).optional().describe("Polygon (Massive) API key used by the polygon.* steps."),
+  NO_COLOR: z
+    .string()
+    .optional()
+    .describe("Set to anything to turn off colour and progress bars."),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+
+/** Variables whose values are secrets: never printed, logged or stored. */
+export const SECRET_SETTINGS = ["TICKFLOW_API_TOKEN", "POLYGON_API_KEY"] as const;
+
+export class SettingsError extends Error {}
+
+/** Reads the settings from an environment; empty strings count as unset. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const known = Object.keys(settingsSchema.shape);
+  const input = Object.fromEntries(known.map((k) => [k, env[k] === "" ? undefined : env[k]]));
+  const result = settingsSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+  throw new SettingsError(`invalid environment:\n  ${lines.join("\n  ")}`);
+}

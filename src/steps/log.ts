@@ -1,0 +1,20 @@
+import { z } from "zod";
+import { defineStep } from "../pipeline/step-spec.js";
+
+export const log = defineStep({
+  name: "log",
+  summary: "Write a message to the run log (for notifications and tests).",
+  params: z.strictObject({
+    message: z
+      .string()
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a tickflow ${{ }} expression, not a JS template
+      .describe("The message; expressions such as ${{ run.date }} are rendered into it before it is logged."),
+    level: z
+      .enum(["debug", "info", "warn", "error"])
+      .default("info")
+      .describe("Log level: debug, info, warn or error. Default: info."),
+  }),
+  outputs: {
+    message: { type: "string", description: "The message as logged." },
+  },
+});

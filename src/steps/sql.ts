@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { defineStep } from "../pipeline/step-spec.js";
+import { onObjects, sqlParams } from "./common.js";
+
+export const sql = defineStep({
+  name: "sql",
+  summary: "Run SQL against the database; outputs the row count and the first row.",
+  params: z
+    .strictObject({
+      query: z
+        .string()
+        .min(1)
+        .describe("The SQL to run, with $name placeholders for params. Give either query or file.")
+        .optional(),
+      file: z
+        .string()
+        .min(1)
+        .describe(
+          "Path of a .sql file to run, relative to the folder of the pipeline file. Give either query or file.",
+        )
+        .optional(),
+      params: sqlParams,
+    })
+    .superRefine((value, ctx) => {
+      if (value.query !== undefined && value.file !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["file"], message: "give either query or file, not both" });
+      } else if (value.query === undefined && value.file === undefined) {
+        ctx.addIssue({ code: "custom", path: [], message: "give either query or file" });
+      }
+    }, onObjects),
+  outputs: {
+    rows: { type: "integer", description: "Rows returned (or affected, for statements that return none)." },
+    first: {
+      type: "object",
+      description:
+        "The first row returned, columns by name (e.g. tasks.t.outputs.first.answer); {} when none.",
+    },
+  },
+});

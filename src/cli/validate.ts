@@ -49,9 +49,9 @@ async function checkFile(file: string, explicit: boolean, cache: ReturnType<type
   }
   switch (kind) {
     case "pipeline":
-      return checkPipelineFile(read.yaml, builtinSteps, read.diagnostics).diagnostics;
+      return (await checkPipelineFile(read.yaml, builtinSteps, read.diagnostics)).diagnostics;
     case "work_pool":
-      return checkWorkPoolFile(read.yaml, read.diagnostics).diagnostics;
+      return (await checkWorkPoolFile(read.yaml, read.diagnostics)).diagnostics;
     case "deployments":
       return (await checkDeploymentsFile(read.yaml, builtinSteps, cache, read.diagnostics)).diagnostics;
   }

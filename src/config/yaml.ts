@@ -80,7 +80,7 @@ export function parseYaml(file: string, bytes: Buffer | string): ParseResult {
     const p = pos(extra.range[0]);
     diagnostics.push(errorAt(file, p.line, p.col, "only one YAML document per file is allowed (remove `---`)"));
   }
-  for (const e of [...doc.errors, ...docs.slice(1).flatMap((d) => d.errors)]) diagnostics.push(yamlErrorToDiagnostic(file, e, pos));
+  diagnostics.push(...syntaxErrors(file, text, [...doc.errors, ...docs.slice(1).flatMap((d) => d.errors)], pos));
   for (const w of doc.warnings) diagnostics.push({ ...yamlErrorToDiagnostic(file, w, pos), severity: "warning" });
   if (diagnostics.some((d) => d.severity === "error")) return { ok: false, diagnostics };
 
@@ -137,6 +137,27 @@ function child(doc: Document, parent: Node, seg: string | number): { key?: Node;
     return item ? { value: item } : undefined;
   }
   return undefined;
+}
+
+/**
+ * After a token the parser cannot place, every later token is "unexpected" too: report the errors
+ * up to and including the first such one, one per line, so the user sees the cause, not the cascade.
+ */
+function syntaxErrors(file: string, text: string, errors: YAMLError[], pos: (o: number) => Position): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const lines = new Set<number>();
+  for (const e of errors) {
+    const d = yamlErrorToDiagnostic(file, e, pos);
+    if (lines.has(d.line)) continue;
+    lines.add(d.line);
+    const lineText = text.split("\n", d.line)[d.line - 1] ?? "";
+    if (/[{[,]\s*[^"'\s]*\$\{\{|:\s*\$\{\{[^}]*\}\}\s*[,}\]]/.test(lineText)) {
+      d.message += ' (inside { } or [ ], an expression must be quoted: "${{ ... }}")';
+    }
+    out.push(d);
+    if (/in YAML stream/.test(e.message)) break;
+  }
+  return out;
 }
 
 function yamlErrorToDiagnostic(file: string, e: YAMLError, pos: (o: number) => Position): Diagnostic {

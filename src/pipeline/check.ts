@@ -62,7 +62,7 @@ export function checkPipeline(yaml: YamlFile, doc: PipelineDocument, steps: Read
   for (const cycle of cycles) {
     out.push(diagnosticAt(yaml, ["tasks", cycle[0]!, "needs"], `dependency cycle: ${[...cycle, cycle[0]].join(" -> ")}`));
   }
-  const upstream = cycles.length ? undefined : upstreamSets(doc);
+  const upstream = upstreamSets(doc);
 
   for (const [id, task] of Object.entries(doc.tasks)) {
     const step = steps.get(task.uses);
@@ -122,7 +122,7 @@ export function findCycles(doc: PipelineDocument): string[][] {
   return cycles;
 }
 
-/** For each task, every task it transitively needs (the graph must be acyclic). */
+/** For each task, every task it transitively needs (with a cycle, the sets are partial but finite). */
 export function upstreamSets(doc: PipelineDocument): Map<string, Set<string>> {
   const memo = new Map<string, Set<string>>();
   const of = (id: string): Set<string> => {
@@ -152,9 +152,12 @@ function collectExpressions(yaml: YamlFile, id: string, task: TaskDocument, out:
     // Offset of the string's first character in the file: past an opening quote, exact for one-line scalars.
     const quoted = isScalar(node) && (node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE");
     const valueStart = start + (quoted ? 1 : 0);
+    // Exact for one-line scalars without escapes; otherwise found by searching the raw text.
+    const exact = raw.slice(quoted ? 1 : 0).startsWith(value);
     const fileOffset = (stringOffset: number, source: string): number => {
-      const idx = raw.indexOf(source);
-      return idx >= 0 && !raw.startsWith(value) ? start + idx : valueStart + stringOffset;
+      if (exact) return valueStart + stringOffset;
+      const idx = source ? raw.indexOf(source) : -1;
+      return idx >= 0 ? start + idx : valueStart;
     };
     try {
       if (bare && !value.includes("${{")) {
@@ -191,7 +194,7 @@ function checkExpression(
   task: TaskDocument,
   found: FoundExpression,
   steps: ReadonlyMap<string, StepSpec>,
-  upstream: Map<string, Set<string>> | undefined,
+  upstream: Map<string, Set<string>>,
   out: Diagnostic[],
 ): void {
   const at = (offset: number, message: string, severity: "error" | "warning" = "error") => {
@@ -245,7 +248,7 @@ function checkExpression(
           at(ref.start, `unknown task "tasks.${other}"${hint ? ` (did you mean "tasks.${hint}"?)` : ""}`);
           break;
         }
-        if (upstream && !upstream.get(id)?.has(other)) {
+        if (!upstream.get(id)?.has(other)) {
           at(ref.start, `task "${other}" is not upstream of "${id}": add it to needs to use its outputs`);
           break;
         }

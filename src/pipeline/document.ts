@@ -127,3 +127,40 @@ export function needsOf(task: TaskDocument): string[] {
   if (task.needs === undefined) return [];
   return typeof task.needs === "string" ? [task.needs] : task.needs;
 }
+
+/**
+ * The parts of a pipeline that are well-formed, from a value that failed its schema: the semantic
+ * checks can then run too, so one pass reports every error (a cycle beside an unknown key).
+ */
+export function lenientPipeline(value: unknown): PipelineDocument | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const raw = value as Record<string, unknown>;
+  const tasksRaw = raw.tasks;
+  if (!tasksRaw || typeof tasksRaw !== "object" || Array.isArray(tasksRaw)) return undefined;
+  const fields = taskDocument.shape;
+  const tasks: Record<string, TaskDocument> = {};
+  for (const [id, t] of Object.entries(tasksRaw)) {
+    if (!t || typeof t !== "object" || Array.isArray(t)) continue;
+    const task: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(t)) {
+      const field = fields[k as keyof typeof fields];
+      if (field?.safeParse(v).success) task[k] = v;
+    }
+    tasks[id] = { uses: typeof task.uses === "string" ? task.uses : "", ...task } as TaskDocument;
+  }
+  const parameters: Record<string, ParameterDeclaration> = {};
+  if (raw.parameters && typeof raw.parameters === "object") {
+    for (const [k, d] of Object.entries(raw.parameters)) {
+      const parsed = parameterDeclaration.safeParse(d);
+      if (parsed.success) parameters[k] = parsed.data;
+    }
+  }
+  const limits = pipelineDocument.shape.concurrency_limits.safeParse(raw.concurrency_limits);
+  return {
+    kind: "pipeline",
+    name: typeof raw.name === "string" ? raw.name : "",
+    parameters,
+    tasks,
+    ...(limits.success && limits.data ? { concurrency_limits: limits.data } : {}),
+  };
+}

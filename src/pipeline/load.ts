@@ -1,23 +1,11 @@
-import type { ValidateFunction } from "ajv";
 import { type Loaded, kindOf, readYamlFile, typedDocument } from "../config/document.js";
-import { compileSchema } from "../config/schema-check.js";
+import { validatorFor } from "../config/validators.js";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
 import { checkPipeline } from "./check.js";
-import { type PipelineDocument, pipelineDocument } from "./document.js";
+import { lenientPipeline, type PipelineDocument, pipelineDocument } from "./document.js";
 import { pipelineJsonSchema } from "./schema.js";
 import type { StepSpec } from "./step-spec.js";
-
-const compiled = new WeakMap<readonly StepSpec[], ValidateFunction>();
-
-function validatorFor(steps: readonly StepSpec[]): ValidateFunction {
-  let v = compiled.get(steps);
-  if (!v) {
-    v = compileSchema(pipelineJsonSchema(steps));
-    compiled.set(steps, v);
-  }
-  return v;
-}
 
 /** Reads and checks a pipeline file: YAML, schema, then the semantic checks. `doc` is set only when error-free. */
 export async function loadPipeline(file: string, steps: readonly StepSpec[]): Promise<Loaded<PipelineDocument>> {
@@ -32,12 +20,19 @@ export async function loadPipeline(file: string, steps: readonly StepSpec[]): Pr
   return checkPipelineFile(yaml, steps, read.diagnostics);
 }
 
-export function checkPipelineFile(yaml: YamlFile, steps: readonly StepSpec[], earlier: Diagnostic[] = []): Loaded<PipelineDocument> {
-  const typed = typedDocument(yaml, validatorFor(steps), pipelineDocument);
+export async function checkPipelineFile(
+  yaml: YamlFile,
+  steps: readonly StepSpec[],
+  earlier: Diagnostic[] = [],
+): Promise<Loaded<PipelineDocument>> {
+  const names = steps.map((s) => s.name).join(",");
+  const validate = await validatorFor("pipeline", () => pipelineJsonSchema(steps), names);
+  const typed = typedDocument(yaml, validate, pipelineDocument);
   const diagnostics = [...earlier, ...typed.diagnostics];
-  if (!typed.doc) return { yaml, doc: undefined, diagnostics };
   const stepMap = new Map(steps.map((s) => [s.name, s]));
-  diagnostics.push(...checkPipeline(yaml, typed.doc, stepMap));
+  // With schema errors, the semantic checks still run over the well-formed parts.
+  const checkable = typed.doc ?? lenientPipeline(yaml.value);
+  if (checkable) diagnostics.push(...checkPipeline(yaml, checkable, stepMap));
   const ok = !diagnostics.some((d) => d.severity === "error");
   return { yaml, doc: ok ? typed.doc : undefined, diagnostics };
 }

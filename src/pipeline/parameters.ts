@@ -1,5 +1,5 @@
-import type { ErrorObject } from "ajv";
-import { compileSchema } from "../config/schema-check.js";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { compileDynamicSchema } from "../config/schema-check.js";
 import type { ParameterDeclaration } from "./document.js";
 
 type Declarations = Record<string, ParameterDeclaration>;
@@ -54,8 +54,9 @@ export function checkDefaults(decls: Declarations): ParameterProblem[] {
       .filter(([, d]) => d.default !== undefined)
       .map(([k, d]) => [k, d.default]),
   );
-  const validate = compileSchema(objectSchema(decls, []));
-  return validate(defaults) ? [] : problems(validate.errors, decls);
+  const compiled = compile(objectSchema(decls, []));
+  if ("problem" in compiled) return [compiled.problem];
+  return compiled.validate(defaults) ? [] : problems(compiled.validate.errors, decls);
 }
 
 /**
@@ -85,8 +86,19 @@ export function resolveParameters(
   const required = Object.entries(decls)
     .filter(([, d]) => d.default === undefined)
     .map(([k]) => k);
-  const validate = compileSchema(objectSchema(decls, required));
+  const compiled = compile(objectSchema(decls, required));
+  if ("problem" in compiled) return { values, problems: [compiled.problem] };
+  const { validate } = compiled;
   return validate(values) ? { values, problems: [] } : { values, problems: problems(validate.errors, decls) };
+}
+
+function compile(schema: object): { validate: ValidateFunction } | { problem: ParameterProblem } {
+  try {
+    return { validate: compileDynamicSchema(schema) };
+  } catch (err) {
+    // Only a declaration ajv cannot use gets here, e.g. `pattern: "([a-z"`.
+    return { problem: { name: "", message: `parameter declarations are unusable: ${(err as Error).message}` } };
+  }
 }
 
 const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);

@@ -170,7 +170,8 @@ export function resolveKnownWith(
   return { value, deferred };
 }
 
-const PLAN_TIME_ROOTS = new Set(["params", "env", "run", "item"]);
+// `env` is left for run time: the daemon's environment, not this shell's, is what the run will see.
+const PLAN_TIME_ROOTS = new Set(["params", "run", "item"]);
 
 function resolveKnown(v: unknown, ctx: EvalContext): { known: boolean; value?: unknown } {
   if (typeof v === "string") {

@@ -1,12 +1,11 @@
 import { dirname, resolve } from "node:path";
-import type { ValidateFunction } from "ajv";
 import { Cron } from "croner";
 import { IANAZone } from "luxon";
 import rrule from "rrule";
 import { glob } from "tinyglobby";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { displayPath, kindOf, type Loaded, readYamlFile, typedDocument } from "../config/document.js";
-import { compileSchema } from "../config/schema-check.js";
+import { validatorFor } from "../config/validators.js";
 import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
@@ -17,8 +16,6 @@ import type { StepSpec } from "../pipeline/step-spec.js";
 import { type DeploymentsDocument, deploymentsDocument, deploymentsJsonSchema } from "./deployments-file.js";
 import { checkWorkPool, queueNames, type WorkPoolDocument, workPoolDocument, workPoolJsonSchema } from "./work-pool-file.js";
 
-let workPoolValidator: ValidateFunction | undefined;
-let deploymentsValidator: ValidateFunction | undefined;
 
 /** Files already loaded in this check, so a pipeline or pool shared by many deployments is read once. */
 export interface LoadCache {
@@ -40,12 +37,11 @@ export async function loadWorkPool(file: string): Promise<Loaded<WorkPoolDocumen
   return checkWorkPoolFile(read.yaml, read.diagnostics);
 }
 
-export function checkWorkPoolFile(yaml: YamlFile, earlier: Diagnostic[] = []): Loaded<WorkPoolDocument> {
+export async function checkWorkPoolFile(yaml: YamlFile, earlier: Diagnostic[] = []): Promise<Loaded<WorkPoolDocument>> {
   const kind = kindOf(yaml);
   if (typeof kind !== "string") return { yaml, diagnostics: [...earlier, kind] };
   if (kind !== "work_pool") return { yaml, diagnostics: [...earlier, wrongKind(yaml, "work_pool", kind)] };
-  workPoolValidator ??= compileSchema(workPoolJsonSchema());
-  const typed = typedDocument(yaml, workPoolValidator, workPoolDocument);
+  const typed = typedDocument(yaml, await validatorFor("work_pool", workPoolJsonSchema), workPoolDocument);
   const diagnostics = [...earlier, ...typed.diagnostics];
   if (typed.doc) {
     diagnostics.push(...checkWorkPool(yaml, typed.doc));
@@ -83,8 +79,7 @@ export async function checkDeploymentsFile(
   const kind = kindOf(yaml);
   if (typeof kind !== "string") return { yaml, diagnostics: [...earlier, kind], pools };
   if (kind !== "deployments") return { yaml, diagnostics: [...earlier, wrongKind(yaml, "deployments", kind)], pools };
-  deploymentsValidator ??= compileSchema(deploymentsJsonSchema());
-  const typed = typedDocument(yaml, deploymentsValidator, deploymentsDocument);
+  const typed = typedDocument(yaml, await validatorFor("deployments", deploymentsJsonSchema), deploymentsDocument);
   const out = [...earlier, ...typed.diagnostics];
   const doc = typed.doc;
   if (!doc) return { yaml, diagnostics: out, pools };

@@ -183,10 +183,10 @@ const DEFINITIONS: Record<string, FunctionDefinition> = {
     maxArgs: 1,
     summary: "the value parsed from JSON text",
     run: (args, call) => {
+      const text = stringArg(args, 0, call);
       try {
-        return JSON.parse(stringArg(args, 0, call));
+        return JSON.parse(text);
       } catch (cause) {
-        if (cause instanceof ExpressionError) throw cause;
         throw call.error(`from_json() got invalid JSON: ${(cause as Error).message}`, 0);
       }
     },

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are tickflow templates, not JS ones
 import { describe, expect, it } from "vitest";
 import type { EvalContext } from "./evaluate.js";
 import { isExpressionString, parseTemplate, renderTemplate, type Template } from "./template.js";
@@ -51,6 +52,10 @@ describe("isExpressionString / parseTemplate", () => {
       " format('{{{0}}}', 'x') ",
       ' "}}" ',
     ]);
+  });
+
+  it("writes a literal ${{ as a string expression", () => {
+    expect(render("a ${{ '${{' }} b")).toBe("a ${{ b");
   });
 
   it("reports an unterminated ${{ at its position in the template", () => {

@@ -98,3 +98,32 @@ export function deploymentsJsonSchema(): JsonSchema {
   bodyProps.deployments = { ...bodyProps.deployments, items: { $ref: "#/$defs/deployment" } };
   return documentSchema(DEPLOYMENTS_SCHEMA_FILE, "tickflow deployments", body, defs);
 }
+
+/** The well-formed parts of a deployments file that failed its schema, so the other checks still run. */
+export function lenientDeployments(value: unknown): DeploymentsDocument | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const raw = value as Record<string, unknown>;
+  if (!Array.isArray(raw.deployments)) return undefined;
+  const fields = deploymentDocument.shape;
+  const deployments = raw.deployments.map((d) => {
+    const kept: Record<string, unknown> = {};
+    if (d && typeof d === "object" && !Array.isArray(d)) {
+      for (const [k, v] of Object.entries(d)) {
+        if (k === "schedules" && Array.isArray(v)) kept.schedules = v.map(lenientSchedule);
+        else if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
+      }
+    }
+    return { name: "", pipeline: "", ...kept } as DeploymentDocument;
+  });
+  const pools = deploymentsDocument.shape.work_pools.safeParse(raw.work_pools);
+  return { kind: "deployments", deployments, ...(pools.success && pools.data ? { work_pools: pools.data } : {}) };
+}
+
+function lenientSchedule(s: unknown): ScheduleDocument {
+  const kept: Record<string, unknown> = {};
+  if (s && typeof s === "object" && !Array.isArray(s)) {
+    const fields = scheduleDocument.shape;
+    for (const [k, v] of Object.entries(s)) if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
+  }
+  return kept as ScheduleDocument;
+}

@@ -13,7 +13,12 @@ import type { PipelineDocument } from "../pipeline/document.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import type { StepSpec } from "../pipeline/step-spec.js";
-import { type DeploymentsDocument, deploymentsDocument, deploymentsJsonSchema } from "./deployments-file.js";
+import {
+  type DeploymentsDocument,
+  deploymentsDocument,
+  deploymentsJsonSchema,
+  lenientDeployments,
+} from "./deployments-file.js";
 import { checkWorkPool, queueNames, type WorkPoolDocument, workPoolDocument, workPoolJsonSchema } from "./work-pool-file.js";
 
 
@@ -81,7 +86,8 @@ export async function checkDeploymentsFile(
   if (kind !== "deployments") return { yaml, diagnostics: [...earlier, wrongKind(yaml, "deployments", kind)], pools };
   const typed = typedDocument(yaml, await validatorFor("deployments", deploymentsJsonSchema), deploymentsDocument);
   const out = [...earlier, ...typed.diagnostics];
-  const doc = typed.doc;
+  // With schema errors, the other checks still run over the well-formed parts.
+  const doc = typed.doc ?? lenientDeployments(yaml.value);
   if (!doc) return { yaml, diagnostics: out, pools };
   const base = dirname(yaml.file);
 
@@ -114,6 +120,7 @@ export async function checkDeploymentsFile(
   for (const [i, dep] of doc.deployments.entries()) {
     const at = (path: (string | number)[], message: string, severity: "error" | "warning" = "error") =>
       out.push(diagnosticAt(yaml, ["deployments", i, ...path], message, { severity }));
+    if (!dep.name || !dep.pipeline) continue; // reported by the schema
     if (names.has(dep.name)) at(["name"], `duplicate deployment name "${dep.name}"`);
     names.add(dep.name);
 
@@ -189,7 +196,7 @@ export async function checkDeploymentsFile(
     }
   }
   for (const s of findLiteralSecrets(yaml.value)) out.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
-  const ok = !out.some((d) => d.severity === "error");
+  const ok = typed.doc !== undefined && !out.some((d) => d.severity === "error");
   return { yaml, doc: ok ? doc : undefined, diagnostics: out, pools };
 }
 

@@ -1,0 +1,74 @@
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO = resolve(import.meta.dirname, "../..");
+const BIN = join(REPO, "bin", "tickflow.js");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI (the compiled launcher) as a child process. */
+export function tickflow(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...process.env, NO_COLOR: "1", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** A temporary copy of the example files (pipelines/ and deployment/), removed by `cleanup`. */
+export async function copyExamples(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "tickflow-test-"));
+  await cp(join(REPO, "pipelines"), join(dir, "pipelines"), { recursive: true });
+  await cp(join(REPO, "deployment"), join(dir, "deployment"), { recursive: true });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "tickflow-test-"));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** 1-based line and column of `needle` in `text` (plus `shift` characters into it). */
+export function positionOf(text: string, needle: string, shift = 0): { line: number; col: number } {
+  const at = text.indexOf(needle);
+  if (at < 0) throw new Error(`"${needle}" not found`);
+  if (text.indexOf(needle, at + 1) >= 0) throw new Error(`"${needle}" is not unique`);
+  const offset = at + shift;
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return { line, col: offset - before.lastIndexOf("\n") };
+}
+
+/** Replaces one unique occurrence; fails loudly when the text is absent (the example changed). */
+export function replaceOnce(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`"${from}" must occur exactly once`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** Diagnostics lines (`file:line:col: severity: message`) parsed from text output. */
+export function parseDiagnostics(stdout: string): { file: string; line: number; col: number; severity: string; message: string }[] {
+  return stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const m = /^(.*?):(\d+):(\d+): (error|warning): (.*)$/.exec(l);
+      if (!m) throw new Error(`not a diagnostic line: ${l}`);
+      return { file: m[1]!, line: Number(m[2]), col: Number(m[3]), severity: m[4]!, message: m[5]! };
+    });
+}

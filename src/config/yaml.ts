@@ -14,6 +14,8 @@ import { type Diagnostic, jsonPointer } from "./diagnostics.js";
 
 /** Pipelines and deployments are small; a cap keeps a stray 10 MB file from stalling `validate`. */
 export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+/** The parser recurses per level of `[`/`{`; refuse absurd nesting before it overflows the stack slowly. */
+const MAX_FLOW_DEPTH = 200;
 /** YAML aliases expand: cap them so a "billion laughs" file fails fast instead of eating memory. */
 const MAX_ALIAS_COUNT = 200;
 
@@ -63,6 +65,12 @@ export function parseYaml(file: string, bytes: Buffer | string): ParseResult {
     for (let i = text.indexOf("\n"); i !== -1 && i < binary; i = text.indexOf("\n", i + 1)) lineCounter.addNewLine(i + 1);
     const p = pos(binary);
     return { ok: false, diagnostics: [errorAt(file, p.line, p.col, "not a YAML text file (binary or non-UTF-8 content)")] };
+  }
+
+  const depth = flowDepthBeyond(text, MAX_FLOW_DEPTH);
+  if (depth !== undefined) {
+    const p = lineColAt(text, depth);
+    return { ok: false, diagnostics: [errorAt(file, p.line, p.col, `nesting too deep (more than ${MAX_FLOW_DEPTH} levels of [ ] or { })`)] };
   }
 
   let docs: Document.Parsed[];
@@ -170,6 +178,29 @@ function yamlErrorToDiagnostic(file: string, e: YAMLError, pos: (o: number) => P
 function describeInternalError(err: unknown): string {
   if (err instanceof RangeError) return "nesting too deep";
   return err instanceof Error ? err.message.split("\n")[0]! : String(err);
+}
+
+/** Offset where `[`/`{` nesting first exceeds `limit` (outside quotes and comments), or undefined. */
+function flowDepthBeyond(text: string, limit: number): number | undefined {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote || c === "\n") quote = undefined;
+    } else if (c === '"' || c === "'") {
+      // A quote starts a string only at the start of a scalar, not inside one (it's).
+      const prev = text[i - 1];
+      if (prev === undefined || " \t[{,:\n".includes(prev)) quote = c;
+    } else if (c === "#" && (i === 0 || " \t\n".includes(text[i - 1]!))) {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end - 1;
+    } else if (c === "[" || c === "{") {
+      if (++depth > limit) return i;
+    } else if ((c === "]" || c === "}") && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /** Offset of the first NUL, or of a U+FFFD that stands for invalid UTF-8, or undefined for text. */

@@ -23,7 +23,11 @@ addFormats(ajv);
 ajv.addSchema(pipelineJsonSchema(builtinSteps), "pipeline");
 ajv.addSchema(workPoolJsonSchema(), "work_pool");
 ajv.addSchema(deploymentsJsonSchema(), "deployments");
-const code = standaloneCode(ajv, { pipeline: "pipeline", work_pool: "work_pool", deployments: "deployments" });
+const code = standaloneCode(ajv, {
+  pipeline: "pipeline",
+  work_pool: "work_pool",
+  deployments: "deployments",
+});
 const stepNames = builtinSteps.map((s) => s.name).join(",");
 const out = `${code}\nexports.validators = { pipeline: exports.pipeline, work_pool: exports.work_pool, deployments: exports.deployments };\nexports.stepNames = ${JSON.stringify(stepNames)};\n`;
 mkdirSync(new URL("../dist/generated/", import.meta.url), { recursive: true });

@@ -61,7 +61,8 @@ describe("tickflow plan", () => {
     expect(summary).toEqual({ id: "summary", uses: "log", needs: symbols.map((s) => `check[${s}]`) });
     // Topological: every need comes earlier.
     const position = new Map(plan.tasks.map((t, i) => [t.id, i]));
-    for (const t of plan.tasks) for (const n of t.needs) expect(position.get(n)!).toBeLessThan(position.get(t.id)!);
+    for (const t of plan.tasks)
+      for (const n of t.needs) expect(position.get(n)!).toBeLessThan(position.get(t.id)!);
   });
 
   it("takes --param values converted to their declared types", async () => {
@@ -77,7 +78,13 @@ describe("tickflow plan", () => {
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout) as PlanJson;
     expect(plan.params).toEqual({ symbols: ["AAPL", "MSFT"], days_back: 3 });
-    expect(plan.tasks.map((t) => t.id)).toEqual(["fetch[AAPL]", "fetch[MSFT]", "check[AAPL]", "check[MSFT]", "summary"]);
+    expect(plan.tasks.map((t) => t.id)).toEqual([
+      "fetch[AAPL]",
+      "fetch[MSFT]",
+      "check[AAPL]",
+      "check[MSFT]",
+      "summary",
+    ]);
     expect(plan.tasks[2]!.needs).toEqual(["fetch[AAPL]"]);
   });
 
@@ -86,7 +93,10 @@ describe("tickflow plan", () => {
     const cases: [string[], RegExp][] = [
       [["--param", "days_back=three"], /--param days_back: expected an integer, got "three"/],
       [["--param", "days_back=0"], /--param days_back: must be >= 1/],
-      [["--param", "day_back=3"], /--param day_back: is not a parameter of this pipeline \(known: symbols, days_back\)/],
+      [
+        ["--param", "day_back=3"],
+        /--param day_back: is not a parameter of this pipeline \(known: symbols, days_back\)/,
+      ],
       [["--param", "days_back"], /--param expects NAME=VALUE/],
       [["--date", "2025-02-30"], /--date expects YYYY-MM-DD/],
       [["--format", "dot"], /argument 'dot' is invalid/],
@@ -119,15 +129,27 @@ tasks:
 
   it("resolves required parameters from --param and reports them missing otherwise", async () => {
     const file = join(dir, "required.yaml");
-    await writeFile(file, "kind: pipeline\nname: req\nparameters:\n  who: {type: string}\ntasks:\n  hi: {uses: log, with: {message: 'hi ${{ params.who }}'}}\n");
+    await writeFile(
+      file,
+      "kind: pipeline\nname: req\nparameters:\n  who: {type: string}\ntasks:\n  hi: {uses: log, with: {message: 'hi ${{ params.who }}'}}\n",
+    );
     expect((await tickflow(["plan", file])).stderr).toMatch(/--param who: is required/);
     const r = await tickflow(["plan", file, "--param", "who=world"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^pipeline req {2}run date \d{4}-\d{2}-\d{2} {2}who="world"\n {3}1 {2}hi {4}log\n1 task instance\n$/);
+    expect(r.stdout).toMatch(
+      /^pipeline req {2}run date \d{4}-\d{2}-\d{2} {2}who="world"\n {3}1 {2}hi {4}log\n1 task instance\n$/,
+    );
   });
 
   it("prints a mermaid flowchart", async () => {
-    const r = await tickflow(["plan", "pipelines/yahoo_daily.yaml", "--format", "mermaid", "--param", "symbols=AAPL,SPY"]);
+    const r = await tickflow([
+      "plan",
+      "pipelines/yahoo_daily.yaml",
+      "--format",
+      "mermaid",
+      "--param",
+      "symbols=AAPL,SPY",
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -156,9 +178,16 @@ tasks:
 
   it("reports a for_each that does not give a list at its position", async () => {
     const file = join(dir, "bad-for-each.yaml");
-    await writeFile(file, "kind: pipeline\nname: x\nparameters:\n  n: {type: integer, default: 3}\ntasks:\n  t:\n    uses: log\n    for_each: ${{ params.n }}\n    with: {message: x}\n");
+    await writeFile(
+      file,
+      "kind: pipeline\nname: x\nparameters:\n  n: {type: integer, default: 3}\ntasks:\n  t:\n    uses: log\n    for_each: ${{ params.n }}\n    with: {message: x}\n",
+    );
     const r = await tickflow(["plan", file]);
     expect(r.code).toBe(1);
-    expect(parseDiagnostics(r.stdout)[0]).toMatchObject({ line: 8, col: 15, message: "for_each must give a list, got 3" });
+    expect(parseDiagnostics(r.stdout)[0]).toMatchObject({
+      line: 8,
+      col: 15,
+      message: "for_each must give a list, got 3",
+    });
   });
 });

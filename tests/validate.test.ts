@@ -12,7 +12,13 @@ describe("tickflow validate on the examples", () => {
   });
 
   it("finds all three kinds in the folders", async () => {
-    const r = await tickflow(["validate", "--json", "pipelines/demo.yaml", "deployment/work-pools/default.yaml", "deployment/tickflow.yaml"]);
+    const r = await tickflow([
+      "validate",
+      "--json",
+      "pipelines/demo.yaml",
+      "deployment/work-pools/default.yaml",
+      "deployment/tickflow.yaml",
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([]);
   });
@@ -41,7 +47,14 @@ describe("broken copies of the examples", () => {
     return { ...r, diagnostics: r.code === 1 ? parseDiagnostics(r.stdout) : [] };
   }
 
-  const pipelineCases: { name: string; from: string; to: string; at: string; shift?: number; message: RegExp }[] = [
+  const pipelineCases: {
+    name: string;
+    from: string;
+    to: string;
+    at: string;
+    shift?: number;
+    message: RegExp;
+  }[] = [
     {
       name: "unknown key",
       from: "    retries: 3\n",
@@ -138,7 +151,10 @@ describe("broken copies of the examples", () => {
     expect(r.code).toBe(1);
     const messages = r.diagnostics.map((d) => d.message);
     for (const c of pipelineCases.filter((x) => x.name !== "wrong type in a step's parameters")) {
-      expect(messages.some((m) => c.message.test(m)), `${c.name} in:\n${r.stdout}`).toBe(true);
+      expect(
+        messages.some((m) => c.message.test(m)),
+        `${c.name} in:\n${r.stdout}`,
+      ).toBe(true);
     }
     for (const d of r.diagnostics) expect(d.file).toBe("pipelines/broken-all.yaml");
   });
@@ -225,14 +241,24 @@ describe("broken copies of the examples", () => {
     const r = await validateDeployments(broken, "broken-all.yaml");
     expect(r.code).toBe(1);
     for (const c of deploymentCases) {
-      expect(r.diagnostics.some((d) => c.message.test(d.message)), `${c.name} in:\n${r.stdout}`).toBe(true);
+      expect(
+        r.diagnostics.some((d) => c.message.test(d.message)),
+        `${c.name} in:\n${r.stdout}`,
+      ).toBe(true);
     }
   });
 
   it("reports a literal secret in a work pool's env", async () => {
     const pool = await readFile(join(dir, "deployment/work-pools/default.yaml"), "utf8");
-    const broken = replaceOnce(pool, "env: {TZ: America/New_York}", "env: {TZ: America/New_York, POLYGON_API_KEY: abc123}");
-    await writeFile(join(dir, "deployment/work-pools/broken.yaml"), broken.replace("name: default", "name: broken"));
+    const broken = replaceOnce(
+      pool,
+      "env: {TZ: America/New_York}",
+      "env: {TZ: America/New_York, POLYGON_API_KEY: abc123}",
+    );
+    await writeFile(
+      join(dir, "deployment/work-pools/broken.yaml"),
+      broken.replace("name: default", "name: broken"),
+    );
     const r = await tickflow(["validate", "deployment/work-pools/broken.yaml"], { cwd: dir });
     expect(r.code).toBe(1);
     const [d] = parseDiagnostics(r.stdout);

@@ -20,7 +20,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("validate")
-    .description("check pipeline, work pool and deployments files (and folders of them); every error with its line and column")
+    .description(
+      "check pipeline, work pool and deployments files (and folders of them); every error with its line and column",
+    )
     .argument("<path...>", "files or folders")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--json", "same as --format json")
@@ -35,12 +37,19 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<file>", "pipeline file")
     .option("-p, --param <name=value>", "set a parameter (repeatable)", collect, [])
     .option("--date <YYYY-MM-DD>", "the run's logical date (default: today in New York)")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "json", "mermaid"]).default("text"))
+    .addOption(
+      new Option("--format <format>", "output format").choices(["text", "json", "mermaid"]).default("text"),
+    )
     .option("--json", "same as --format json")
-    .action(async (file: string, opts: { param: string[]; date?: string; format: "text" | "json" | "mermaid"; json?: boolean }) => {
-      const { planCommand } = await import("./plan.js");
-      code = await planCommand(file, { ...opts, format: opts.json ? "json" : opts.format });
-    });
+    .action(
+      async (
+        file: string,
+        opts: { param: string[]; date?: string; format: "text" | "json" | "mermaid"; json?: boolean },
+      ) => {
+        const { planCommand } = await import("./plan.js");
+        code = await planCommand(file, { ...opts, format: opts.json ? "json" : opts.format });
+      },
+    );
 
   program
     .command("steps")

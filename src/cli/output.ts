@@ -22,7 +22,9 @@ export function printDiagnostics(list: Diagnostic[], format: "text" | "json"): v
     if (!colour) process.stdout.write(`${line}\n`);
     else {
       const tint = d.severity === "error" ? RED : YELLOW;
-      process.stdout.write(`${line.replace(`: ${d.severity}: `, `: ${BOLD}${tint}${d.severity}${RESET}: `)}\n`);
+      process.stdout.write(
+        `${line.replace(`: ${d.severity}: `, `: ${BOLD}${tint}${d.severity}${RESET}: `)}\n`,
+      );
     }
   }
 }

@@ -55,7 +55,8 @@ export async function resolvePlan(file: string, options: Pick<PlanOptions, "para
     plan = planPipeline(doc, params.values, runDate, env);
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
-    const at = doc.tasks[err.task]?.for_each !== undefined ? ["tasks", err.task, "for_each"] : ["tasks", err.task];
+    const at =
+      doc.tasks[err.task]?.for_each !== undefined ? ["tasks", err.task, "for_each"] : ["tasks", err.task];
     printDiagnostics([diagnosticAt(yaml, at, err.message)], "text");
     throw new ReportedFailure();
   }
@@ -63,7 +64,11 @@ export async function resolvePlan(file: string, options: Pick<PlanOptions, "para
   const issues = checkPlannedParameters(doc, plan, steps, env);
   if (issues.length) {
     const diagnostics: Diagnostic[] = issues.map((i) =>
-      diagnosticAt(yaml, ["tasks", i.task, "with", ...i.path], `${i.path.length ? `with.${i.path.join(".")}` : "with"}: ${i.message}`),
+      diagnosticAt(
+        yaml,
+        ["tasks", i.task, "with", ...i.path],
+        `${i.path.length ? `with.${i.path.join(".")}` : "with"}: ${i.message}`,
+      ),
     );
     printDiagnostics(diagnostics, "text");
     throw new ReportedFailure();
@@ -85,7 +90,8 @@ export function renderPlan(plan: Plan, format: PlanOptions["format"]): string {
   if (format === "mermaid") {
     const node = new Map(plan.tasks.map((t, i) => [t.id, `t${i}`]));
     const lines = ["flowchart TD"];
-    for (const t of plan.tasks) lines.push(`  ${node.get(t.id)}["${escapeMermaid(t.id)}<br/><small>${t.uses}</small>"]`);
+    for (const t of plan.tasks)
+      lines.push(`  ${node.get(t.id)}["${escapeMermaid(t.id)}<br/><small>${t.uses}</small>"]`);
     for (const t of plan.tasks) for (const n of t.needs) lines.push(`  ${node.get(n)} --> ${node.get(t.id)}`);
     return `${lines.join("\n")}\n`;
   }
@@ -96,10 +102,15 @@ export function renderPlan(plan: Plan, format: PlanOptions["format"]): string {
     .join(" ");
   const lines = [`pipeline ${plan.pipeline}  run date ${plan.runDate}${params ? `  ${params}` : ""}`];
   plan.tasks.forEach((t, i) => {
-    const extra = [t.needs.length ? `needs ${t.needs.join(", ")}` : "", t.if !== undefined ? `if ${String(t.if)}` : ""]
+    const extra = [
+      t.needs.length ? `needs ${t.needs.join(", ")}` : "",
+      t.if !== undefined ? `if ${String(t.if)}` : "",
+    ]
       .filter(Boolean)
       .join("  ");
-    lines.push(`${String(i + 1).padStart(4)}  ${t.id.padEnd(width)}  ${t.uses.padEnd(usesWidth)}  ${extra}`.trimEnd());
+    lines.push(
+      `${String(i + 1).padStart(4)}  ${t.id.padEnd(width)}  ${t.uses.padEnd(usesWidth)}  ${extra}`.trimEnd(),
+    );
   });
   lines.push(`${plan.tasks.length} task instance${plan.tasks.length === 1 ? "" : "s"}`);
   return `${lines.join("\n")}\n`;

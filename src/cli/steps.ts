@@ -13,7 +13,10 @@ interface ParamDoc {
 
 /** Parameter docs straight from the step's zod schema (the same source as the JSON Schema). */
 export function parameterDocs(step: StepSpec): ParamDoc[] {
-  const schema = toJsonSchema(step.params) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const schema = toJsonSchema(step.params) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
   return Object.entries(schema.properties ?? {}).map(([name, p]) => ({
     name,
     type: typeName(p),
@@ -39,14 +42,23 @@ export function stepsCommand(name: string | undefined, options: { json?: boolean
   const list = name ? builtinSteps.filter((s) => s.name === name) : builtinSteps;
   if (name && !list.length) throw new UsageError(`unknown step "${name}" (see: tickflow steps)`);
   if (options.json) {
-    const out = list.map((s) => ({ name: s.name, summary: s.summary, parameters: parameterDocs(s), outputs: s.outputs }));
+    const out = list.map((s) => ({
+      name: s.name,
+      summary: s.summary,
+      parameters: parameterDocs(s),
+      outputs: s.outputs,
+    }));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   }
   const blocks = list.map((s) => {
     const lines = [`${s.name}`, `  ${s.summary}`, "  parameters:"];
     for (const p of parameterDocs(s)) {
-      const flags = p.required ? "required" : p.default !== undefined ? `default ${JSON.stringify(p.default)}` : "optional";
+      const flags = p.required
+        ? "required"
+        : p.default !== undefined
+          ? `default ${JSON.stringify(p.default)}`
+          : "optional";
       lines.push(`    ${p.name}: ${p.type} (${flags})`);
       if (p.description) lines.push(`        ${p.description}`);
     }

@@ -23,7 +23,11 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
     }
     if (!isDir) files.push({ file: displayPath(p), explicit: true });
     else {
-      const found = await glob(["**/*.yaml", "**/*.yml"], { cwd: p, absolute: true, ignore: ["**/node_modules/**", "**/.git/**"] });
+      const found = await glob(["**/*.yaml", "**/*.yml"], {
+        cwd: p,
+        absolute: true,
+        ignore: ["**/node_modules/**", "**/.git/**"],
+      });
       for (const f of found.sort()) files.push({ file: displayPath(f), explicit: false });
     }
   }
@@ -38,13 +42,18 @@ export async function validateCommand(paths: string[], options: ValidateOptions)
   return diagnostics.some((d) => d.severity === "error") ? 1 : 0;
 }
 
-async function checkFile(file: string, explicit: boolean, cache: ReturnType<typeof newLoadCache>): Promise<Diagnostic[]> {
+async function checkFile(
+  file: string,
+  explicit: boolean,
+  cache: ReturnType<typeof newLoadCache>,
+): Promise<Diagnostic[]> {
   const read = await readYamlFile(file);
   if (!read.yaml) return read.diagnostics;
   const kind = kindOf(read.yaml);
   if (typeof kind !== "string") {
     // In a folder, YAML that is not ours (a CI workflow, say) is skipped, not an error.
-    const foreign = !explicit && read.yaml.value && typeof read.yaml.value === "object" && !("kind" in read.yaml.value);
+    const foreign =
+      !explicit && read.yaml.value && typeof read.yaml.value === "object" && !("kind" in read.yaml.value);
     return foreign ? [] : [...read.diagnostics, kind];
   }
   switch (kind) {
@@ -56,4 +65,3 @@ async function checkFile(file: string, explicit: boolean, cache: ReturnType<type
       return (await checkDeploymentsFile(read.yaml, builtinSteps, cache, read.diagnostics)).diagnostics;
   }
 }
-

@@ -26,18 +26,24 @@ export async function readYamlFile(file: string): Promise<{ yaml?: YamlFile; dia
     if (info.size > MAX_FILE_BYTES) {
       return {
         diagnostics: [
-          fileError(file, `file is too large (${(info.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB)`),
+          fileError(
+            file,
+            `file is too large (${(info.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB)`,
+          ),
         ],
       };
     }
     bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message;
     return { diagnostics: [fileError(file, `cannot read file: ${why}`)] };
   }
   const parsed = parseYaml(file, bytes);
-  return parsed.ok ? { yaml: parsed.yaml, diagnostics: parsed.diagnostics } : { diagnostics: parsed.diagnostics };
+  return parsed.ok
+    ? { yaml: parsed.yaml, diagnostics: parsed.diagnostics }
+    : { diagnostics: parsed.diagnostics };
 }
 
 /** The `kind:` of a parsed document, or a diagnostic saying why there is none. */
@@ -47,9 +53,14 @@ export function kindOf(yaml: YamlFile): FileKind | Diagnostic {
     return diagnosticAt(yaml, [], `expected a mapping with \`kind:\` (${FILE_KINDS.join(", ")})`);
   }
   const kind = (value as Record<string, unknown>).kind;
-  if (kind === undefined) return diagnosticAt(yaml, [], `missing \`kind:\` (one of ${FILE_KINDS.join(", ")})`);
+  if (kind === undefined)
+    return diagnosticAt(yaml, [], `missing \`kind:\` (one of ${FILE_KINDS.join(", ")})`);
   if (typeof kind !== "string" || !(FILE_KINDS as readonly string[]).includes(kind)) {
-    return diagnosticAt(yaml, ["kind"], `unknown kind ${JSON.stringify(kind)}: expected one of ${FILE_KINDS.join(", ")}`);
+    return diagnosticAt(
+      yaml,
+      ["kind"],
+      `unknown kind ${JSON.stringify(kind)}: expected one of ${FILE_KINDS.join(", ")}`,
+    );
   }
   return kind as FileKind;
 }

@@ -18,14 +18,23 @@ function tidy(node: unknown): unknown {
   if (!node || typeof node !== "object") return node;
   const out: JsonSchema = {};
   for (const [k, v] of Object.entries(node)) {
-    if ((k === "maximum" && v === Number.MAX_SAFE_INTEGER) || (k === "minimum" && v === Number.MIN_SAFE_INTEGER)) continue;
+    if (
+      (k === "maximum" && v === Number.MAX_SAFE_INTEGER) ||
+      (k === "minimum" && v === Number.MIN_SAFE_INTEGER)
+    )
+      continue;
     out[k] = tidy(v);
   }
   return out;
 }
 
 /** Wraps a document body as a standalone schema file: dialect, `$id`, title and local `$defs`. */
-export function documentSchema(fileName: string, title: string, body: JsonSchema, defs: Record<string, JsonSchema>): JsonSchema {
+export function documentSchema(
+  fileName: string,
+  title: string,
+  body: JsonSchema,
+  defs: Record<string, JsonSchema>,
+): JsonSchema {
   return { $schema: SCHEMA_DIALECT, $id: `${SCHEMA_BASE}${fileName}`, title, ...body, $defs: defs };
 }
 

@@ -34,7 +34,9 @@ export function compileDynamicSchema(schema: object): ValidateFunction {
   const key = JSON.stringify(schema);
   let validate = dynamicCache.get(key);
   if (!validate) {
-    dynamicAjv ??= addFormats(new Ajv2020({ allErrors: true, strict: false, validateSchema: false, code: { optimize: false } })) as Ajv2020;
+    dynamicAjv ??= addFormats(
+      new Ajv2020({ allErrors: true, strict: false, validateSchema: false, code: { optimize: false } }),
+    ) as Ajv2020;
     validate = dynamicAjv.compile(schema);
     dynamicCache.set(key, validate);
   }
@@ -68,7 +70,14 @@ export function checkSchema(yaml: YamlFile, validate: ValidateFunction): Diagnos
       message = describe(e);
     }
     const p = yaml.locate(segments, target);
-    return { file: yaml.file, line: p.line, col: p.col, severity: "error", message, path } satisfies Diagnostic;
+    return {
+      file: yaml.file,
+      line: p.line,
+      col: p.col,
+      severity: "error",
+      message,
+      path,
+    } satisfies Diagnostic;
   });
 }
 
@@ -152,7 +161,9 @@ function simplify(errors: ErrorObject[]): ErrorObject[] {
   const out = kept.filter(
     (e) =>
       (e.keyword !== "anyOf" && e.keyword !== "oneOf") ||
-      !precise.some((p) => p.instancePath === e.instancePath || p.instancePath.startsWith(`${e.instancePath}/`)),
+      !precise.some(
+        (p) => p.instancePath === e.instancePath || p.instancePath.startsWith(`${e.instancePath}/`),
+      ),
   );
   // Within one anyOf, several branches may each complain about the same value's type: merge them.
   const byPlace = new Map<string, ErrorObject>();

@@ -8,7 +8,12 @@ export function isSecretKey(key: string): boolean {
 
 /** True when a value written under a secret key is acceptable: absent, empty, or `${{ env.X }}`. */
 export function isSecretReference(value: unknown): boolean {
-  return value === undefined || value === null || value === "" || (typeof value === "string" && ENV_EXPRESSION.test(value));
+  return (
+    value === undefined ||
+    value === null ||
+    value === "" ||
+    (typeof value === "string" && ENV_EXPRESSION.test(value))
+  );
 }
 
 /** Paths of literal secrets anywhere under `value` (keys that look like secrets holding literals). */
@@ -19,11 +24,13 @@ export function findLiteralSecrets(
 ): { path: (string | number)[]; key: string }[] {
   const found: { path: (string | number)[]; key: string }[] = [];
   const walk = (v: unknown, p: (string | number)[]) => {
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
-    else if (v && typeof v === "object") {
+    if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, [...p, i]);
+    } else if (v && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         const kp = [...p, k];
-        if ((isSecretKey(k) || extraKeys(kp)) && typeof x !== "object" && !isSecretReference(x)) found.push({ path: kp, key: k });
+        if ((isSecretKey(k) || extraKeys(kp)) && typeof x !== "object" && !isSecretReference(x))
+          found.push({ path: kp, key: k });
         else walk(x, kp);
       }
     }
@@ -33,6 +40,8 @@ export function findLiteralSecrets(
 }
 
 export function literalSecretMessage(key: string): string {
-  const suggested = /polygon|api_?key/i.test(key) ? "POLYGON_API_KEY" : key.toUpperCase().replaceAll("-", "_");
+  const suggested = /polygon|api_?key/i.test(key)
+    ? "POLYGON_API_KEY"
+    : key.toUpperCase().replaceAll("-", "_");
   return `"${key}" holds a literal secret: secrets must come from the environment, e.g. \${{ env.${suggested} }}`;
 }

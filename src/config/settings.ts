@@ -6,7 +6,10 @@ import { z } from "zod";
  */
 export const settingsSchema = z.object({
   TICKFLOW_DB: z.string().min(1).default("./tickflow.duckdb").describe("Path of the DuckDB database file."),
-  TICKFLOW_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Least severe log level printed."),
+  TICKFLOW_LOG_LEVEL: z
+    .enum(["debug", "info", "warn", "error"])
+    .default("info")
+    .describe("Least severe log level printed."),
   TICKFLOW_LOG_FORMAT: z
     .enum(["auto", "text", "json"])
     .default("auto")
@@ -20,8 +23,18 @@ export const settingsSchema = z.object({
     .url()
     .default("http://127.0.0.1:4200")
     .describe("Where the CLI finds a running daemon's HTTP API."),
-  TICKFLOW_API_HOST: z.string().min(1).default("127.0.0.1").describe("Address the daemon's HTTP API binds to."),
-  TICKFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(4200).describe("Port of the daemon's HTTP API."),
+  TICKFLOW_API_HOST: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .describe("Address the daemon's HTTP API binds to."),
+  TICKFLOW_API_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(4200)
+    .describe("Port of the daemon's HTTP API."),
   TICKFLOW_API_TOKEN: z
     .string()
     .min(16, "must be at least 16 characters")
@@ -31,12 +44,15 @@ export const settingsSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("Where the single binary extracts DuckDB's native library (default: $XDG_CACHE_HOME/tickflow)."),
-  POLYGON_API_KEY: z.string().min(1).optional().describe("Polygon (Massive) API key used by the polygon.* steps."),
-  NO_COLOR: z
+    .describe(
+      "Where the single binary extracts DuckDB's native library (default: $XDG_CACHE_HOME/tickflow).",
+    ),
+  POLYGON_API_KEY: z
     .string()
+    .min(1)
     .optional()
-    .describe("Set to anything to turn off colour and progress bars."),
+    .describe("Polygon (Massive) API key used by the polygon.* steps."),
+  NO_COLOR: z.string().optional().describe("Set to anything to turn off colour and progress bars."),
 });
 
 export type Settings = z.output<typeof settingsSchema>;

@@ -28,14 +28,19 @@ async function loadPrecompiled(): Promise<Precompiled | undefined> {
 }
 
 /** The validator of a file kind; `stepNames` identifies the step registry the pipeline schema holds. */
-export async function validatorFor(kind: FileKind, schema: () => object, stepNames = ""): Promise<ValidateFunction> {
+export async function validatorFor(
+  kind: FileKind,
+  schema: () => object,
+  stepNames = "",
+): Promise<ValidateFunction> {
   const key = `${kind}|${stepNames}`;
   const known = compiled.get(key);
   if (known) return known;
   precompiled ??= loadPrecompiled();
   const pre = await precompiled;
   const ready = pre?.validators[kind];
-  const validate = ready && (kind !== "pipeline" || pre.stepNames === stepNames) ? ready : compileSchema(schema());
+  const validate =
+    ready && (kind !== "pipeline" || pre.stepNames === stepNames) ? ready : compileSchema(schema());
   compiled.set(key, validate);
   return validate;
 }

@@ -36,7 +36,9 @@ export interface Position {
   offset: number;
 }
 
-export type ParseResult = { ok: true; yaml: YamlFile; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] };
+export type ParseResult =
+  | { ok: true; yaml: YamlFile; diagnostics: Diagnostic[] }
+  | { ok: false; diagnostics: Diagnostic[] };
 
 function errorAt(file: string, line: number, col: number, message: string): Diagnostic {
   return { file, line, col, severity: "error", message, path: "" };
@@ -49,7 +51,12 @@ export function parseYaml(file: string, bytes: Buffer | string): ParseResult {
     return {
       ok: false,
       diagnostics: [
-        errorAt(file, 1, 1, `file is too large (${(size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB)`),
+        errorAt(
+          file,
+          1,
+          1,
+          `file is too large (${(size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB)`,
+        ),
       ],
     };
   }
@@ -62,34 +69,60 @@ export function parseYaml(file: string, bytes: Buffer | string): ParseResult {
   const binary = firstBinaryOffset(text);
   if (binary !== undefined) {
     lineCounter.addNewLine(0);
-    for (let i = text.indexOf("\n"); i !== -1 && i < binary; i = text.indexOf("\n", i + 1)) lineCounter.addNewLine(i + 1);
+    for (let i = text.indexOf("\n"); i !== -1 && i < binary; i = text.indexOf("\n", i + 1))
+      lineCounter.addNewLine(i + 1);
     const p = pos(binary);
-    return { ok: false, diagnostics: [errorAt(file, p.line, p.col, "not a YAML text file (binary or non-UTF-8 content)")] };
+    return {
+      ok: false,
+      diagnostics: [errorAt(file, p.line, p.col, "not a YAML text file (binary or non-UTF-8 content)")],
+    };
   }
 
   const depth = flowDepthBeyond(text, MAX_FLOW_DEPTH);
   if (depth !== undefined) {
     const p = lineColAt(text, depth);
-    return { ok: false, diagnostics: [errorAt(file, p.line, p.col, `nesting too deep (more than ${MAX_FLOW_DEPTH} levels of [ ] or { })`)] };
+    return {
+      ok: false,
+      diagnostics: [
+        errorAt(file, p.line, p.col, `nesting too deep (more than ${MAX_FLOW_DEPTH} levels of [ ] or { })`),
+      ],
+    };
   }
 
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true }) as Document.Parsed[];
+    docs = parseAllDocuments(text, {
+      lineCounter,
+      uniqueKeys: true,
+      prettyErrors: false,
+      strict: true,
+    }) as Document.Parsed[];
   } catch (err) {
     // The parser recurses; absurd nesting can exhaust the stack. Report it, never crash.
-    return { ok: false, diagnostics: [errorAt(file, 1, 1, `cannot parse YAML: ${describeInternalError(err)}`)] };
+    return {
+      ok: false,
+      diagnostics: [errorAt(file, 1, 1, `cannot parse YAML: ${describeInternalError(err)}`)],
+    };
   }
   if (!Array.isArray(docs)) docs = [docs];
   const diagnostics: Diagnostic[] = [];
   const doc = docs[0];
-  if (!doc) return { ok: false, diagnostics: [errorAt(file, 1, 1, "the file is empty: expected a mapping with `kind:`")] };
+  if (!doc)
+    return {
+      ok: false,
+      diagnostics: [errorAt(file, 1, 1, "the file is empty: expected a mapping with `kind:`")],
+    };
   for (const extra of docs.slice(1)) {
     const p = pos(extra.range[0]);
-    diagnostics.push(errorAt(file, p.line, p.col, "only one YAML document per file is allowed (remove `---`)"));
+    diagnostics.push(
+      errorAt(file, p.line, p.col, "only one YAML document per file is allowed (remove `---`)"),
+    );
   }
-  diagnostics.push(...syntaxErrors(file, text, [...doc.errors, ...docs.slice(1).flatMap((d) => d.errors)], pos));
-  for (const w of doc.warnings) diagnostics.push({ ...yamlErrorToDiagnostic(file, w, pos), severity: "warning" });
+  diagnostics.push(
+    ...syntaxErrors(file, text, [...doc.errors, ...docs.slice(1).flatMap((d) => d.errors)], pos),
+  );
+  for (const w of doc.warnings)
+    diagnostics.push({ ...yamlErrorToDiagnostic(file, w, pos), severity: "warning" });
   if (diagnostics.some((d) => d.severity === "error")) return { ok: false, diagnostics };
 
   let value: unknown;
@@ -130,7 +163,11 @@ export function nodeAt(yaml: YamlFile, segments: readonly (string | number)[]): 
 }
 
 /** The key and value nodes of one step down a path (through aliases), or undefined. */
-function child(doc: Document, parent: Node, seg: string | number): { key?: Node; value: Node | undefined } | undefined {
+function child(
+  doc: Document,
+  parent: Node,
+  seg: string | number,
+): { key?: Node; value: Node | undefined } | undefined {
   const node = isAlias(parent) ? (parent.resolve(doc) as Node | undefined) : parent;
   if (isMap(node)) {
     for (const pair of node.items) {
@@ -151,7 +188,12 @@ function child(doc: Document, parent: Node, seg: string | number): { key?: Node;
  * After a token the parser cannot place, every later token is "unexpected" too: report the errors
  * up to and including the first such one, one per line, so the user sees the cause, not the cascade.
  */
-function syntaxErrors(file: string, text: string, errors: YAMLError[], pos: (o: number) => Position): Diagnostic[] {
+function syntaxErrors(
+  file: string,
+  text: string,
+  errors: YAMLError[],
+  pos: (o: number) => Position,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const lines = new Set<number>();
   for (const e of errors) {

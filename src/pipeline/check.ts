@@ -36,13 +36,19 @@ interface FoundExpression {
 }
 
 /** Every check of a pipeline beyond its JSON Schema. */
-export function checkPipeline(yaml: YamlFile, doc: PipelineDocument, steps: ReadonlyMap<string, StepSpec>): Diagnostic[] {
+export function checkPipeline(
+  yaml: YamlFile,
+  doc: PipelineDocument,
+  steps: ReadonlyMap<string, StepSpec>,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const taskIds = Object.keys(doc.tasks);
   const params = doc.parameters ?? {};
 
   for (const p of checkDefaults(params)) {
-    out.push(diagnosticAt(yaml, ["parameters", p.name, "default"], `default of parameter "${p.name}" ${p.message}`));
+    out.push(
+      diagnosticAt(yaml, ["parameters", p.name, "default"], `default of parameter "${p.name}" ${p.message}`),
+    );
   }
 
   // needs: known ids, no self-reference
@@ -53,14 +59,26 @@ export function checkPipeline(yaml: YamlFile, doc: PipelineDocument, steps: Read
       if (need === id) out.push(diagnosticAt(yaml, path, `task "${id}" needs itself`));
       else if (!doc.tasks[need]) {
         const hint = closest(need, taskIds);
-        out.push(diagnosticAt(yaml, path, `unknown task "${need}" in needs of "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}`));
+        out.push(
+          diagnosticAt(
+            yaml,
+            path,
+            `unknown task "${need}" in needs of "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+          ),
+        );
       }
     });
   }
 
   const cycles = findCycles(doc);
   for (const cycle of cycles) {
-    out.push(diagnosticAt(yaml, ["tasks", cycle[0]!, "needs"], `dependency cycle: ${[...cycle, cycle[0]].join(" -> ")}`));
+    out.push(
+      diagnosticAt(
+        yaml,
+        ["tasks", cycle[0]!, "needs"],
+        `dependency cycle: ${[...cycle, cycle[0]].join(" -> ")}`,
+      ),
+    );
   }
   const upstream = upstreamSets(doc);
 
@@ -89,9 +107,11 @@ export function checkPipeline(yaml: YamlFile, doc: PipelineDocument, steps: Read
 
 function checkSecretsOfStep(yaml: YamlFile, id: string, task: TaskDocument, step: StepSpec): Diagnostic[] {
   const secretParams = new Set(step.secrets ?? []);
-  return findLiteralSecrets(task.with ?? {}, ["tasks", id, "with"], (p) => p.length === 4 && secretParams.has(String(p[3]))).map(
-    (s) => diagnosticAt(yaml, s.path, literalSecretMessage(s.key)),
-  );
+  return findLiteralSecrets(
+    task.with ?? {},
+    ["tasks", id, "with"],
+    (p) => p.length === 4 && secretParams.has(String(p[3])),
+  ).map((s) => diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
 }
 
 /** Cycles among `needs`, each as the list of its task ids, reported once. */
@@ -142,7 +162,12 @@ export function upstreamSets(doc: PipelineDocument): Map<string, Set<string>> {
 }
 
 /** Parses every expression of a task; syntax errors are reported here with their position. */
-function collectExpressions(yaml: YamlFile, id: string, task: TaskDocument, out: Diagnostic[]): FoundExpression[] {
+function collectExpressions(
+  yaml: YamlFile,
+  id: string,
+  task: TaskDocument,
+  out: Diagnostic[],
+): FoundExpression[] {
   const found: FoundExpression[] = [];
   const fromString = (value: string, path: Path, field: FoundExpression["field"], bare: boolean) => {
     const node = nodeAt(yaml, path);
@@ -166,18 +191,23 @@ function collectExpressions(yaml: YamlFile, id: string, task: TaskDocument, out:
       }
       const template = parseTemplate(value);
       for (const part of template?.parts ?? []) {
-        if (part.kind === "expr") found.push({ expr: part.expr, path, base: fileOffset(part.offset, part.source), field });
+        if (part.kind === "expr")
+          found.push({ expr: part.expr, path, base: fileOffset(part.offset, part.source), field });
       }
     } catch (err) {
       if (!(err instanceof ExpressionError)) throw err;
       const shift = fileOffset(err.offset, "") - yaml.locate(path).offset;
-      out.push(diagnosticAt(yaml, path, `invalid expression: ${err.message}`, { offsetShift: Math.max(0, shift) }));
+      out.push(
+        diagnosticAt(yaml, path, `invalid expression: ${err.message}`, { offsetShift: Math.max(0, shift) }),
+      );
     }
   };
   const walk = (value: unknown, path: Path) => {
     if (typeof value === "string") fromString(value, path, "with", false);
-    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
-    else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+    else if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) walk(v, [...path, i]);
+    } else if (value && typeof value === "object")
+      for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
   };
   const base: Path = ["tasks", id];
   walk(task.with ?? {}, [...base, "with"]);
@@ -222,14 +252,20 @@ function checkExpression(
         if (first === undefined) break;
         if (!params[String(first)]) {
           const hint = closest(String(first), Object.keys(params));
-          at(ref.start, `unknown parameter "params.${first}"${hint ? ` (did you mean "params.${hint}"?)` : ""}`);
+          at(
+            ref.start,
+            `unknown parameter "params.${first}"${hint ? ` (did you mean "params.${hint}"?)` : ""}`,
+          );
         }
         break;
       case "env":
         break;
       case "run":
         if (first !== undefined && !(RUN_FIELDS as readonly string[]).includes(String(first))) {
-          at(ref.start, `unknown field "run.${first}" (known: ${RUN_FIELDS.map((f) => `run.${f}`).join(", ")})`);
+          at(
+            ref.start,
+            `unknown field "run.${first}" (known: ${RUN_FIELDS.map((f) => `run.${f}`).join(", ")})`,
+          );
         }
         break;
       case "item":
@@ -239,7 +275,10 @@ function checkExpression(
         if (first === undefined) break;
         const other = String(first);
         if (found.field === "for_each") {
-          at(ref.start, `for_each must be known before the run: it cannot use the outputs of task "${other}"`);
+          at(
+            ref.start,
+            `for_each must be known before the run: it cannot use the outputs of task "${other}"`,
+          );
           break;
         }
         const otherTask = doc.tasks[other];
@@ -253,7 +292,10 @@ function checkExpression(
           break;
         }
         if (second !== undefined && !(TASK_FIELDS as readonly string[]).includes(String(second))) {
-          at(ref.start, `unknown field "tasks.${other}.${second}" (use tasks.${other}.outputs.NAME or tasks.${other}.state)`);
+          at(
+            ref.start,
+            `unknown field "tasks.${other}.${second}" (use tasks.${other}.outputs.NAME or tasks.${other}.state)`,
+          );
           break;
         }
         const outputs = steps.get(otherTask.uses)?.outputs;

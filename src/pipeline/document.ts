@@ -35,7 +35,12 @@ export const parameterDeclaration = z
       .enum(PARAMETER_TYPES)
       .describe("The parameter's type; `--param` values are converted to it and checked (date: YYYY-MM-DD)."),
     description: z.string().optional().describe("What the parameter means (shown by `tickflow plan`)."),
-    default: z.unknown().optional().describe("Value used when the run does not set the parameter; without a default the parameter is required."),
+    default: z
+      .unknown()
+      .optional()
+      .describe(
+        "Value used when the run does not set the parameter; without a default the parameter is required.",
+      ),
     enum: z.array(z.unknown().describe("An allowed value.")).optional().describe("The allowed values."),
     minimum: z.number().optional().describe("Smallest allowed number."),
     maximum: z.number().optional().describe("Largest allowed number."),
@@ -58,7 +63,12 @@ export const retryDelay = z
         backoff: z.literal("exponential").describe("Delay doubles after each attempt."),
         base: duration.describe("Delay before the first retry."),
         max: duration.optional().describe("Upper bound of the delay."),
-        jitter: z.number().min(0).max(1).optional().describe("Random spread as a fraction of the delay (0.2 = ±20%)."),
+        jitter: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe("Random spread as a fraction of the delay (0.2 = ±20%)."),
       })
       .describe("Exponential backoff with optional jitter."),
   ])
@@ -79,12 +89,22 @@ export const taskDocument = z
     if: z
       .union([z.string(), z.boolean()])
       .optional()
-      .describe("Run only when this expression is true; default `${{ success() }}` (every needed task succeeded)."),
+      .describe(
+        "Run only when this expression is true; default `${{ success() }}` (every needed task succeeded).",
+      ),
     for_each: z
-      .union([z.array(z.unknown().describe("One item; visible as `${{ item }}`.")).describe("The items."), expression])
+      .union([
+        z.array(z.unknown().describe("One item; visible as `${{ item }}`.")).describe("The items."),
+        expression,
+      ])
       .optional()
       .describe("Run one instance per item (ids like `fetch[AAPL]`); a list or an expression giving one."),
-    retries: z.int().min(0).max(100).optional().describe("How many times a failed attempt is retried (default 0)."),
+    retries: z
+      .int()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe("How many times a failed attempt is retried (default 0)."),
     retry_delay: retryDelay.optional(),
     timeout: duration.optional().describe("Longest an attempt may run before it is cancelled and fails."),
     cache: z
@@ -94,7 +114,10 @@ export const taskDocument = z
       })
       .optional()
       .describe("Reuse the outputs of a completed instance with the same key instead of running again."),
-    concurrency: z.string().optional().describe("Name of a concurrency limit shared by tasks (see `concurrency_limits`)."),
+    concurrency: z
+      .string()
+      .optional()
+      .describe("Name of a concurrency limit shared by tasks (see `concurrency_limits`)."),
     continue_on_error: z.boolean().optional().describe("When true, this task failing does not fail the run."),
   })
   .describe("A task: one step with its parameters and how it runs.");
@@ -103,13 +126,21 @@ export type TaskDocument = z.output<typeof taskDocument>;
 export const pipelineDocument = z
   .strictObject({
     kind: z.literal("pipeline").describe("Marks this file as a pipeline."),
-    name: z.string().regex(new RegExp(NAME_PATTERN)).describe("Pipeline name: lower case letters, digits, `_` and `-`."),
+    name: z
+      .string()
+      .regex(new RegExp(NAME_PATTERN))
+      .describe("Pipeline name: lower case letters, digits, `_` and `-`."),
     description: z.string().optional().describe("What the pipeline does."),
     parameters: z
       .record(z.string().regex(new RegExp(ID_PATTERN)), parameterDeclaration)
       .optional()
       .describe("Run parameters, visible as `${{ params.NAME }}` and set with `--param NAME=VALUE`."),
-    max_parallel: z.int().min(1).max(10_000).optional().describe("Most tasks of one run in flight at once (default 8)."),
+    max_parallel: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe("Most tasks of one run in flight at once (default 8)."),
     timeout: duration.optional().describe("Longest the whole run may take."),
     concurrency_limits: z
       .record(z.string().regex(new RegExp(ID_PATTERN)), z.int().min(1).describe("Slots of this limit."))

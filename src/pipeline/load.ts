@@ -1,6 +1,6 @@
-import { type Loaded, kindOf, readYamlFile, typedDocument } from "../config/document.js";
-import { validatorFor } from "../config/validators.js";
 import type { Diagnostic } from "../config/diagnostics.js";
+import { kindOf, type Loaded, readYamlFile, typedDocument } from "../config/document.js";
+import { validatorFor } from "../config/validators.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
 import { checkPipeline } from "./check.js";
 import { lenientPipeline, type PipelineDocument, pipelineDocument } from "./document.js";
@@ -8,14 +8,24 @@ import { pipelineJsonSchema } from "./schema.js";
 import type { StepSpec } from "./step-spec.js";
 
 /** Reads and checks a pipeline file: YAML, schema, then the semantic checks. `doc` is set only when error-free. */
-export async function loadPipeline(file: string, steps: readonly StepSpec[]): Promise<Loaded<PipelineDocument>> {
+export async function loadPipeline(
+  file: string,
+  steps: readonly StepSpec[],
+): Promise<Loaded<PipelineDocument>> {
   const read = await readYamlFile(file);
   if (!read.yaml) return { diagnostics: read.diagnostics };
   const yaml = read.yaml;
   const kind = kindOf(yaml);
   if (typeof kind !== "string") return { yaml, doc: undefined, diagnostics: [...read.diagnostics, kind] };
   if (kind !== "pipeline") {
-    return { yaml, doc: undefined, diagnostics: [...read.diagnostics, diagnosticAt(yaml, ["kind"], `expected a pipeline, this file is kind: ${kind}`)] };
+    return {
+      yaml,
+      doc: undefined,
+      diagnostics: [
+        ...read.diagnostics,
+        diagnosticAt(yaml, ["kind"], `expected a pipeline, this file is kind: ${kind}`),
+      ],
+    };
   }
   return checkPipelineFile(yaml, steps, read.diagnostics);
 }

@@ -30,9 +30,13 @@ export interface ParameterProblem {
   message: string;
 }
 
-function problems(errors: readonly ErrorObject[] | null | undefined, decls: Declarations): ParameterProblem[] {
+function problems(
+  errors: readonly ErrorObject[] | null | undefined,
+  decls: Declarations,
+): ParameterProblem[] {
   return (errors ?? []).map((e) => {
-    if (e.keyword === "required") return { name: String(e.params.missingProperty), message: "is required (it has no default)" };
+    if (e.keyword === "required")
+      return { name: String(e.params.missingProperty), message: "is required (it has no default)" };
     if (e.keyword === "additionalProperties") {
       const name = String(e.params.additionalProperty);
       const known = Object.keys(decls);
@@ -69,7 +73,8 @@ export function resolveParameters(
   raw: Record<string, string> = {},
 ): { values: Record<string, unknown>; problems: ParameterProblem[] } {
   const values: Record<string, unknown> = {};
-  for (const [k, d] of Object.entries(decls)) if (d.default !== undefined) values[k] = structuredClone(d.default);
+  for (const [k, d] of Object.entries(decls))
+    if (d.default !== undefined) values[k] = structuredClone(d.default);
   Object.assign(values, given);
   const found: ParameterProblem[] = [];
   for (const [k, text] of Object.entries(raw)) {
@@ -97,7 +102,9 @@ function compile(schema: object): { validate: ValidateFunction } | { problem: Pa
     return { validate: compileDynamicSchema(schema) };
   } catch (err) {
     // Only a declaration ajv cannot use gets here, e.g. `pattern: "([a-z"`.
-    return { problem: { name: "", message: `parameter declarations are unusable: ${(err as Error).message}` } };
+    return {
+      problem: { name: "", message: `parameter declarations are unusable: ${(err as Error).message}` },
+    };
   }
 }
 
@@ -117,8 +124,10 @@ export function coerceParameter(
     case "integer":
     case "number": {
       const n = t === "" ? Number.NaN : Number(t);
-      if (!Number.isFinite(n)) return { error: `expected ${decl.type === "integer" ? "an integer" : "a number"}, got "${text}"` };
-      if (decl.type === "integer" && !Number.isInteger(n)) return { error: `expected an integer, got "${text}"` };
+      if (!Number.isFinite(n))
+        return { error: `expected ${decl.type === "integer" ? "an integer" : "a number"}, got "${text}"` };
+      if (decl.type === "integer" && !Number.isInteger(n))
+        return { error: `expected an integer, got "${text}"` };
       return { value: n };
     }
     case "boolean":

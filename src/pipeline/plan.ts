@@ -45,7 +45,11 @@ export class PlanError extends Error {
 }
 
 /** The context known before a run: parameters, environment, run fields, calendar. */
-export function planContext(params: Record<string, unknown>, runDate: string, env: Record<string, string | undefined>): EvalContext {
+export function planContext(
+  params: Record<string, unknown>,
+  runDate: string,
+  env: Record<string, string | undefined>,
+): EvalContext {
   return {
     params,
     env,
@@ -80,7 +84,8 @@ export function planPipeline(
       for (const need of needs) {
         const theirs = instances.get(need);
         if (!theirs) needIds.push(need);
-        else if (key !== undefined && mine && sameKeys(mine.keys, theirs.keys)) needIds.push(`${need}[${key}]`);
+        else if (key !== undefined && mine && sameKeys(mine.keys, theirs.keys))
+          needIds.push(`${need}[${key}]`);
         else for (const k of theirs.keys) needIds.push(`${need}[${k}]`);
       }
       const planned: PlannedTask = { id: instanceId, task: id, uses: task.uses, needs: needIds };
@@ -89,7 +94,9 @@ export function planPipeline(
       return planned;
     };
     if (!mine) tasks.push(make(id, undefined));
-    else mine.keys.forEach((key, i) => tasks.push(make(`${id}[${key}]`, key, mine.items[i])));
+    else {
+      for (const [i, key] of mine.keys.entries()) tasks.push(make(`${id}[${key}]`, key, mine.items[i]));
+    }
   }
   return { pipeline: doc.name, params, runDate, tasks };
 }
@@ -99,7 +106,11 @@ function sameKeys(a: string[], b: string[]): boolean {
 }
 
 /** The items of a `for_each` and their instance keys, or undefined for a plain task. */
-function fanOut(id: string, task: TaskDocument, ctx: EvalContext): { keys: string[]; items: unknown[] } | undefined {
+function fanOut(
+  id: string,
+  task: TaskDocument,
+  ctx: EvalContext,
+): { keys: string[]; items: unknown[] } | undefined {
   if (task.for_each === undefined) return undefined;
   let items: unknown = task.for_each;
   if (typeof items === "string") {
@@ -111,13 +122,17 @@ function fanOut(id: string, task: TaskDocument, ctx: EvalContext): { keys: strin
       throw err;
     }
   }
-  if (!Array.isArray(items)) throw new PlanError(id, `for_each must give a list, got ${JSON.stringify(items)}`);
+  if (!Array.isArray(items))
+    throw new PlanError(id, `for_each must give a list, got ${JSON.stringify(items)}`);
   const keys = items.map((item, i) =>
-    typeof item === "string" || typeof item === "number" || typeof item === "boolean" ? String(item) : String(i),
+    typeof item === "string" || typeof item === "number" || typeof item === "boolean"
+      ? String(item)
+      : String(i),
   );
   const seen = new Set<string>();
   for (const k of keys) {
-    if (seen.has(k)) throw new PlanError(id, `for_each has the item "${k}" twice: instance ids must be unique`);
+    if (seen.has(k))
+      throw new PlanError(id, `for_each has the item "${k}" twice: instance ids must be unique`);
     seen.add(k);
   }
   return { keys, items };
@@ -148,7 +163,8 @@ export function taskOrder(doc: PipelineDocument): string[] {
       if (left === 0) ready.push(d);
     }
   }
-  if (order.length !== ids.length) throw new PlanError(ids.find((id) => !order.includes(id))!, "dependency cycle");
+  if (order.length !== ids.length)
+    throw new PlanError(ids.find((id) => !order.includes(id))!, "dependency cycle");
   return order;
 }
 
@@ -238,7 +254,8 @@ export function checkPlannedParameters(
     for (const issue of result.error.issues) {
       const path = issue.path as (string | number)[];
       // A value known only at run time may be what a missing key or a cross-field rule is about.
-      if (resolved.deferred.length && (path.length === 0 || resolved.deferred.includes(String(path[0])))) continue;
+      if (resolved.deferred.length && (path.length === 0 || resolved.deferred.includes(String(path[0]))))
+        continue;
       issues.push({ instance: instance.id, task: instance.task, path, message: issue.message });
     }
   }

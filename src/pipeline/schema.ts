@@ -1,6 +1,12 @@
 import { documentSchema, hoist, type JsonSchema, toJsonSchema } from "../config/json-schema.js";
 import { EXPRESSION_DEF } from "../config/schema-check.js";
-import { duration, EXPRESSION_PATTERN, parameterDeclaration, pipelineDocument, taskDocument } from "./document.js";
+import {
+  duration,
+  EXPRESSION_PATTERN,
+  parameterDeclaration,
+  pipelineDocument,
+  taskDocument,
+} from "./document.js";
 import type { StepSpec } from "./step-spec.js";
 
 export const PIPELINE_SCHEMA_FILE = "pipeline.schema.json";
@@ -8,7 +14,8 @@ export const PIPELINE_SCHEMA_FILE = "pipeline.schema.json";
 const expressionDef: JsonSchema = {
   type: "string",
   pattern: EXPRESSION_PATTERN,
-  description: "An expression `${{ ... }}`, evaluated before the run (params, env, run) or during it (task outputs).",
+  description:
+    "An expression `${{ ... }}`, evaluated before the run (params, env, run) or during it (task outputs).",
 };
 
 export function stepDefName(step: StepSpec): string {
@@ -37,6 +44,7 @@ export function pipelineJsonSchema(steps: readonly StepSpec[]): JsonSchema {
   };
   task.allOf = steps.map((step) => ({
     if: { properties: { uses: { const: step.name } }, required: ["uses"] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then`, not a thenable
     then: { properties: { with: { $ref: `#/$defs/${stepDefName(step)}` } } },
   }));
   defs.task = task;

@@ -8,7 +8,10 @@ export const DEPLOYMENTS_SCHEMA_FILE = "deployments.schema.json";
 export const CALENDARS = ["XNYS"] as const;
 
 const parameterValues = z
-  .record(z.string(), z.unknown().describe("A parameter value, converted and checked against the pipeline's declaration."))
+  .record(
+    z.string(),
+    z.unknown().describe("A parameter value, converted and checked against the pipeline's declaration."),
+  )
   .describe("Parameters passed to the pipeline (override its defaults).");
 
 export const scheduleDocument = z
@@ -16,7 +19,9 @@ export const scheduleDocument = z
     cron: z
       .string()
       .optional()
-      .describe('A cron expression (5 fields, or 6 with seconds), e.g. "30 17 * * 1-5"; local time in `timezone`.'),
+      .describe(
+        'A cron expression (5 fields, or 6 with seconds), e.g. "30 17 * * 1-5"; local time in `timezone`.',
+      ),
     interval: duration.optional().describe("Fire every interval, e.g. 1h (from `anchor_date`)."),
     anchor_date: z.iso
       .datetime({ offset: true })
@@ -27,7 +32,10 @@ export const scheduleDocument = z
       .string()
       .optional()
       .describe("IANA time zone of the schedule's wall-clock times, e.g. America/New_York (default UTC)."),
-    calendar: z.enum(CALENDARS).optional().describe("Fire only on this exchange's trading sessions (XNYS: NYSE)."),
+    calendar: z
+      .enum(CALENDARS)
+      .optional()
+      .describe("Fire only on this exchange's trading sessions (XNYS: NYSE)."),
     active: z.boolean().optional().describe("An inactive schedule creates no runs (default true)."),
     parameters: parameterValues.optional(),
   })
@@ -42,11 +50,21 @@ export const deploymentDocument = z
     description: z.string().optional().describe("What the deployment is for."),
     pipeline: z.string().min(1).describe("Path of the pipeline file, relative to this file."),
     parameters: parameterValues.optional(),
-    schedules: z.array(scheduleDocument).optional().describe("When runs are created; none: runs start on demand only."),
+    schedules: z
+      .array(scheduleDocument)
+      .optional()
+      .describe("When runs are created; none: runs start on demand only."),
     work_pool: z
       .strictObject({
-        name: z.string().regex(new RegExp(NAME_PATTERN)).describe("Name of a work pool listed in `work_pools`."),
-        queue: z.string().regex(new RegExp(NAME_PATTERN)).optional().describe("Queue of the pool (default: `default`)."),
+        name: z
+          .string()
+          .regex(new RegExp(NAME_PATTERN))
+          .describe("Name of a work pool listed in `work_pools`."),
+        queue: z
+          .string()
+          .regex(new RegExp(NAME_PATTERN))
+          .optional()
+          .describe("Queue of the pool (default: `default`)."),
       })
       .optional()
       .describe("Where runs execute (default: the pool named `default`)."),
@@ -116,14 +134,19 @@ export function lenientDeployments(value: unknown): DeploymentsDocument | undefi
     return { name: "", pipeline: "", ...kept } as DeploymentDocument;
   });
   const pools = deploymentsDocument.shape.work_pools.safeParse(raw.work_pools);
-  return { kind: "deployments", deployments, ...(pools.success && pools.data ? { work_pools: pools.data } : {}) };
+  return {
+    kind: "deployments",
+    deployments,
+    ...(pools.success && pools.data ? { work_pools: pools.data } : {}),
+  };
 }
 
 function lenientSchedule(s: unknown): ScheduleDocument {
   const kept: Record<string, unknown> = {};
   if (s && typeof s === "object" && !Array.isArray(s)) {
     const fields = scheduleDocument.shape;
-    for (const [k, v] of Object.entries(s)) if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
+    for (const [k, v] of Object.entries(s))
+      if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
   }
   return kept as ScheduleDocument;
 }

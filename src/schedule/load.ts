@@ -5,9 +5,9 @@ import rrule from "rrule";
 import { glob } from "tinyglobby";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { displayPath, kindOf, type Loaded, readYamlFile, typedDocument } from "../config/document.js";
-import { validatorFor } from "../config/validators.js";
 import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
+import { validatorFor } from "../config/validators.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
 import type { PipelineDocument } from "../pipeline/document.js";
 import { loadPipeline } from "../pipeline/load.js";
@@ -19,8 +19,13 @@ import {
   deploymentsJsonSchema,
   lenientDeployments,
 } from "./deployments-file.js";
-import { checkWorkPool, queueNames, type WorkPoolDocument, workPoolDocument, workPoolJsonSchema } from "./work-pool-file.js";
-
+import {
+  checkWorkPool,
+  queueNames,
+  type WorkPoolDocument,
+  workPoolDocument,
+  workPoolJsonSchema,
+} from "./work-pool-file.js";
 
 /** Files already loaded in this check, so a pipeline or pool shared by many deployments is read once. */
 export interface LoadCache {
@@ -42,7 +47,10 @@ export async function loadWorkPool(file: string): Promise<Loaded<WorkPoolDocumen
   return checkWorkPoolFile(read.yaml, read.diagnostics);
 }
 
-export async function checkWorkPoolFile(yaml: YamlFile, earlier: Diagnostic[] = []): Promise<Loaded<WorkPoolDocument>> {
+export async function checkWorkPoolFile(
+  yaml: YamlFile,
+  earlier: Diagnostic[] = [],
+): Promise<Loaded<WorkPoolDocument>> {
   const kind = kindOf(yaml);
   if (typeof kind !== "string") return { yaml, diagnostics: [...earlier, kind] };
   if (kind !== "work_pool") return { yaml, diagnostics: [...earlier, wrongKind(yaml, "work_pool", kind)] };
@@ -50,7 +58,8 @@ export async function checkWorkPoolFile(yaml: YamlFile, earlier: Diagnostic[] = 
   const diagnostics = [...earlier, ...typed.diagnostics];
   if (typed.doc) {
     diagnostics.push(...checkWorkPool(yaml, typed.doc));
-    for (const s of findLiteralSecrets(yaml.value)) diagnostics.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
+    for (const s of findLiteralSecrets(yaml.value))
+      diagnostics.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
   }
   const ok = !diagnostics.some((d) => d.severity === "error");
   return { yaml, doc: ok ? typed.doc : undefined, diagnostics };
@@ -83,8 +92,13 @@ export async function checkDeploymentsFile(
   const pools = new Map<string, WorkPoolDocument>();
   const kind = kindOf(yaml);
   if (typeof kind !== "string") return { yaml, diagnostics: [...earlier, kind], pools };
-  if (kind !== "deployments") return { yaml, diagnostics: [...earlier, wrongKind(yaml, "deployments", kind)], pools };
-  const typed = typedDocument(yaml, await validatorFor("deployments", deploymentsJsonSchema), deploymentsDocument);
+  if (kind !== "deployments")
+    return { yaml, diagnostics: [...earlier, wrongKind(yaml, "deployments", kind)], pools };
+  const typed = typedDocument(
+    yaml,
+    await validatorFor("deployments", deploymentsJsonSchema),
+    deploymentsDocument,
+  );
   const out = [...earlier, ...typed.diagnostics];
   // With schema errors, the other checks still run over the well-formed parts.
   const doc = typed.doc ?? lenientDeployments(yaml.value);
@@ -95,7 +109,10 @@ export async function checkDeploymentsFile(
   const poolFiles = new Map<string, number>();
   for (const [i, pattern] of (doc.work_pools ?? []).entries()) {
     const matches = (await glob(pattern, { cwd: base, absolute: true, onlyFiles: true })).sort();
-    if (!matches.length) out.push(diagnosticAt(yaml, ["work_pools", i], `"${pattern}" matches no file (relative to ${base || "."})`));
+    if (!matches.length)
+      out.push(
+        diagnosticAt(yaml, ["work_pools", i], `"${pattern}" matches no file (relative to ${base || "."})`),
+      );
     for (const m of matches) poolFiles.set(m, i);
   }
   for (const [abs, i] of poolFiles) {
@@ -107,7 +124,8 @@ export async function checkDeploymentsFile(
     const pool = await loading;
     out.push(...pool.diagnostics);
     if (!pool.doc) {
-      if (!pool.diagnostics.length) out.push(diagnosticAt(yaml, ["work_pools", i], `work pool file ${abs} is invalid`));
+      if (!pool.diagnostics.length)
+        out.push(diagnosticAt(yaml, ["work_pools", i], `work pool file ${abs} is invalid`));
       continue;
     }
     if (pools.has(pool.doc.name)) {
@@ -129,12 +147,17 @@ export async function checkDeploymentsFile(
       if (triggers.length !== 1) {
         at(
           ["schedules", j],
-          triggers.length ? `a schedule has exactly one of cron, interval, rrule; this one has ${triggers.join(" and ")}` : "a schedule needs one of cron, interval, rrule",
+          triggers.length
+            ? `a schedule has exactly one of cron, interval, rrule; this one has ${triggers.join(" and ")}`
+            : "a schedule needs one of cron, interval, rrule",
         );
       }
       if (s.timezone !== undefined && !IANAZone.isValidZone(s.timezone)) {
         const hint = closest(s.timezone, Intl.supportedValuesOf("timeZone"));
-        at(["schedules", j, "timezone"], `unknown time zone "${s.timezone}"${hint ? ` (did you mean "${hint}"?)` : ""}`);
+        at(
+          ["schedules", j, "timezone"],
+          `unknown time zone "${s.timezone}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+        );
       }
       if (s.cron !== undefined) {
         const problem = cronProblem(s.cron);
@@ -155,8 +178,15 @@ export async function checkDeploymentsFile(
         dep.work_pool ? ["work_pool", "name"] : ["name"],
         `unknown work pool "${poolName}"${known.length ? ` (known: ${known.join(", ")})` : ": list its file in work_pools"}`,
       );
-    } else if (pool && dep.work_pool?.queue !== undefined && !queueNames(pool).includes(dep.work_pool.queue)) {
-      at(["work_pool", "queue"], `work pool "${poolName}" has no queue "${dep.work_pool.queue}" (queues: ${queueNames(pool).join(", ")})`);
+    } else if (
+      pool &&
+      dep.work_pool?.queue !== undefined &&
+      !queueNames(pool).includes(dep.work_pool.queue)
+    ) {
+      at(
+        ["work_pool", "queue"],
+        `work pool "${poolName}" has no queue "${dep.work_pool.queue}" (queues: ${queueNames(pool).join(", ")})`,
+      );
     }
 
     // Pipeline and parameters
@@ -195,7 +225,8 @@ export async function checkDeploymentsFile(
       }
     }
   }
-  for (const s of findLiteralSecrets(yaml.value)) out.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
+  for (const s of findLiteralSecrets(yaml.value))
+    out.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
   const ok = typed.doc !== undefined && !out.some((d) => d.severity === "error");
   return { yaml, doc: ok ? doc : undefined, diagnostics: out, pools };
 }
@@ -215,7 +246,8 @@ export function cronProblem(expr: string): { message: string; severity: "error" 
 export function rruleProblem(text: string): string | undefined {
   try {
     const rule = rrule.rrulestr(text);
-    if (rule.options.freq === undefined || rule.options.freq === null) return `invalid rrule "${text}": FREQ is missing`;
+    if (rule.options.freq === undefined || rule.options.freq === null)
+      return `invalid rrule "${text}": FREQ is missing`;
     return undefined;
   } catch (err) {
     const message = (err as Error).message;

@@ -13,15 +13,26 @@ export const workPoolDocument = z
     kind: z.literal("work_pool").describe("Marks this file as a work pool."),
     name: name.describe("Pool name, referenced by deployments' `work_pool.name`."),
     description: z.string().optional().describe("What the pool is for."),
-    concurrency_limit: z.int().min(1).optional().describe("Most runs of this pool in flight at once (default: no limit)."),
-    paused: z.boolean().optional().describe("A paused pool starts no runs; scheduled ones wait (default false)."),
+    concurrency_limit: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("Most runs of this pool in flight at once (default: no limit)."),
+    paused: z
+      .boolean()
+      .optional()
+      .describe("A paused pool starts no runs; scheduled ones wait (default false)."),
     queues: z
       .array(
         z
           .strictObject({
             name: name.describe("Queue name, referenced by deployments' `work_pool.queue`."),
             priority: z.int().min(1).optional().describe("Lower numbers are served first (default 10)."),
-            concurrency_limit: z.int().min(1).optional().describe("Most runs of this queue in flight at once."),
+            concurrency_limit: z
+              .int()
+              .min(1)
+              .optional()
+              .describe("Most runs of this queue in flight at once."),
             description: z.string().optional().describe("What the queue is for."),
           })
           .describe("A queue of the pool."),
@@ -34,7 +45,9 @@ export const workPoolDocument = z
         env: z
           .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().describe("The variable's value."))
           .optional()
-          .describe("Environment variables set for runs of this pool (no secrets: those come from the service's env)."),
+          .describe(
+            "Environment variables set for runs of this pool (no secrets: those come from the service's env).",
+          ),
       })
       .optional()
       .describe("Defaults applied to every run of the pool."),

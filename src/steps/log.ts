@@ -7,7 +7,6 @@ export const log = defineStep({
   params: z.strictObject({
     message: z
       .string()
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: a tickflow ${{ }} expression, not a JS template
       .describe("The message; expressions such as ${{ run.date }} are rendered into it before it is logged."),
     level: z
       .enum(["debug", "info", "warn", "error"])

@@ -6,7 +6,6 @@ export const polygonApiKey = z
   .string()
   .min(1)
   .describe(
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: a tickflow ${{ }} expression, not a JS template
     "Polygon (Massive) API key, sent as Authorization: Bearer. Write it as ${{ env.NAME }}, never as a literal. Default: the POLYGON_API_KEY environment variable.",
   )
   .optional();

@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (the compiled launcher) as a child process. */
-export function tickflow(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function tickflow(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? REPO,
@@ -62,7 +65,9 @@ export function replaceOnce(text: string, from: string, to: string): string {
 }
 
 /** Diagnostics lines (`file:line:col: severity: message`) parsed from text output. */
-export function parseDiagnostics(stdout: string): { file: string; line: number; col: number; severity: string; message: string }[] {
+export function parseDiagnostics(
+  stdout: string,
+): { file: string; line: number; col: number; severity: string; message: string }[] {
   return stdout
     .split("\n")
     .filter(Boolean)

@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are tickflow templates, not JS ones
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExpressionError } from "./errors.js";

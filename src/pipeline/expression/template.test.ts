@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are tickflow templates, not JS ones
 import { describe, expect, it } from "vitest";
 import type { EvalContext } from "./evaluate.js";
 import { isExpressionString, parseTemplate, renderTemplate, type Template } from "./template.js";

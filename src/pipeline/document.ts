@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DURATION_PATTERN } from "../config/duration.js";
+import { wellFormedFields } from "../config/lenient.js";
 
 /** Names of pipelines, work pools, deployments. */
 export const NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$";
@@ -168,15 +169,10 @@ export function lenientPipeline(value: unknown): PipelineDocument | undefined {
   const raw = value as Record<string, unknown>;
   const tasksRaw = raw.tasks;
   if (!tasksRaw || typeof tasksRaw !== "object" || Array.isArray(tasksRaw)) return undefined;
-  const fields = taskDocument.shape;
   const tasks: Record<string, TaskDocument> = {};
   for (const [id, t] of Object.entries(tasksRaw)) {
     if (!t || typeof t !== "object" || Array.isArray(t)) continue;
-    const task: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(t)) {
-      const field = fields[k as keyof typeof fields];
-      if (field?.safeParse(v).success) task[k] = v;
-    }
+    const task = wellFormedFields(t, taskDocument.shape);
     tasks[id] = { uses: typeof task.uses === "string" ? task.uses : "", ...task } as TaskDocument;
   }
   const parameters: Record<string, ParameterDeclaration> = {};

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { documentSchema, hoist, type JsonSchema, toJsonSchema } from "../config/json-schema.js";
+import { wellFormedFields } from "../config/lenient.js";
 import { duration, NAME_PATTERN } from "../pipeline/document.js";
 
 export const DEPLOYMENTS_SCHEMA_FILE = "deployments.schema.json";
@@ -122,14 +123,11 @@ export function lenientDeployments(value: unknown): DeploymentsDocument | undefi
   if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
   const raw = value as Record<string, unknown>;
   if (!Array.isArray(raw.deployments)) return undefined;
-  const fields = deploymentDocument.shape;
   const deployments = raw.deployments.map((d) => {
-    const kept: Record<string, unknown> = {};
-    if (d && typeof d === "object" && !Array.isArray(d)) {
-      for (const [k, v] of Object.entries(d)) {
-        if (k === "schedules" && Array.isArray(v)) kept.schedules = v.map(lenientSchedule);
-        else if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
-      }
+    const kept = wellFormedFields(d, deploymentDocument.shape);
+    const schedules = (d as { schedules?: unknown })?.schedules;
+    if (Array.isArray(schedules)) {
+      kept.schedules = schedules.map((s) => wellFormedFields(s, scheduleDocument.shape) as ScheduleDocument);
     }
     return { name: "", pipeline: "", ...kept } as DeploymentDocument;
   });
@@ -139,14 +137,4 @@ export function lenientDeployments(value: unknown): DeploymentsDocument | undefi
     deployments,
     ...(pools.success && pools.data ? { work_pools: pools.data } : {}),
   };
-}
-
-function lenientSchedule(s: unknown): ScheduleDocument {
-  const kept: Record<string, unknown> = {};
-  if (s && typeof s === "object" && !Array.isArray(s)) {
-    const fields = scheduleDocument.shape;
-    for (const [k, v] of Object.entries(s))
-      if (fields[k as keyof typeof fields]?.safeParse(v).success) kept[k] = v;
-  }
-  return kept as ScheduleDocument;
 }

@@ -283,6 +283,34 @@ describe("broken copies of the examples", () => {
   });
 });
 
+describe("values given by expressions", () => {
+  it("are checked against the step's schema with the parameters' defaults", async () => {
+    const { dir, cleanup } = await copyExamples();
+    try {
+      const text = `kind: pipeline
+name: range
+parameters:
+  lookback: {type: integer, default: 0}
+tasks:
+  fetch:
+    uses: polygon.daily_bars
+    with: {symbols: [AAPL], start: "2024-01-02", days_back: "\${{ params.lookback }}"}
+`;
+      await writeFile(join(dir, "range.yaml"), text);
+      const r = await tickflow(["validate", "range.yaml"], { cwd: dir });
+      expect(r.code).toBe(1);
+      const diagnostics = parseDiagnostics(r.stdout);
+      const at = positionOf(text, '"\${{ params.lookback }}"');
+      expect(diagnostics.map((d) => [d.line, d.col, d.message])).toEqual([
+        [at.line, at.col, expect.stringMatching(/^with\.days_back: start and days_back cannot be used together/)],
+        [at.line, at.col, expect.stringMatching(/^with\.days_back: .*>=1/)],
+      ]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
 describe("exit codes", () => {
   it("exits 2 on usage errors", async () => {
     expect((await tickflow(["validate"])).code).toBe(2);

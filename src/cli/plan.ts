@@ -1,7 +1,7 @@
 import { DateTime } from "luxon";
 import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
-import type { Diagnostic } from "../config/diagnostics.js";
 import { diagnosticAt } from "../config/yaml.js";
+import { parameterIssueDiagnostics } from "../pipeline/check.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import { checkPlannedParameters, type Plan, PlanError, planPipeline } from "../pipeline/plan.js";
@@ -63,14 +63,7 @@ export async function resolvePlan(file: string, options: Pick<PlanOptions, "para
   const steps = new Map(builtinSteps.map((s) => [s.name, s]));
   const issues = checkPlannedParameters(doc, plan, steps, env);
   if (issues.length) {
-    const diagnostics: Diagnostic[] = issues.map((i) =>
-      diagnosticAt(
-        yaml,
-        ["tasks", i.task, "with", ...i.path],
-        `${i.path.length ? `with.${i.path.join(".")}` : "with"}: ${i.message}`,
-      ),
-    );
-    printDiagnostics(diagnostics, "text");
+    printDiagnostics(parameterIssueDiagnostics(yaml, issues), "text");
     throw new ReportedFailure();
   }
   return plan;

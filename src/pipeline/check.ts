@@ -1,4 +1,6 @@
+import { DateTime } from "luxon";
 import { isScalar } from "yaml";
+import { XNYS_TIMEZONE } from "../calendar/index.js";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
@@ -13,7 +15,8 @@ import {
   parseTemplate,
   references,
 } from "./expression/index.js";
-import { checkDefaults } from "./parameters.js";
+import { checkDefaults, resolveParameters } from "./parameters.js";
+import { checkPlannedParameters, type ParameterIssue, type Plan, PlanError, planPipeline } from "./plan.js";
 import type { StepSpec } from "./step-spec.js";
 
 /** Names an expression may start with. */
@@ -317,4 +320,44 @@ function checkExpression(
       }
     }
   }
+}
+
+/** Step-schema problems of the resolved `with` values, as diagnostics at the task's `with`. */
+export function parameterIssueDiagnostics(yaml: YamlFile, issues: readonly ParameterIssue[]): Diagnostic[] {
+  return issues.map((i) =>
+    diagnosticAt(
+      yaml,
+      ["tasks", i.task, "with", ...i.path],
+      `${i.path.length ? `with.${i.path.join(".")}` : "with"}: ${i.message}`,
+    ),
+  );
+}
+
+/**
+ * What only the step's zod schema knows (ranges, rules across fields such as start vs days_back)
+ * checked on the values expressions take with the parameters' defaults and today's date. Values
+ * written literally were checked by the JSON Schema already; only expression values are reported.
+ */
+export function checkWithDefaults(
+  yaml: YamlFile,
+  doc: PipelineDocument,
+  steps: ReadonlyMap<string, StepSpec>,
+): Diagnostic[] {
+  const params = resolveParameters(doc.parameters ?? {});
+  if (params.problems.length) return []; // required parameters: known only at run time
+  let plan: Plan;
+  try {
+    plan = planPipeline(doc, params.values, DateTime.now().setZone(XNYS_TIMEZONE).toISODate()!);
+  } catch (err) {
+    if (!(err instanceof PlanError)) throw err;
+    const at =
+      doc.tasks[err.task]?.for_each !== undefined ? ["tasks", err.task, "for_each"] : ["tasks", err.task];
+    return [diagnosticAt(yaml, at, err.message)];
+  }
+  const issues = checkPlannedParameters(doc, plan, steps).filter((i) => {
+    if (i.path.length === 0) return true;
+    const written = doc.tasks[i.task]?.with?.[String(i.path[0])];
+    return JSON.stringify(written ?? "").includes("${{");
+  });
+  return parameterIssueDiagnostics(yaml, issues);
 }

@@ -2,7 +2,7 @@ import type { Diagnostic } from "../config/diagnostics.js";
 import { kindOf, type Loaded, readYamlFile, typedDocument } from "../config/document.js";
 import { validatorFor } from "../config/validators.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
-import { checkPipeline } from "./check.js";
+import { checkPipeline, checkWithDefaults } from "./check.js";
 import { lenientPipeline, type PipelineDocument, pipelineDocument } from "./document.js";
 import { pipelineJsonSchema } from "./schema.js";
 import type { StepSpec } from "./step-spec.js";
@@ -43,6 +43,9 @@ export async function checkPipelineFile(
   // With schema errors, the semantic checks still run over the well-formed parts.
   const checkable = typed.doc ?? lenientPipeline(yaml.value);
   if (checkable) diagnostics.push(...checkPipeline(yaml, checkable, stepMap));
+  if (typed.doc && !diagnostics.some((d) => d.severity === "error")) {
+    diagnostics.push(...checkWithDefaults(yaml, typed.doc, stepMap));
+  }
   const ok = !diagnostics.some((d) => d.severity === "error");
   return { yaml, doc: ok ? typed.doc : undefined, diagnostics };
 }

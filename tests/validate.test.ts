@@ -300,9 +300,13 @@ tasks:
       const r = await tickflow(["validate", "range.yaml"], { cwd: dir });
       expect(r.code).toBe(1);
       const diagnostics = parseDiagnostics(r.stdout);
-      const at = positionOf(text, '"\${{ params.lookback }}"');
+      const at = positionOf(text, '"${{ params.lookback }}"');
       expect(diagnostics.map((d) => [d.line, d.col, d.message])).toEqual([
-        [at.line, at.col, expect.stringMatching(/^with\.days_back: start and days_back cannot be used together/)],
+        [
+          at.line,
+          at.col,
+          expect.stringMatching(/^with\.days_back: start and days_back cannot be used together/),
+        ],
         [at.line, at.col, expect.stringMatching(/^with\.days_back: .*>=1/)],
       ]);
     } finally {

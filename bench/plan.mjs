@@ -44,7 +44,9 @@ function median(fn) {
 const floor = median(() => execFileSync(process.execPath, ["-e", "0"]));
 let instances = 0;
 const plan = median(() => {
-  const out = execFileSync(process.execPath, [bin, "plan", file, "--format", "json"], { maxBuffer: 64 << 20 });
+  const out = execFileSync(process.execPath, [bin, "plan", file, "--format", "json"], {
+    maxBuffer: 64 << 20,
+  });
   instances = JSON.parse(out).tasks.length;
 });
 const validate = median(() => execFileSync(process.execPath, [bin, "validate", file], { stdio: "pipe" }));
@@ -52,5 +54,9 @@ rmSync(dir, { recursive: true, force: true });
 
 console.log("plan: 500-symbol for_each (median of %d runs, whole process)", RUNS);
 console.log(`  node -e 0 (floor)            ${floor.toFixed(0).padStart(6)} ms`);
-console.log(`  tickflow validate            ${validate.toFixed(0).padStart(6)} ms   ${(validate / floor).toFixed(1)}x floor`);
-console.log(`  tickflow plan (${instances} tasks)    ${plan.toFixed(0).padStart(6)} ms   ${(plan / floor).toFixed(1)}x floor   target < 1000 ms: ${plan < 1000 ? "met" : "MISSED"}`);
+console.log(
+  `  tickflow validate            ${validate.toFixed(0).padStart(6)} ms   ${(validate / floor).toFixed(1)}x floor`,
+);
+console.log(
+  `  tickflow plan (${instances} tasks)    ${plan.toFixed(0).padStart(6)} ms   ${(plan / floor).toFixed(1)}x floor   target < 1000 ms: ${plan < 1000 ? "met" : "MISSED"}`,
+);

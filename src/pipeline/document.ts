@@ -80,7 +80,9 @@ export const taskDocument = z
     uses: z.string().describe("The step type this task runs (see `tickflow steps`)."),
     description: z.string().optional().describe("What the task is for."),
     with: z
-      .record(z.string(), z.unknown().describe("A parameter value; may contain `${{ }}` expressions."))
+      // No description on the values: editors show the first one they find, and the step's own
+      // parameter descriptions (from the per-step branch) must win on hover.
+      .record(z.string(), z.unknown())
       .optional()
       .describe("The step's parameters, checked against its schema."),
     needs: z

@@ -9,8 +9,7 @@ import type {
   LanguageService,
   SchemasSettings,
 } from "yaml-language-server/lib/umd/languageservice/yamlLanguageService.js";
-
-export const REPO = resolve(import.meta.dirname, "../..");
+import { REPO } from "./cli.js";
 
 // The package ships CommonJS (UMD) builds only usable through require(); its ESM build has
 // extensionless imports that Node cannot load.

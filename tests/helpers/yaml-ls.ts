@@ -11,6 +11,8 @@ import type {
 } from "yaml-language-server/lib/umd/languageservice/yamlLanguageService.js";
 import { REPO } from "./cli.js";
 
+export { REPO };
+
 // The package ships CommonJS (UMD) builds only usable through require(); its ESM build has
 // extensionless imports that Node cannot load.
 const require = createRequire(import.meta.url);

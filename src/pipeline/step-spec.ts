@@ -1,3 +1,4 @@
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { z } from "zod";
 
 /** What a step type publishes as `tasks.<id>.outputs.<name>`. */
@@ -6,14 +7,27 @@ export interface StepOutput {
   description: string;
 }
 
-/** What the engine hands a running step. Filled in by the engine (a later issue). */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** What the engine hands a running step. */
 export interface StepContext {
   readonly runId: string;
+  /** The instance id (`fetch[AAPL]` for a for_each instance). */
   readonly taskId: string;
   /** The run's logical date, `YYYY-MM-DD` in the exchange time zone. */
   readonly runDate: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Aborted on timeout or cancellation: stop work, then throw. */
   readonly signal: AbortSignal;
-  log(level: "debug" | "info" | "warn" | "error", message: string): void;
+  /** The run's database connection (steps share it; DuckDB allows one writing process). */
+  readonly db: DuckDBConnection;
+  /** Folder of the pipeline file: relative paths in parameters resolve against it. */
+  readonly baseDir: string;
+  /** The environment the run sees (secrets included: never log them). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Writes to the run log (`run_logs`), batched by the engine. */
+  log(level: LogLevel, message: string): void;
 }
 
 /**

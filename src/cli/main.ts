@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
+import { SettingsError } from "../config/settings.js";
 import { ReportedFailure, UsageError } from "./output.js";
 
 const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -52,6 +53,81 @@ export async function main(argv: string[]): Promise<number> {
     );
 
   program
+    .command("run")
+    .description("run a pipeline now, in this process, with live progress; history goes to the database")
+    .argument("<file>", "pipeline file")
+    .option("-p, --param <name=value>", "set a parameter (repeatable)", collect, [])
+    .option("--date <YYYY-MM-DD>", "the run's logical date (default: today in New York)")
+    .option("--json", "print the final run record as JSON")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (file: string, opts: { param: string[]; date?: string; json?: boolean; db?: string }) => {
+      const [{ runCommand }, { databasePath }] = await Promise.all([import("./run.js"), import("./db.js")]);
+      code = await runCommand(file, { ...opts, db: databasePath(opts.db) });
+    });
+
+  const runs = program.command("runs").description("run history: ls, show, logs");
+  runs
+    .command("ls")
+    .description("recent runs, newest first")
+    .option("--limit <n>", "how many", "20")
+    .option("--pipeline <name>", "only this pipeline's runs")
+    .option("--state <state>", "only runs in this state (Completed, Failed, ...)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(
+      async (opts: { limit: string; pipeline?: string; state?: string; json?: boolean; db?: string }) => {
+        const [{ runsListCommand }, { databasePath }] = await Promise.all([
+          import("./runs.js"),
+          import("./db.js"),
+        ]);
+        code = await runsListCommand({ ...opts, db: databasePath(opts.db) });
+      },
+    );
+  runs
+    .command("show")
+    .description("one run: its state, parameters and every task")
+    .argument("<id>", "run id (or a unique prefix)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
+      const [{ runShowCommand }, { databasePath }] = await Promise.all([
+        import("./runs.js"),
+        import("./db.js"),
+      ]);
+      code = await runShowCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+  runs
+    .command("logs")
+    .description("a run's log lines")
+    .argument("<id>", "run id (or a unique prefix)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
+      const [{ runLogsCommand }, { databasePath }] = await Promise.all([
+        import("./runs.js"),
+        import("./db.js"),
+      ]);
+      code = await runLogsCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+
+  program
+    .command("query")
+    .description("read-only SQL over the database")
+    .argument("<sql>", "the query")
+    .addOption(
+      new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
+    )
+    .option("--json", "same as --format json")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (sql: string, opts: { format: "table" | "csv" | "json"; json?: boolean; db?: string }) => {
+      const [{ queryCommand }, { databasePath }] = await Promise.all([
+        import("./query.js"),
+        import("./db.js"),
+      ]);
+      code = await queryCommand(sql, { format: opts.json ? "json" : opts.format, db: databasePath(opts.db) });
+    });
+
+  program
     .command("steps")
     .description("list the built-in step types with their parameters and outputs")
     .argument("[name]", "one step type")
@@ -84,6 +160,10 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof ReportedFailure) return 1;
+    if (err instanceof SettingsError) {
+      process.stderr.write(`tickflow: ${err.message}\n`);
+      return 2;
+    }
     // Never a stack trace for users; TICKFLOW_DEBUG=1 shows it for us.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`tickflow: internal error: ${message}\n`);

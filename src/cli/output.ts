@@ -53,3 +53,56 @@ export class UsageError extends Error {}
 
 /** A failure already reported to the user: exit code 1 without more output. */
 export class ReportedFailure extends Error {}
+
+/** Rows as an aligned text table (header first); cells are printed as given. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+}
+
+/** CSV with RFC 4180 quoting. */
+export function formatCsv(header: string[], rows: string[][]): string {
+  const cell = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c);
+  return `${[header, ...rows].map((r) => r.map(cell).join(",")).join("\n")}\n`;
+}
+
+/** A value as a table cell: strings as they are, null as empty, the rest as JSON. */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (typeof value === "string") return value;
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}
+
+/**
+ * Lines to a stream, written in batches: thousands of tasks each printing a line would otherwise
+ * cost a synchronous write apiece when the stream is a pipe or a file.
+ */
+export class LineBuffer {
+  private lines: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly intervalMs = 50,
+  ) {}
+
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length >= 512) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.lines.length) return;
+    this.stream.write(`${this.lines.join("\n")}\n`);
+    this.lines = [];
+  }
+}

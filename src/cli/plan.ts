@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
 import { diagnosticAt } from "../config/yaml.js";
 import { parameterIssueDiagnostics } from "../pipeline/check.js";
+import type { PipelineDocument } from "../pipeline/document.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import { checkPlannedParameters, type Plan, PlanError, planPipeline } from "../pipeline/plan.js";
@@ -32,8 +33,16 @@ export function runDateOf(flag: string | undefined): string {
   return flag;
 }
 
+export interface ResolvedPlan {
+  plan: Plan;
+  doc: PipelineDocument;
+}
+
 /** Loads, checks and resolves a pipeline; every problem is printed and ends in a ReportedFailure or UsageError. */
-export async function resolvePlan(file: string, options: Pick<PlanOptions, "param" | "date">): Promise<Plan> {
+export async function resolvePlan(
+  file: string,
+  options: Pick<PlanOptions, "param" | "date">,
+): Promise<ResolvedPlan> {
   const raw = parseParamFlags(options.param);
   const runDate = runDateOf(options.date);
   const loaded = await loadPipeline(file, builtinSteps);
@@ -66,11 +75,11 @@ export async function resolvePlan(file: string, options: Pick<PlanOptions, "para
     printDiagnostics(parameterIssueDiagnostics(yaml, issues), "text");
     throw new ReportedFailure();
   }
-  return plan;
+  return { plan, doc };
 }
 
 export async function planCommand(file: string, options: PlanOptions): Promise<number> {
-  const plan = await resolvePlan(file, options);
+  const { plan } = await resolvePlan(file, options);
   process.stdout.write(renderPlan(plan, options.format));
   return 0;
 }

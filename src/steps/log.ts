@@ -16,4 +16,8 @@ export const log = defineStep({
   outputs: {
     message: { type: "string", description: "The message as logged." },
   },
+  async run(ctx, params) {
+    ctx.log(params.level, params.message);
+    return { message: params.message };
+  },
 });

@@ -1,5 +1,8 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
+import { runScript } from "../store/script.js";
 import { onObjects, sqlParams } from "./common.js";
 
 export const sql = defineStep({
@@ -35,5 +38,24 @@ export const sql = defineStep({
       description:
         "The first row returned, columns by name (e.g. tasks.t.outputs.first.answer); {} when none.",
     },
+  },
+  async run(ctx, params) {
+    let sql: string;
+    if (params.query !== undefined) {
+      sql = params.query;
+    } else {
+      const file = resolve(ctx.baseDir, params.file ?? "");
+      try {
+        sql = await readFile(file, "utf8");
+      } catch (err) {
+        const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(err);
+        throw new Error(`cannot read SQL file ${file}: ${reason}`, { cause: err });
+      }
+    }
+    const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    if (result.unusedParams.length > 0) {
+      ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
+    }
+    return { rows: result.rows, first: result.first };
   },
 });

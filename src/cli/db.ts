@@ -1,0 +1,22 @@
+import { loadSettings } from "../config/settings.js";
+import { openStore, type Store, StoreError } from "../store/index.js";
+import { ReportedFailure } from "./output.js";
+
+/** Opens the database for a command; a locked or unreadable file is a clear one-line error (exit 1). */
+export async function openStoreForCli(path: string, options: { readOnly?: boolean } = {}): Promise<Store> {
+  try {
+    return await openStore(path, options);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // Store errors name the file and the reason already.
+    process.stderr.write(
+      `tickflow: ${err instanceof StoreError ? message : `cannot open database ${path}: ${message}`}\n`,
+    );
+    throw new ReportedFailure();
+  }
+}
+
+/** `--db`, else the settings' TICKFLOW_DB (default ./tickflow.duckdb). */
+export function databasePath(flag: string | undefined): string {
+  return flag ?? loadSettings().TICKFLOW_DB;
+}

@@ -1,0 +1,81 @@
+import { dirname, resolve } from "node:path";
+import { executeRun, type RunResult } from "../engine/run.js";
+import { builtinSteps } from "../steps/index.js";
+import { openStoreForCli } from "./db.js";
+import { useColour } from "./output.js";
+import { type PlanOptions, resolvePlan } from "./plan.js";
+import { createProgress } from "./progress.js";
+
+export interface RunOptions extends Pick<PlanOptions, "param" | "date"> {
+  json?: boolean;
+  db: string;
+}
+
+/** Exit codes of a finished run: 0 completed, 130 cancelled (Ctrl-C), 1 anything else. */
+export function exitCodeOf(result: RunResult): number {
+  return result.state === "Completed" ? 0 : result.state === "Cancelled" ? 130 : 1;
+}
+
+/** `tickflow run FILE`: executes the pipeline in this process, with live progress. */
+export async function runCommand(file: string, options: RunOptions): Promise<number> {
+  const { plan, doc } = await resolvePlan(file, options);
+  const store = await openStoreForCli(options.db);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write("\ncancelling (Ctrl-C again to quit at once)\n");
+      controller.abort();
+    } else process.exit(130);
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  const progress = createProgress(plan.tasks.length, process.stderr, {
+    tty: Boolean(process.stderr.isTTY),
+    colour: useColour(process.stderr),
+  });
+  let result: RunResult;
+  try {
+    result = await executeRun({
+      store,
+      doc,
+      plan,
+      steps: new Map(builtinSteps.map((s) => [s.name, s])),
+      baseDir: dirname(resolve(file)),
+      file,
+      env: process.env,
+      signal: controller.signal,
+      onEvent: (e) => progress.onEvent(e),
+    });
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    await store.close();
+  }
+  if (options.json) {
+    const record = {
+      id: result.id,
+      pipeline: result.pipeline,
+      state: result.state,
+      ...(result.error ? { error: result.error } : {}),
+      tasks: result.tasks.map((t) => ({
+        id: t.id,
+        state: t.state,
+        attempts: t.attempts,
+        outputs: t.outputs,
+        ...(t.error ? { error: t.error } : {}),
+      })),
+    };
+    process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+  } else {
+    const counts = new Map<string, number>();
+    for (const t of result.tasks) counts.set(t.state, (counts.get(t.state) ?? 0) + 1);
+    const summary = [...counts].map(([s, n]) => `${n} ${s.toLowerCase()}`).join(", ");
+    process.stdout.write(
+      `run ${result.id} ${result.state}: ${summary}${result.error ? `\n  ${result.error}` : ""}\n`,
+    );
+  }
+  return exitCodeOf(result);
+}

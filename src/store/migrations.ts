@@ -1,0 +1,121 @@
+/**
+ * The numbered schema migrations, applied in order at open (`migrate.ts`). Never edit a migration
+ * that has shipped: add the next number instead.
+ *
+ * Layout notes (DuckDB): a PRIMARY KEY is an ART index that every insert must probe, so only the
+ * tables written by upsert (`INSERT OR REPLACE`) or updated by key have one. Append-only history
+ * (`state_transitions`, `run_logs`, `quality_results`) has none: it is filtered by `run_id`, and
+ * because run ids are time-ordered and rows arrive in run order, DuckDB's per-row-group min/max
+ * (zone maps) already skip most of the table. The key columns come first in every table.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "market data and run history",
+    sql: `
+CREATE TABLE bars_daily (
+  source      VARCHAR NOT NULL,
+  symbol      VARCHAR NOT NULL,
+  date        DATE NOT NULL,
+  open        DOUBLE,
+  high        DOUBLE,
+  low         DOUBLE,
+  close       DOUBLE,
+  volume      DOUBLE,
+  vwap        DOUBLE,
+  trades      BIGINT,
+  adj_close   DOUBLE,
+  ingested_at TIMESTAMPTZ,
+  PRIMARY KEY (source, symbol, date)
+);
+
+CREATE TABLE corporate_actions (
+  source      VARCHAR NOT NULL,
+  symbol      VARCHAR NOT NULL,
+  date        DATE NOT NULL,
+  kind        VARCHAR NOT NULL CHECK (kind IN ('split', 'dividend')),
+  value       DOUBLE,
+  currency    VARCHAR,
+  ingested_at TIMESTAMPTZ,
+  PRIMARY KEY (source, symbol, date, kind)
+);
+
+CREATE TABLE indicators (
+  source VARCHAR NOT NULL,
+  symbol VARCHAR NOT NULL,
+  date   DATE NOT NULL,
+  name   VARCHAR NOT NULL,
+  value  DOUBLE,
+  PRIMARY KEY (source, symbol, date, name)
+);
+
+CREATE TABLE quality_results (
+  run_id     VARCHAR,
+  source     VARCHAR,
+  symbol     VARCHAR,
+  date       DATE,
+  check_name VARCHAR NOT NULL,
+  severity   VARCHAR NOT NULL,
+  message    VARCHAR,
+  created_at TIMESTAMPTZ
+);
+
+CREATE TABLE runs (
+  id            VARCHAR PRIMARY KEY,
+  pipeline      VARCHAR NOT NULL,
+  deployment    VARCHAR,
+  state         VARCHAR NOT NULL,
+  parameters    JSON,
+  logical_date  DATE,
+  created_at    TIMESTAMPTZ NOT NULL,
+  started_at    TIMESTAMPTZ,
+  ended_at      TIMESTAMPTZ,
+  error         VARCHAR,
+  pipeline_file VARCHAR
+);
+
+CREATE TABLE task_runs (
+  run_id     VARCHAR NOT NULL,
+  task_id    VARCHAR NOT NULL,
+  step       VARCHAR NOT NULL,
+  state      VARCHAR NOT NULL,
+  attempts   INTEGER NOT NULL,
+  started_at TIMESTAMPTZ,
+  ended_at   TIMESTAMPTZ,
+  error      VARCHAR,
+  outputs    JSON,
+  cache_key  VARCHAR,
+  PRIMARY KEY (run_id, task_id)
+);
+
+-- task_id is NULL for the run itself; seq orders rows of one recorder that share a timestamp.
+CREATE TABLE state_transitions (
+  run_id  VARCHAR NOT NULL,
+  task_id VARCHAR,
+  ts      TIMESTAMPTZ NOT NULL,
+  seq     BIGINT NOT NULL DEFAULT 0,
+  state   VARCHAR NOT NULL,
+  attempt INTEGER NOT NULL,
+  message VARCHAR
+);
+
+CREATE TABLE run_logs (
+  run_id  VARCHAR NOT NULL,
+  task_id VARCHAR,
+  ts      TIMESTAMPTZ NOT NULL,
+  seq     BIGINT NOT NULL DEFAULT 0,
+  level   VARCHAR NOT NULL,
+  message VARCHAR NOT NULL
+);
+`,
+  },
+];
+
+/** The schema version this code expects. */
+export const LATEST_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

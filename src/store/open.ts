@@ -1,0 +1,165 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { openError, StoreError } from "./errors.js";
+import { LATEST_VERSION, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
+
+/** An open database: the DuckDB instance, its main connection, and a way to let go of the file. */
+export interface Store {
+  /** Absolute path of the database file (or `:memory:`). */
+  path: string;
+  instance: DuckDBInstance;
+  /** The main connection. */
+  db: DuckDBConnection;
+  /**
+   * Another connection to the same database, closed with the store. Each connection runs one
+   * statement at a time and `interrupt()` stops whatever its connection runs: give concurrent work
+   * (the run recorder, each running task) a connection of its own.
+   */
+  connect(): Promise<DuckDBConnection>;
+  /** Closes every connection and the instance, releasing the file lock. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Open without writing (no migrations); other read-only processes may open the file too. */
+  readOnly?: boolean;
+}
+
+const MEMORY = ":memory:";
+
+/**
+ * Files this process has open. DuckDB's file lock is per process, so a second instance on the same
+ * file in the same process would not be refused, and two instances writing one file corrupt it.
+ */
+const openPaths = new Set<string>();
+
+/** Stores by their main connection (see `storeOfMainConnection`). */
+const storesByConnection = new WeakMap<DuckDBConnection, Store>();
+
+/**
+ * The store whose main connection `db` is, if any. Work that must not share that connection (the
+ * steps' statements run on it) can open its own with `store.connect()`.
+ */
+export function storeOfMainConnection(db: DuckDBConnection): Store | undefined {
+  return storesByConnection.get(db);
+}
+
+/**
+ * Opens (creating it and its parent folders if needed) the database at `path` and brings its schema
+ * up to date. Nothing is ever downloaded: DuckDB's extension autoinstall and autoload are off.
+ *
+ * @throws StoreLockedError when another process holds the file.
+ * @throws StoreError for anything else (not a DuckDB file, permission, schema version).
+ */
+export async function openStore(path: string, options: OpenOptions = {}): Promise<Store> {
+  const readOnly = options.readOnly === true;
+  const absolute = path === MEMORY ? MEMORY : resolve(path);
+  const config: Record<string, string> = {
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+  };
+  if (readOnly) {
+    if (absolute === MEMORY)
+      throw new StoreError("an in-memory database cannot be opened read-only", absolute);
+    if (!existsSync(absolute)) {
+      throw new StoreError(
+        `database ${absolute} does not exist (run a pipeline first to create it)`,
+        absolute,
+      );
+    }
+    config.access_mode = "READ_ONLY";
+  } else if (absolute !== MEMORY) {
+    try {
+      mkdirSync(dirname(absolute), { recursive: true });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new StoreError(`cannot create the folder of database ${absolute}: ${reason}`, absolute, {
+        cause: err,
+      });
+    }
+  }
+
+  if (openPaths.has(absolute)) {
+    throw new StoreError(
+      `database ${absolute} is already open in this process: use that store, or close it first`,
+      absolute,
+    );
+  }
+  // Reserved before the first await: two concurrent opens of one file must not both get through.
+  if (absolute !== MEMORY) openPaths.add(absolute);
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(absolute, config);
+  } catch (err) {
+    openPaths.delete(absolute);
+    throw openError(absolute, err);
+  }
+  const connections: DuckDBConnection[] = [];
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    for (const connection of connections.splice(0)) {
+      try {
+        connection.closeSync();
+      } catch {
+        // already closed
+      }
+    }
+    instance.closeSync();
+    openPaths.delete(absolute);
+  };
+
+  try {
+    const db = await instance.connect();
+    connections.push(db);
+    if (readOnly) await checkSchema(db, absolute);
+    else await applyMigrations(db, absolute);
+    const store: Store = {
+      path: absolute,
+      instance,
+      db,
+      async connect() {
+        if (closed) throw new StoreError(`database ${absolute} is closed`, absolute);
+        const connection = await instance.connect();
+        connections.push(connection);
+        return connection;
+      },
+      close,
+    };
+    storesByConnection.set(db, store);
+    return store;
+  } catch (err) {
+    await close();
+    throw openError(absolute, err);
+  }
+}
+
+async function applyMigrations(db: DuckDBConnection, path: string): Promise<void> {
+  try {
+    await migrate(db);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new StoreError(`cannot open database ${path}: ${reason}`, path, { cause: err });
+  }
+}
+
+/** Read-only: the code cannot migrate, so the schema must already be the one it expects. */
+async function checkSchema(db: DuckDBConnection, path: string): Promise<void> {
+  const version = await schemaVersion(db);
+  if (version > LATEST_VERSION) {
+    throw new StoreError(
+      `cannot open database ${path}: ${new SchemaTooNewError(version, LATEST_VERSION).message}`,
+      path,
+    );
+  }
+  if (version < LATEST_VERSION) {
+    throw new StoreError(
+      version === 0
+        ? `database ${path} is not a tickflow database (no schema_migrations table)`
+        : `database ${path} has schema version ${version}, older than this tickflow needs (${LATEST_VERSION}): open it once for writing (e.g. run a pipeline or start the daemon) to migrate it`,
+      path,
+    );
+  }
+}

@@ -1,0 +1,236 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { newRunId } from "./ids.js";
+import type { Store } from "./open.js";
+import { RunRecorder } from "./recorder.js";
+import { logsOf, type TaskRunRow, taskRunsOf, transitionsOf } from "./runs.js";
+import { runScript } from "./script.js";
+import { tempStore } from "./testing.js";
+
+let store: Store;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ store, cleanup } = await tempStore());
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+async function count(sql: string): Promise<number> {
+  const reader = await store.db.runAndReadAll(sql);
+  return Number(reader.getRows()[0]?.[0]);
+}
+
+function row(runId: string, taskId: string, state: string, overrides: Partial<TaskRunRow> = {}): TaskRunRow {
+  return {
+    run_id: runId,
+    task_id: taskId,
+    step: "sql",
+    state,
+    attempts: 1,
+    started_at: new Date("2024-01-02T21:00:00Z"),
+    ended_at: state === "Running" ? null : new Date("2024-01-02T21:00:01Z"),
+    error: null,
+    outputs: state === "Completed" ? { rows: 1, first: { answer: 42 } } : {},
+    cache_key: null,
+    ...overrides,
+  };
+}
+
+/**
+ * Given `store.db` (it opens a connection of its own), opened on its own connection, or given some
+ * other connection it must assume shared (then each table write commits on its own).
+ */
+const MODES = [
+  ["given store.db", (runId: string) => Promise.resolve(new RunRecorder(store.db, runId))],
+  ["opened on a connection of its own", (runId: string) => RunRecorder.open(store, runId)],
+  ["on a connection it may share", async (runId: string) => new RunRecorder(await store.connect(), runId)],
+] as const;
+
+describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
+  it("writes 10,000 tasks with their transitions and logs over a few flushes", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    const n = 10_000;
+    const base = Date.parse("2024-01-02T21:00:00Z");
+    recorder.transition(null, "Running", 0, new Date(base));
+    const block = 1000;
+    for (let first = 0; first < n; first += block) {
+      for (let i = first; i < first + block; i++) {
+        const id = `fetch[S${i}]`;
+        const started = new Date(base + i);
+        recorder.transition(id, "Pending", 0, started);
+        recorder.transition(id, "Running", 1, started);
+        recorder.task(row(runId, id, "Running", { started_at: started }));
+        recorder.log(id, "info", `fetched ${i} bars`, started);
+      }
+      // Every other block is still running at a flush: its final states are upserts.
+      if ((first / block) % 2 === 0) await recorder.flush();
+      for (let i = first; i < first + block; i++) {
+        const id = `fetch[S${i}]`;
+        recorder.transition(id, "Completed", 1, new Date(base + i + 1));
+        recorder.task(row(runId, id, "Completed", { started_at: new Date(base + i), outputs: { rows: i } }));
+      }
+      if ((first / block) % 3 === 2) await recorder.flush();
+    }
+    recorder.transition(null, "Completed", 0, new Date(base + n + 1));
+    await recorder.close();
+    expect(recorder.pending).toEqual({ tasks: 0, transitions: 0, logs: 0 });
+
+    expect(await count(`SELECT count(*) FROM task_runs WHERE run_id = '${runId}'`)).toBe(n);
+    expect(await count(`SELECT count(*) FROM task_runs WHERE state = 'Completed'`)).toBe(n);
+    expect(await count(`SELECT count(*) FROM state_transitions WHERE run_id = '${runId}'`)).toBe(3 * n + 2);
+    expect(await count(`SELECT count(*) FROM run_logs WHERE run_id = '${runId}'`)).toBe(n);
+    expect(await count("SELECT count(DISTINCT seq) FROM state_transitions")).toBe(3 * n + 2);
+
+    const tasks = await taskRunsOf(store.db, runId);
+    expect(tasks).toHaveLength(n);
+    expect(tasks[0]).toEqual(
+      row(runId, "fetch[S0]", "Completed", { started_at: new Date(base), outputs: { rows: 0 } }),
+    );
+    expect(tasks[9999]?.outputs).toEqual({ rows: 9999 });
+    const logs = await logsOf(store.db, runId);
+    expect(logs).toHaveLength(n);
+    expect(logs[1234]).toMatchObject({
+      task_id: "fetch[S1234]",
+      level: "info",
+      message: "fetched 1234 bars",
+    });
+    const transitions = await transitionsOf(store.db, runId);
+    expect(transitions[0]).toMatchObject({ task_id: null, state: "Running", attempt: 0, message: null });
+    expect(transitions.filter((t) => t.task_id === "fetch[S0]").map((t) => [t.state, t.attempt])).toEqual([
+      ["Pending", 0],
+      ["Running", 1],
+      ["Completed", 1],
+    ]);
+    expect(transitions.at(-1)).toMatchObject({ task_id: null, state: "Completed" });
+  });
+
+  it("keeps only the latest state of a task, within a flush and across flushes", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    recorder.task(row(runId, "a", "Running"));
+    recorder.task(row(runId, "a", "Retrying", { error: "try again", attempts: 1 }));
+    recorder.task(row(runId, "b", "Completed"));
+    await recorder.flush();
+    expect((await taskRunsOf(store.db, runId)).map((t) => [t.task_id, t.state])).toEqual([
+      ["a", "Retrying"],
+      ["b", "Completed"],
+    ]);
+    recorder.task(row(runId, "a", "Running", { attempts: 2 }));
+    recorder.task(row(runId, "a", "Failed", { attempts: 2, error: "boom" }));
+    recorder.task(row(runId, "b", "Completed", { outputs: { rows: 2 } })); // written before: an upsert
+    await recorder.close();
+    const tasks = await taskRunsOf(store.db, runId);
+    expect(tasks.map((t) => [t.task_id, t.state, t.attempts, t.error])).toEqual([
+      ["a", "Failed", 2, "boom"],
+      ["b", "Completed", 1, null],
+    ]);
+    expect(tasks[1]?.outputs).toEqual({ rows: 2 });
+    expect(await count("SELECT count(*) FROM task_runs")).toBe(2);
+  });
+
+  it("upserts rows another recorder of the same run wrote", async () => {
+    const runId = newRunId();
+    const first = await recorderFor(runId);
+    first.task(row(runId, "a", "Running"));
+    first.task(row(runId, "b", "Completed"));
+    await first.close();
+    const second = await recorderFor(runId);
+    second.task(row(runId, "a", "Completed", { outputs: { resumed: true } }));
+    second.task(row(runId, "b", "Failed", { error: "again" }));
+    second.task(row(runId, "c", "Running"));
+    await second.close();
+    const tasks = await taskRunsOf(store.db, runId);
+    expect(tasks.map((t) => [t.task_id, t.state])).toEqual([
+      ["a", "Completed"],
+      ["b", "Failed"],
+      ["c", "Running"],
+    ]);
+    expect(await count("SELECT count(*) FROM task_runs")).toBe(3);
+  });
+
+  it("recovers when another writer adds a task row meanwhile", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    recorder.log(null, "info", "started", new Date());
+    await recorder.flush();
+    const other = new RunRecorder(store.db, runId);
+    other.task(row(runId, "x", "Running"));
+    await other.close();
+    recorder.task(row(runId, "x", "Completed", { outputs: { mine: true } }));
+    recorder.task(row(runId, "y", "Completed"));
+    await expect(recorder.flush()).rejects.toThrow(/Duplicate key|constraint/i);
+    await recorder.close();
+    const tasks = await taskRunsOf(store.db, runId);
+    expect(tasks.map((t) => [t.task_id, t.state, t.outputs])).toEqual([
+      ["x", "Completed", { mine: true }],
+      ["y", "Completed", { rows: 1, first: { answer: 42 } }],
+    ]);
+  });
+
+  it("flushes on a timer, never two flushes at once, and stops on close", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    recorder.startAutoFlush(10);
+    recorder.log(null, "info", "one", new Date());
+    for (let i = 0; i < 100 && recorder.pending.logs > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(recorder.pending.logs).toBe(0);
+    expect(await count("SELECT count(*) FROM run_logs")).toBe(1);
+    // Explicit flushes queue behind each other: all rows land exactly once.
+    for (let i = 0; i < 5; i++) recorder.log(null, "info", `line ${i}`, new Date());
+    await Promise.all([recorder.flush(), recorder.flush(), recorder.flush()]);
+    await recorder.close();
+    expect(await count("SELECT count(*) FROM run_logs")).toBe(6);
+    expect(() => recorder.log(null, "info", "late", new Date())).toThrow(/closed/);
+  });
+
+  it("keeps rows buffered when a flush fails, and writes them once it can", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    recorder.log(null, "info", "kept", new Date());
+    recorder.task(row(runId, "a", "Completed"));
+    await store.db.run("ALTER TABLE run_logs RENAME TO run_logs_away");
+    await expect(recorder.flush()).rejects.toThrow();
+    expect(recorder.pending.logs).toBe(1);
+    await store.db.run("ALTER TABLE run_logs_away RENAME TO run_logs");
+    await recorder.close();
+    expect((await logsOf(store.db, runId)).map((l) => l.message)).toEqual(["kept"]);
+    expect(await count("SELECT count(*) FROM task_runs")).toBe(1);
+  });
+
+  it("stores outputs that JSON cannot hold as plainly as it can", async () => {
+    const runId = newRunId();
+    const recorder = await recorderFor(runId);
+    recorder.task(row(runId, "big", "Completed", { outputs: { small: 1n, huge: 2n ** 70n } }));
+    await recorder.close();
+    expect((await taskRunsOf(store.db, runId))[0]?.outputs).toEqual({
+      small: 1,
+      huge: "1180591620717411303424",
+    });
+  });
+});
+
+describe("RunRecorder given store.db", () => {
+  it("does not block the event loop while a step's long query runs on store.db", async () => {
+    const runId = newRunId();
+    const recorder = new RunRecorder(store.db, runId);
+    recorder.log(null, "info", "started", new Date());
+    await recorder.flush();
+    // Checked first: on store.db itself, what follows would hang the test instead of failing it.
+    expect(Reflect.get(recorder, "db")).not.toBe(store.db);
+    recorder.transition("slow", "Running", 1, new Date());
+    recorder.task(row(runId, "slow", "Running"));
+    const controller = new AbortController();
+    const query = runScript(store.db, "SELECT count(*) FROM range(1000000000000)", {
+      signal: controller.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const flushed = recorder.flush();
+    // An appender on store.db would hold the event loop until the query ends: this timer would never fire.
+    setTimeout(() => controller.abort(new Error("cancelled")), 100);
+    await expect(query).rejects.toThrow("cancelled");
+    await flushed;
+    await recorder.close();
+    expect((await taskRunsOf(store.db, runId)).map((t) => t.state)).toEqual(["Running"]);
+  });
+});

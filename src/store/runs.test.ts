@@ -1,0 +1,213 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { newRunId } from "./ids.js";
+import type { Store } from "./open.js";
+import { RunRecorder } from "./recorder.js";
+import {
+  findCachedTask,
+  findCachedTasks,
+  findRun,
+  insertRun,
+  listRuns,
+  logsOf,
+  type RunRow,
+  type TaskRunRow,
+  taskRunsOf,
+  updateRun,
+} from "./runs.js";
+import { tempStore } from "./testing.js";
+
+let store: Store;
+let cleanup: () => Promise<void>;
+beforeEach(async () => {
+  ({ store, cleanup } = await tempStore());
+});
+afterEach(async () => {
+  await cleanup();
+});
+
+function run(id: string, overrides: Partial<RunRow> = {}): RunRow {
+  return {
+    id,
+    pipeline: "demo",
+    deployment: null,
+    state: "Running",
+    parameters: { days_back: 5, symbols: ["AAPL", "MSFT"] },
+    logical_date: "2024-01-02",
+    created_at: new Date("2024-01-02T21:00:00.000Z"),
+    started_at: new Date("2024-01-02T21:00:01.123Z"),
+    ended_at: null,
+    error: null,
+    pipeline_file: "pipelines/demo.yaml",
+    ...overrides,
+  };
+}
+
+function taskRow(runId: string, taskId: string, overrides: Partial<TaskRunRow> = {}): TaskRunRow {
+  return {
+    run_id: runId,
+    task_id: taskId,
+    step: "sql",
+    state: "Completed",
+    attempts: 1,
+    started_at: new Date("2024-01-02T21:00:02.000Z"),
+    ended_at: new Date("2024-01-02T21:00:03.000Z"),
+    error: null,
+    outputs: { rows: 1 },
+    cache_key: null,
+    ...overrides,
+  };
+}
+
+describe("runs", () => {
+  it("inserts a run and reads it back with JS types", async () => {
+    const row = run("0190a1b2-0000-7000-8000-000000000001");
+    await insertRun(store.db, row);
+    expect(await findRun(store.db, row.id)).toEqual(row);
+  });
+
+  it("updates state, times and error; absent keys stay, null clears", async () => {
+    const id = newRunId();
+    await insertRun(store.db, run(id, { error: "old" }));
+    const ended = new Date("2024-01-02T21:05:00.500Z");
+    expect(await updateRun(store.db, id, { state: "Failed", ended_at: ended, error: "boom" })).toBe(true);
+    let found = await findRun(store.db, id);
+    expect(found).toMatchObject({
+      state: "Failed",
+      ended_at: ended,
+      error: "boom",
+      started_at: run(id).started_at,
+    });
+    await updateRun(store.db, id, { error: null });
+    found = await findRun(store.db, id);
+    expect(found?.error).toBeNull();
+    expect(found?.state).toBe("Failed");
+    expect(await updateRun(store.db, "nope", { state: "Failed" })).toBe(false);
+  });
+
+  it("lists newest first, filtered by pipeline and state, with a limit", async () => {
+    const base = Date.parse("2024-01-01T00:00:00Z");
+    for (let i = 0; i < 5; i++) {
+      await insertRun(
+        store.db,
+        run(`run-${i}`, {
+          created_at: new Date(base + i * 60_000),
+          pipeline: i % 2 === 0 ? "even" : "odd",
+          state: i === 4 ? "Failed" : "Completed",
+        }),
+      );
+    }
+    expect((await listRuns(store.db)).map((r) => r.id)).toEqual([
+      "run-4",
+      "run-3",
+      "run-2",
+      "run-1",
+      "run-0",
+    ]);
+    expect((await listRuns(store.db, { limit: 2 })).map((r) => r.id)).toEqual(["run-4", "run-3"]);
+    expect((await listRuns(store.db, { pipeline: "odd" })).map((r) => r.id)).toEqual(["run-3", "run-1"]);
+    expect((await listRuns(store.db, { pipeline: "even", state: "Completed" })).map((r) => r.id)).toEqual([
+      "run-2",
+      "run-0",
+    ]);
+  });
+
+  it("finds a run by exact id or unique prefix; an ambiguous prefix names the candidates", async () => {
+    await insertRun(store.db, run("0190aaaa-1111-7000-8000-000000000001"));
+    await insertRun(store.db, run("0190aaaa-2222-7000-8000-000000000002"));
+    await insertRun(store.db, run("0190bbbb-3333-7000-8000-000000000003"));
+    expect((await findRun(store.db, "0190bbbb"))?.id).toBe("0190bbbb-3333-7000-8000-000000000003");
+    expect((await findRun(store.db, "0190AAAA-2"))?.id).toBe("0190aaaa-2222-7000-8000-000000000002");
+    expect(await findRun(store.db, "0190c")).toBeUndefined();
+    expect(await findRun(store.db, "")).toBeUndefined();
+    await expect(findRun(store.db, "0190aaaa")).rejects.toThrow(
+      /ambiguous.*0190aaaa-2222-7000-8000-000000000002.*0190aaaa-1111-7000-8000-000000000001/,
+    );
+  });
+
+  it("lists a run's tasks in start order, never-started ones last", async () => {
+    const id = newRunId();
+    const recorder = new RunRecorder(store.db, id);
+    recorder.task(taskRow(id, "b", { started_at: new Date("2024-01-02T21:00:05Z") }));
+    recorder.task(taskRow(id, "a", { started_at: new Date("2024-01-02T21:00:06Z") }));
+    recorder.task(taskRow(id, "c", { state: "Pending", started_at: null, ended_at: null, outputs: null }));
+    recorder.task(taskRow(newRunId(), "other"));
+    await recorder.close();
+    const tasks = await taskRunsOf(store.db, id);
+    expect(tasks.map((t) => t.task_id)).toEqual(["b", "a", "c"]);
+    expect(tasks[0]).toEqual(taskRow(id, "b", { started_at: new Date("2024-01-02T21:00:05Z") }));
+    expect(tasks[2]?.outputs).toBeNull();
+  });
+
+  it("reads logs in time order, after a cursor, with a limit", async () => {
+    const id = newRunId();
+    const recorder = new RunRecorder(store.db, id);
+    const t0 = new Date("2024-01-02T21:00:00.000Z");
+    const t1 = new Date("2024-01-02T21:00:00.001Z");
+    recorder.log(null, "info", "run started", t0);
+    recorder.log("fetch[AAPL]", "info", "same millisecond, later", t0);
+    recorder.log("fetch[AAPL]", "warn", "next millisecond", t1);
+    await recorder.close();
+    const all = await logsOf(store.db, id);
+    expect(all.map((l) => l.message)).toEqual(["run started", "same millisecond, later", "next millisecond"]);
+    expect(all[0]).toEqual({
+      run_id: id,
+      task_id: null,
+      ts: t0,
+      seq: 0,
+      level: "info",
+      message: "run started",
+    });
+    const after = await logsOf(store.db, id, { after: { ts: all[0]!.ts, seq: all[0]!.seq } });
+    expect(after.map((l) => l.message)).toEqual(["same millisecond, later", "next millisecond"]);
+    expect((await logsOf(store.db, id, { limit: 1 })).map((l) => l.message)).toEqual(["run started"]);
+    expect(await logsOf(store.db, "other")).toEqual([]);
+  });
+});
+
+describe("findCachedTask", () => {
+  it("finds the latest Completed task with the key, within the expiry", async () => {
+    const old = newRunId();
+    const recent = newRunId();
+    const recorder = new RunRecorder(store.db, old);
+    recorder.task(
+      taskRow(old, "fetch", {
+        cache_key: "k",
+        ended_at: new Date("2024-01-01T00:00:00Z"),
+        outputs: { v: 1 },
+      }),
+    );
+    await recorder.close();
+    const second = new RunRecorder(store.db, recent);
+    second.task(
+      taskRow(recent, "fetch", {
+        cache_key: "k",
+        ended_at: new Date("2024-01-03T00:00:00Z"),
+        outputs: { v: 2 },
+      }),
+    );
+    second.task(taskRow(recent, "failed", { cache_key: "f", state: "Failed" }));
+    second.task(taskRow(recent, "cached", { cache_key: "c", state: "Cached" }));
+    await second.close();
+
+    expect(await findCachedTask(store.db, "k", undefined)).toEqual({
+      outputs: { v: 2 },
+      run_id: recent,
+      task_id: "fetch",
+    });
+    expect(await findCachedTask(store.db, "k", new Date("2024-01-03T00:00:00Z"))).toMatchObject({
+      run_id: recent,
+    });
+    expect(await findCachedTask(store.db, "k", new Date("2024-01-03T00:00:00.001Z"))).toBeUndefined();
+    expect(await findCachedTask(store.db, "f", undefined)).toBeUndefined();
+    expect(await findCachedTask(store.db, "c", undefined)).toBeUndefined();
+    expect(await findCachedTask(store.db, "missing", undefined)).toBeUndefined();
+
+    const many = await findCachedTasks(store.db, ["k", "f", "c", "missing", "k"], undefined);
+    expect([...many.keys()]).toEqual(["k"]);
+    expect(many.get("k")).toEqual({ outputs: { v: 2 }, run_id: recent, task_id: "fetch" });
+    const fresh = await findCachedTasks(store.db, ["k"], new Date("2024-01-02T00:00:00Z"));
+    expect(fresh.get("k")?.run_id).toBe(recent);
+    expect((await findCachedTasks(store.db, ["k"], new Date("2024-01-04T00:00:00Z"))).size).toBe(0);
+    expect((await findCachedTasks(store.db, [], undefined)).size).toBe(0);
+  });
+});

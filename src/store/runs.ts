@@ -1,0 +1,341 @@
+/**
+ * Run history operations: small named functions over an explicit connection. Writes that come in
+ * bulk while a run executes (task states, transitions, logs) go through `RunRecorder` instead.
+ */
+import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { asDate, asJson, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
+
+/** A row of `runs`. */
+export interface RunRow {
+  id: string;
+  pipeline: string;
+  deployment: string | null;
+  /** A run state of SPEC section 5 (`Running`, `Completed`, ...). */
+  state: string;
+  parameters: Record<string, unknown>;
+  /** `YYYY-MM-DD`. */
+  logical_date: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  ended_at: Date | null;
+  error: string | null;
+  /** The pipeline file as the user named it. */
+  pipeline_file: string | null;
+}
+
+/** A row of `task_runs`: the latest state of one task instance. */
+export interface TaskRunRow {
+  run_id: string;
+  /** The instance id (`fetch[AAPL]` for a for_each instance). */
+  task_id: string;
+  /** The step type (`uses`). */
+  step: string;
+  state: string;
+  attempts: number;
+  started_at: Date | null;
+  ended_at: Date | null;
+  error: string | null;
+  outputs: Record<string, unknown> | null;
+  cache_key: string | null;
+}
+
+/** A row of `run_logs`. */
+export interface LogRow {
+  run_id: string;
+  /** null for the run's own lines. */
+  task_id: string | null;
+  ts: Date;
+  /** Orders lines of one recorder that share a timestamp. */
+  seq: number;
+  level: string;
+  message: string;
+}
+
+/** A row of `state_transitions`. */
+export interface TransitionRow {
+  run_id: string;
+  /** null for the run itself. */
+  task_id: string | null;
+  ts: Date;
+  seq: number;
+  state: string;
+  attempt: number;
+  message: string | null;
+}
+
+const RUN_COLUMNS = `id, pipeline, deployment, state, parameters, logical_date::VARCHAR AS logical_date,
+  created_at, started_at, ended_at, error, pipeline_file`;
+
+const TASK_COLUMNS =
+  "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
+
+/** A JS value to bind: Dates become TIMESTAMPTZ, undefined becomes NULL. */
+function bindable(value: string | number | boolean | Date | null | undefined): DuckDBValue {
+  if (value === undefined || value === null) return null;
+  if (value instanceof Date) return timestampTZ(value);
+  return value;
+}
+
+export async function insertRun(db: DuckDBConnection, run: RunRow): Promise<void> {
+  await db.run(
+    `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at, started_at,
+       ended_at, error, pipeline_file)
+     VALUES ($id, $pipeline, $deployment, $state, $parameters::JSON, $logical_date::DATE, $created_at,
+       $started_at, $ended_at, $error, $pipeline_file)`,
+    {
+      id: run.id,
+      pipeline: run.pipeline,
+      deployment: bindable(run.deployment),
+      state: run.state,
+      parameters: JSON.stringify(run.parameters ?? {}),
+      logical_date: bindable(run.logical_date),
+      created_at: bindable(run.created_at),
+      started_at: bindable(run.started_at),
+      ended_at: bindable(run.ended_at),
+      error: bindable(run.error),
+      pipeline_file: bindable(run.pipeline_file),
+    },
+  );
+}
+
+/** What `updateRun` may change; absent keys stay as they are, null clears. */
+export interface RunPatch {
+  state?: string;
+  started_at?: Date | null;
+  ended_at?: Date | null;
+  error?: string | null;
+}
+
+const PATCHABLE = ["state", "started_at", "ended_at", "error"] as const;
+
+/** Updates a run; returns false when there is no run with that id. */
+export async function updateRun(db: DuckDBConnection, id: string, patch: RunPatch): Promise<boolean> {
+  const sets: string[] = [];
+  const values: Record<string, DuckDBValue> = { id };
+  for (const key of PATCHABLE) {
+    if (!(key in patch) || patch[key] === undefined) continue;
+    sets.push(`${key} = $${key}`);
+    values[key] = bindable(patch[key]);
+  }
+  if (sets.length === 0) return (await findRunById(db, id)) !== undefined;
+  const result = await db.run(`UPDATE runs SET ${sets.join(", ")} WHERE id = $id`, values);
+  return result.rowsChanged > 0;
+}
+
+export interface ListRunsOptions {
+  /** At most this many (default: all). */
+  limit?: number;
+  pipeline?: string;
+  state?: string;
+}
+
+/** Runs, newest first. */
+export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = {}): Promise<RunRow[]> {
+  const where: string[] = [];
+  const values: Record<string, DuckDBValue> = {};
+  if (options.pipeline !== undefined) {
+    where.push("pipeline = $pipeline");
+    values.pipeline = options.pipeline;
+  }
+  if (options.state !== undefined) {
+    where.push("state = $state");
+    values.state = options.state;
+  }
+  let sql = `SELECT ${RUN_COLUMNS} FROM runs`;
+  if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
+  sql += " ORDER BY created_at DESC, id DESC";
+  if (options.limit !== undefined) {
+    if (!Number.isInteger(options.limit) || options.limit < 0)
+      throw new Error("limit must be a whole number >= 0");
+    sql += ` LIMIT ${options.limit}`;
+  }
+  const reader = await db.runAndReadAll(sql, Object.keys(values).length > 0 ? values : undefined);
+  return rowObjects(reader).map(toRunRow);
+}
+
+async function findRunById(db: DuckDBConnection, id: string): Promise<RunRow | undefined> {
+  const reader = await db.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = $id`, { id });
+  const row = rowObjects(reader)[0];
+  return row === undefined ? undefined : toRunRow(row);
+}
+
+/** How many candidates an ambiguous prefix error lists. */
+const MAX_CANDIDATES = 5;
+
+/**
+ * A run by its id or by a prefix of it that only one run has. Undefined when none matches.
+ * @throws Error naming the candidates when the prefix is ambiguous.
+ */
+export async function findRun(db: DuckDBConnection, idOrPrefix: string): Promise<RunRow | undefined> {
+  const wanted = idOrPrefix.trim();
+  if (wanted === "") return undefined;
+  const exact = await findRunById(db, wanted);
+  if (exact !== undefined) return exact;
+  const reader = await db.runAndReadAll(
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE starts_with(id, $prefix) ORDER BY created_at DESC, id DESC LIMIT ${MAX_CANDIDATES + 1}`,
+    { prefix: wanted.toLowerCase() },
+  );
+  const rows = rowObjects(reader).map(toRunRow);
+  if (rows.length <= 1) return rows[0];
+  const shown = rows.slice(0, MAX_CANDIDATES).map((r) => `${r.id} (${r.pipeline}, ${r.state})`);
+  const more = rows.length > MAX_CANDIDATES ? ", ..." : "";
+  throw new Error(`run id prefix "${wanted}" is ambiguous: it matches ${shown.join(", ")}${more}`);
+}
+
+/** The task instances of a run, in the order they started (never-started ones by when they ended). */
+export async function taskRunsOf(db: DuckDBConnection, runId: string): Promise<TaskRunRow[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT ${TASK_COLUMNS} FROM task_runs WHERE run_id = $run_id
+     ORDER BY coalesce(started_at, ended_at) NULLS LAST, task_id`,
+    { run_id: runId },
+  );
+  return rowObjects(reader).map(toTaskRunRow);
+}
+
+export interface LogsOptions {
+  /** Only lines after this one (for `runs logs --follow`: pass the last line seen). */
+  after?: { ts: Date; seq: number };
+  limit?: number;
+}
+
+/** A run's log lines in time order. */
+export async function logsOf(
+  db: DuckDBConnection,
+  runId: string,
+  options: LogsOptions = {},
+): Promise<LogRow[]> {
+  const values: Record<string, DuckDBValue> = { run_id: runId };
+  let sql = "SELECT run_id, task_id, ts, seq, level, message FROM run_logs WHERE run_id = $run_id";
+  if (options.after !== undefined) {
+    sql += " AND (ts > $after_ts OR (ts = $after_ts AND seq > $after_seq))";
+    values.after_ts = timestampTZ(options.after.ts);
+    values.after_seq = options.after.seq;
+  }
+  sql += " ORDER BY ts, seq";
+  if (options.limit !== undefined) {
+    if (!Number.isInteger(options.limit) || options.limit < 0)
+      throw new Error("limit must be a whole number >= 0");
+    sql += ` LIMIT ${options.limit}`;
+  }
+  const reader = await db.runAndReadAll(sql, values);
+  return rowObjects(reader).map((r) => ({
+    run_id: String(r.run_id),
+    task_id: asString(r.task_id),
+    ts: asDate(r.ts)!,
+    seq: asNumber(r.seq),
+    level: String(r.level),
+    message: String(r.message),
+  }));
+}
+
+/** A run's state transitions (the run's own have task_id null) in time order. */
+export async function transitionsOf(db: DuckDBConnection, runId: string): Promise<TransitionRow[]> {
+  const reader = await db.runAndReadAll(
+    "SELECT run_id, task_id, ts, seq, state, attempt, message FROM state_transitions WHERE run_id = $run_id ORDER BY ts, seq",
+    { run_id: runId },
+  );
+  return rowObjects(reader).map((r) => ({
+    run_id: String(r.run_id),
+    task_id: asString(r.task_id),
+    ts: asDate(r.ts)!,
+    seq: asNumber(r.seq),
+    state: String(r.state),
+    attempt: asNumber(r.attempt),
+    message: asString(r.message),
+  }));
+}
+
+/** A completed task whose outputs a task with the same cache key may reuse. */
+export interface CachedTask {
+  outputs: Record<string, unknown>;
+  run_id: string;
+  task_id: string;
+}
+
+/**
+ * The latest Completed task run with this cache key that ended at or after `notBefore` (no expiry
+ * when undefined). Cached instances do not count: a reuse never extends the original's life.
+ */
+export async function findCachedTask(
+  db: DuckDBConnection,
+  cacheKey: string,
+  notBefore: Date | undefined,
+): Promise<CachedTask | undefined> {
+  const values: Record<string, DuckDBValue> = { cache_key: cacheKey };
+  let sql =
+    "SELECT outputs, run_id, task_id FROM task_runs WHERE cache_key = $cache_key AND state = 'Completed'";
+  if (notBefore !== undefined) {
+    sql += " AND ended_at >= $not_before";
+    values.not_before = timestampTZ(notBefore);
+  }
+  sql += " ORDER BY ended_at DESC NULLS LAST LIMIT 1";
+  const row = rowObjects(await db.runAndReadAll(sql, values))[0];
+  if (row === undefined) return undefined;
+  return {
+    outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
+    run_id: String(row.run_id),
+    task_id: String(row.task_id),
+  };
+}
+
+/**
+ * `findCachedTask` for many keys in one query (the instances of a `for_each` task): a map from each
+ * key that has a usable result to that result. One scan instead of one per key.
+ */
+export async function findCachedTasks(
+  db: DuckDBConnection,
+  cacheKeys: readonly string[],
+  notBefore: Date | undefined,
+): Promise<Map<string, CachedTask>> {
+  const found = new Map<string, CachedTask>();
+  if (cacheKeys.length === 0) return found;
+  const values: Record<string, DuckDBValue> = { keys: listValue([...new Set(cacheKeys)]) };
+  let sql = `SELECT cache_key, arg_max(outputs, ended_at) AS outputs, arg_max(run_id, ended_at) AS run_id,
+      arg_max(task_id, ended_at) AS task_id
+    FROM task_runs
+    WHERE cache_key IN (SELECT unnest($keys::VARCHAR[])) AND state = 'Completed'`;
+  if (notBefore !== undefined) {
+    sql += " AND ended_at >= $not_before";
+    values.not_before = timestampTZ(notBefore);
+  }
+  sql += " GROUP BY cache_key";
+  for (const row of rowObjects(await db.runAndReadAll(sql, values))) {
+    found.set(String(row.cache_key), {
+      outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
+      run_id: String(row.run_id),
+      task_id: String(row.task_id),
+    });
+  }
+  return found;
+}
+
+function toRunRow(r: Record<string, unknown>): RunRow {
+  return {
+    id: String(r.id),
+    pipeline: String(r.pipeline),
+    deployment: asString(r.deployment),
+    state: String(r.state),
+    parameters: asJson<Record<string, unknown>>(r.parameters) ?? {},
+    logical_date: asString(r.logical_date),
+    created_at: asDate(r.created_at)!,
+    started_at: asDate(r.started_at),
+    ended_at: asDate(r.ended_at),
+    error: asString(r.error),
+    pipeline_file: asString(r.pipeline_file),
+  };
+}
+
+function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
+  return {
+    run_id: String(r.run_id),
+    task_id: String(r.task_id),
+    step: String(r.step),
+    state: String(r.state),
+    attempts: asNumber(r.attempts),
+    started_at: asDate(r.started_at),
+    ended_at: asDate(r.ended_at),
+    error: asString(r.error),
+    outputs: asJson<Record<string, unknown>>(r.outputs),
+    cache_key: asString(r.cache_key),
+  };
+}

@@ -45,7 +45,7 @@ export async function resolvePlan(
 ): Promise<ResolvedPlan> {
   const raw = parseParamFlags(options.param);
   const runDate = runDateOf(options.date);
-  const loaded = await loadPipeline(file, builtinSteps);
+  const loaded = await loadPipeline(file, builtinSteps, { withDefaults: false });
   const failed = loaded.diagnostics.some((d) => d.severity === "error");
   if (failed || !loaded.doc || !loaded.yaml) {
     printDiagnostics(loaded.diagnostics, "text");

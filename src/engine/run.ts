@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { parseDuration } from "../config/duration.js";
 import type { PipelineDocument, TaskDocument } from "../pipeline/document.js";
@@ -121,6 +122,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 
   // Cancellation (Ctrl-C) and the pipeline's own timeout both abort running tasks; they end the run differently.
   const runController = new AbortController();
+  // Every running task listens to it (up to max_parallel at once): not a leak.
+  setMaxListeners(0, runController.signal);
   let cancelled = false;
   let runError: string | undefined;
   const onCancel = () => {
@@ -285,7 +288,11 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       }
       let go: boolean;
       try {
-        go = truthy(compiled.get(inst.planned.task)!.if(contextOf(inst)));
+        // The default `if` (success()) needs no expression context.
+        go =
+          inst.doc.if === undefined
+            ? statusOf(inst).success
+            : truthy(compiled.get(inst.planned.task)!.if(contextOf(inst)));
       } catch (err) {
         finish(i, "Failed", `if: ${messageOf(err)}`);
         continue;
@@ -369,9 +376,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     for (let attempt = 1; ; attempt++) {
       inst.result.attempts = attempt;
       record(inst, "Running");
-      const signals = [runController.signal];
-      if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-      const signal = AbortSignal.any(signals);
+      const signal =
+        timeoutMs === undefined
+          ? runController.signal
+          : AbortSignal.any([runController.signal, AbortSignal.timeout(timeoutMs)]);
       const stepCtx: StepContext = {
         runId,
         taskId: inst.planned.id,

@@ -11,6 +11,7 @@ import type { StepSpec } from "./step-spec.js";
 export async function loadPipeline(
   file: string,
   steps: readonly StepSpec[],
+  options: CheckOptions = {},
 ): Promise<Loaded<PipelineDocument>> {
   const read = await readYamlFile(file);
   if (!read.yaml) return { diagnostics: read.diagnostics };
@@ -27,13 +28,22 @@ export async function loadPipeline(
       ],
     };
   }
-  return checkPipelineFile(yaml, steps, read.diagnostics);
+  return checkPipelineFile(yaml, steps, read.diagnostics, options);
+}
+
+export interface CheckOptions {
+  /**
+   * Check expression values against the step schemas with the parameters' defaults (default true).
+   * `plan` and `run` turn it off: they check the same with the run's own parameters.
+   */
+  withDefaults?: boolean;
 }
 
 export async function checkPipelineFile(
   yaml: YamlFile,
   steps: readonly StepSpec[],
   earlier: Diagnostic[] = [],
+  options: CheckOptions = {},
 ): Promise<Loaded<PipelineDocument>> {
   const names = steps.map((s) => s.name).join(",");
   const validate = await validatorFor("pipeline", () => pipelineJsonSchema(steps), names);
@@ -43,7 +53,7 @@ export async function checkPipelineFile(
   // With schema errors, the semantic checks still run over the well-formed parts.
   const checkable = typed.doc ?? lenientPipeline(yaml.value);
   if (checkable) diagnostics.push(...checkPipeline(yaml, checkable, stepMap));
-  if (typed.doc && !diagnostics.some((d) => d.severity === "error")) {
+  if (options.withDefaults !== false && typed.doc && !diagnostics.some((d) => d.severity === "error")) {
     diagnostics.push(...checkWithDefaults(yaml, typed.doc, stepMap));
   }
   const ok = !diagnostics.some((d) => d.severity === "error");

@@ -357,4 +357,36 @@ tasks:
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no run with id "nope"/);
   });
+
+  it("keeps query read-only and reports SQL errors without a stack trace", async () => {
+    const db = join(dir, "query.duckdb");
+    const file = await pipeline(
+      "q",
+      'tasks:\n  make: {uses: sql, with: {query: "CREATE TABLE t AS SELECT 1 AS a"}}\n',
+    );
+    expect((await tickflow(["run", file, "--db", db])).code).toBe(0);
+    const write = await tickflow(["query", "--db", db, "DROP TABLE t"]);
+    expect(write.code).toBe(1);
+    expect(write.stderr).toMatch(/^tickflow: query failed: .*read-only/);
+    const bad = await tickflow(["query", "--db", db, "SELEC 1"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^tickflow: query failed: Parser Error/);
+    const csv = await tickflow(["query", "--db", db, "--format", "csv", "SELECT a, 'x,y' AS b FROM t"]);
+    expect(csv.stdout).toBe('a,b\n1,"x,y"\n');
+  });
+
+  it("fails a task whose step cannot run yet, naming it", async () => {
+    const db = join(dir, "notyet.duckdb");
+    const file = await pipeline(
+      "notyet",
+      "tasks:\n  fetch: {uses: yahoo.daily_bars, with: {symbols: [AAPL], days_back: 1}}\n",
+    );
+    const r = await runJson(file, db);
+    expect(r.code).toBe(1);
+    const tasks = await tasksOf(db, r.record.id);
+    expect(tasks.get("fetch")).toMatchObject({
+      state: "Failed",
+      error: expect.stringMatching(/yahoo\.daily_bars cannot run yet/),
+    });
+  });
 });

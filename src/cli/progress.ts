@@ -22,7 +22,7 @@ export function createProgress(
 ): Progress {
   const started = Date.now();
   let done = 0;
-  let running = 0;
+  const active = new Set<string>();
   let failed = 0;
   const elapsed = () => formatDuration(Date.now() - started);
   const paint = (code: string, text: string) => (options.colour ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -43,12 +43,15 @@ export function createProgress(
   let frame = 0;
   let line = "";
   const status = () =>
-    `${paint("36", SPINNER[frame++ % SPINNER.length]!)} ${done}/${total} done · ${running} running · ${failed ? paint("31", `${failed} failed`) : "0 failed"} · ${elapsed()}`;
+    `${paint("36", SPINNER[frame++ % SPINNER.length]!)} ${done}/${total} done · ${active.size} running · ${failed ? paint("31", `${failed} failed`) : "0 failed"} · ${elapsed()}`;
   const draw = () => {
     line = status();
     stream.write(`\r\u001b[K${line}`);
   };
-  const above = (text: string) => stream.write(`\r\u001b[K${text}\n${line}`);
+  const above = (text: string) => {
+    line = status();
+    stream.write(`\r\u001b[K${text}\n${line}`);
+  };
   const timer = setInterval(draw, 100);
   timer.unref();
   draw();
@@ -56,18 +59,17 @@ export function createProgress(
     onEvent(e) {
       if (e.type === "log") above(`${paint("2", e.taskId ?? "run")} ${e.message}`);
       if (e.type !== "task") return;
-      if (e.state === "Running" && e.attempt === 1) running++;
-      else if (e.state === "Retrying")
+      if (e.state === "Running") active.add(e.id);
+      else if (e.state === "Retrying") {
         above(`${paint("33", "↻")} ${e.id} attempt ${e.attempt} failed: ${e.error ?? ""}`);
-      else if (e.state !== "Running") {
+      } else {
+        active.delete(e.id);
         done++;
         if (e.state === "Failed") {
           failed++;
           above(`${paint("31", "✗")} ${e.id}: ${e.error ?? "failed"}`);
         }
       }
-      if (e.state === "Completed" || e.state === "Failed" || e.state === "Cancelled")
-        running = Math.max(0, running - 1);
     },
     stop() {
       clearInterval(timer);

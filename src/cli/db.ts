@@ -20,3 +20,17 @@ export async function openStoreForCli(path: string, options: { readOnly?: boolea
 export function databasePath(flag: string | undefined): string {
   return flag ?? loadSettings().TICKFLOW_DB;
 }
+
+/** Runs `work` with the database open, and closes it afterwards whatever happens. */
+export async function withStore<T>(
+  path: string,
+  options: { readOnly?: boolean },
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await openStoreForCli(path, options);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}

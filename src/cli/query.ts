@@ -1,4 +1,4 @@
-import { openStoreForCli } from "./db.js";
+import { withStore } from "./db.js";
 import { cellText, formatCsv, formatTable, ReportedFailure } from "./output.js";
 
 /** `tickflow query SQL`: read-only SQL over the database. */
@@ -6,8 +6,7 @@ export async function queryCommand(
   sql: string,
   options: { db: string; format: "table" | "csv" | "json" },
 ): Promise<number> {
-  const store = await openStoreForCli(options.db, { readOnly: true });
-  try {
+  return withStore(options.db, { readOnly: true }, async (store) => {
     let reader: Awaited<ReturnType<typeof store.db.runAndReadAll>>;
     try {
       reader = await store.db.runAndReadAll(sql);
@@ -24,7 +23,5 @@ export async function queryCommand(
     const cells = rows.map((r) => header.map((h) => cellText(r[h])));
     process.stdout.write(options.format === "csv" ? formatCsv(header, cells) : formatTable(header, cells));
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }

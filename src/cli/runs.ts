@@ -1,5 +1,5 @@
 import { findRun, listRuns, logsOf, taskRunsOf } from "../store/index.js";
-import { openStoreForCli } from "./db.js";
+import { withStore } from "./db.js";
 import { cellText, formatTable, UsageError } from "./output.js";
 
 function when(d: Date | null | undefined): string {
@@ -27,8 +27,7 @@ export async function runsListCommand(options: {
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit expects a positive integer, got "${options.limit}"`);
-  const store = await openStoreForCli(options.db, { readOnly: true });
-  try {
+  return withStore(options.db, { readOnly: true }, async (store) => {
     const runs = await listRuns(store.db, {
       limit,
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
@@ -51,14 +50,11 @@ export async function runsListCommand(options: {
       );
     }
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 export async function runShowCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  const store = await openStoreForCli(options.db, { readOnly: true });
-  try {
+  return withStore(options.db, { readOnly: true }, async (store) => {
     const run = await findRunOrFail(store.db, id);
     const tasks = await taskRunsOf(store.db, run.id);
     if (options.json) {
@@ -89,14 +85,11 @@ export async function runShowCommand(id: string, options: { db: string; json?: b
       ),
     );
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 export async function runLogsCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  const store = await openStoreForCli(options.db, { readOnly: true });
-  try {
+  return withStore(options.db, { readOnly: true }, async (store) => {
     const run = await findRunOrFail(store.db, id);
     const logs = await logsOf(store.db, run.id, {});
     if (options.json) process.stdout.write(`${JSON.stringify(logs, null, 2)}\n`);
@@ -105,9 +98,7 @@ export async function runLogsCommand(id: string, options: { db: string; json?: b
         process.stdout.write(`${when(l.ts)} ${l.level.padEnd(5)} ${l.task_id ?? "run"}: ${l.message}\n`);
     }
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 async function findRunOrFail(db: Parameters<typeof findRun>[0], id: string) {

@@ -6,6 +6,7 @@ import {
   type EvalContext,
   ExpressionError,
   evaluate,
+  isTruthy,
   parseExpression,
   parseTemplate,
   references,
@@ -292,7 +293,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         go =
           inst.doc.if === undefined
             ? statusOf(inst).success
-            : truthy(compiled.get(inst.planned.task)!.if(contextOf(inst)));
+            : isTruthy(compiled.get(inst.planned.task)!.if(contextOf(inst)));
       } catch (err) {
         finish(i, "Failed", `if: ${messageOf(err)}`);
         continue;
@@ -449,17 +450,6 @@ function isFinal(state: TaskState): boolean {
 function succeeded(inst: Instance): boolean {
   const s = inst.result.state;
   return s === "Completed" || s === "Cached" || (s === "Failed" && inst.doc.continue_on_error === true);
-}
-
-function truthy(value: unknown): boolean {
-  return (
-    value !== null &&
-    value !== undefined &&
-    value !== false &&
-    value !== 0 &&
-    value !== "" &&
-    !Number.isNaN(value)
-  );
 }
 
 function messageOf(err: unknown): string {

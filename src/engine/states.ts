@@ -22,16 +22,3 @@ export type TaskState =
   | "Failed"
   | "Skipped"
   | "Cancelled";
-
-const TERMINAL: ReadonlySet<string> = new Set([
-  "Completed",
-  "Cached",
-  "Failed",
-  "Skipped",
-  "Cancelled",
-  "Crashed",
-]);
-
-export function isTerminal(state: string): boolean {
-  return TERMINAL.has(state);
-}

@@ -26,3 +26,4 @@ export {
   type TemplatePart,
   type TextPart,
 } from "./template.js";
+export { isTruthy } from "./values.js";

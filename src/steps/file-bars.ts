@@ -1,5 +1,9 @@
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { glob, isDynamicPattern } from "tinyglobby";
 import { z } from "zod";
-import { defineStep } from "../pipeline/step-spec.js";
+import { defineStep, type StepContext } from "../pipeline/step-spec.js";
 import { formatFromExtension, onObjects, sourceName, symbol, symbols } from "./common.js";
 
 /** The bars_daily columns a file can provide, with what each holds. */
@@ -87,4 +91,246 @@ export const fileBars = defineStep({
     symbols: { type: "integer", description: "Distinct symbols imported." },
     files: { type: "integer", description: "Files read." },
   },
+  async run(ctx, params) {
+    const pattern = resolve(ctx.baseDir, params.path);
+    const files = await matchFiles(pattern);
+    if (files.length === 0) {
+      throw new Error(`no file matches ${params.path} (looked for ${pattern})`);
+    }
+    const format = params.format ?? formatFromExtension(params.path) ?? "csv";
+    const result = await importBars(ctx, {
+      files,
+      format,
+      source: params.source,
+      columns: params.columns ?? {},
+      symbol: params.symbol,
+      symbols: params.symbols,
+    });
+    ctx.log(
+      "info",
+      `imported ${result.bars} bars of ${result.symbols} symbols from ${files.length} file(s) matching ${params.path}`,
+    );
+    return { bars: result.bars, symbols: result.symbols, files: files.length };
+  },
 });
+
+/** The files `pattern` (an absolute path or glob) names, sorted. A path that exists is taken literally. */
+async function matchFiles(pattern: string): Promise<string[]> {
+  if (existsSync(pattern)) return statSync(pattern).isFile() ? [pattern] : [];
+  if (!isDynamicPattern(pattern)) return [];
+  const found = await glob(pattern, { absolute: true, onlyFiles: true, expandDirectories: false });
+  return found.sort();
+}
+
+interface ImportOptions {
+  files: string[];
+  format: (typeof FILE_BAR_FORMATS)[number];
+  source: string;
+  columns: Partial<Record<BarColumn, string>>;
+  symbol: string | undefined;
+  symbols: string[] | undefined;
+}
+
+const REQUIRED: readonly BarColumn[] = ["symbol", "date", "open", "high", "low", "close", "volume"];
+const NUMERIC: readonly BarColumn[] = [
+  "open",
+  "high",
+  "low",
+  "close",
+  "volume",
+  "vwap",
+  "trades",
+  "adj_close",
+];
+/** Polygon's day_aggs_v1 names, where they differ from ours. */
+const POLYGON_COLUMNS: Partial<Record<BarColumn, string>> = {
+  symbol: "ticker",
+  date: "window_start",
+  trades: "transactions",
+};
+/** Name of the column holding the file name in the staging table (not a bars_daily column). */
+const FILE_COLUMN = "_tickflow_file";
+
+/**
+ * Reads every file through DuckDB's reader into a TEMP staging table (one statement), checks it,
+ * then upserts it into bars_daily in one transaction: everything lands, or nothing does.
+ */
+async function importBars(
+  ctx: StepContext,
+  options: ImportOptions,
+): Promise<{ bars: number; symbols: number }> {
+  const db = ctx.db;
+  const exec = (sql: string) => runInterruptibly(db, sql, ctx.signal);
+  const fileList = `[${options.files.map(quoteString).join(", ")}]`;
+  const reader =
+    options.format === "parquet"
+      ? `read_parquet(${fileList}, filename = ${quoteString(FILE_COLUMN)}, union_by_name = true)`
+      : `read_csv(${fileList}, header = true, all_varchar = true, filename = ${quoteString(FILE_COLUMN)}, union_by_name = true)`;
+  const described = await exec(`DESCRIBE SELECT * FROM ${reader}`).catch((err: unknown) => {
+    throw readError(options.files, err, ctx.signal);
+  });
+  const available = new Map<string, string>();
+  for (const row of described.getRowObjectsJson()) {
+    const name = String(row.column_name);
+    if (name !== FILE_COLUMN) available.set(name.toLowerCase(), name);
+  }
+  const defaults = options.format === "polygon_flat_files" ? POLYGON_COLUMNS : {};
+  const selected: string[] = [`${quoteIdent(FILE_COLUMN)} AS file`];
+  for (const column of Object.keys(BAR_COLUMNS) as BarColumn[]) {
+    if (column === "symbol" && options.symbol !== undefined) {
+      selected.push(`${quoteString(options.symbol)} AS symbol`);
+      continue;
+    }
+    const explicit = options.columns[column];
+    const wanted = explicit ?? defaults[column] ?? column;
+    const actual = available.get(wanted.toLowerCase());
+    if (actual === undefined) {
+      if (explicit !== undefined || REQUIRED.includes(column)) {
+        const hint =
+          column === "symbol" ? " (give symbol for files without a symbol column, or columns.symbol)" : "";
+        throw new Error(
+          `${describeFiles(options.files)} has no column "${wanted}" for bars_daily.${column}${hint}; columns: ${[...available.values()].join(", ")}`,
+        );
+      }
+      selected.push(`NULL AS ${column}`);
+    } else {
+      selected.push(`${quoteIdent(actual)} AS ${column}`);
+    }
+  }
+  const filter =
+    options.symbols === undefined
+      ? ""
+      : `WHERE ${options.symbol !== undefined ? quoteString(options.symbol) : quoteIdent(available.get((options.columns.symbol ?? defaults.symbol ?? "symbol").toLowerCase()) ?? "symbol")} IN (${options.symbols.map(quoteString).join(", ")})`;
+
+  const staging = `file_bars_staging_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  await exec(
+    `CREATE OR REPLACE TEMP TABLE ${staging} AS SELECT ${selected.join(", ")} FROM ${reader} ${filter}`,
+  ).catch((err: unknown) => {
+    throw readError(options.files, err, ctx.signal);
+  });
+  try {
+    const dateExpr =
+      options.format === "polygon_flat_files"
+        ? "(make_timestamp(TRY_CAST(date AS BIGINT) // 1000) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York')::DATE"
+        : "COALESCE(TRY_CAST(date AS DATE), TRY_CAST(TRY_CAST(date AS TIMESTAMP) AS DATE))";
+    await validate(exec, staging, dateExpr, options);
+    const number = (c: string) => `TRY_CAST(${c} AS DOUBLE)`;
+    const counts = await exec(
+      `SELECT count(*)::BIGINT AS bars, count(DISTINCT symbol)::BIGINT AS symbols FROM ${staging}`,
+    );
+    const row = counts.getRowObjectsJson()[0] ?? {};
+    await exec("BEGIN TRANSACTION");
+    try {
+      await exec(`INSERT OR REPLACE INTO bars_daily
+        (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
+        SELECT ${quoteString(options.source)}, CAST(symbol AS VARCHAR), ${dateExpr}, ${number("open")}, ${number("high")},
+          ${number("low")}, ${number("close")}, ${number("volume")}, ${number("vwap")},
+          CAST(round(${number("trades")}) AS BIGINT), ${number("adj_close")}, now()
+        FROM ${staging}`);
+      await exec("COMMIT");
+    } catch (err) {
+      await db.run("ROLLBACK").catch(() => undefined);
+      throw err;
+    }
+    return { bars: Number(row.bars ?? 0), symbols: Number(row.symbols ?? 0) };
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+  }
+}
+
+/** Fails with a message naming the file, the column and the row when the staged bars are unusable. */
+async function validate(
+  exec: (sql: string) => Promise<{ getRowObjectsJson(): Record<string, unknown>[] }>,
+  staging: string,
+  dateExpr: string,
+  options: ImportOptions,
+): Promise<void> {
+  const where = (condition: string) =>
+    `SELECT file, CAST(symbol AS VARCHAR) AS symbol, CAST(date AS VARCHAR) AS date, * EXCLUDE (file, symbol, date) FROM ${staging} WHERE ${condition} LIMIT 1`;
+  const first = async (condition: string) => (await exec(where(condition))).getRowObjectsJson()[0];
+  const at = (row: Record<string, unknown>) =>
+    `${String(row.file)}: row with symbol ${JSON.stringify(row.symbol)}, date ${JSON.stringify(row.date)}`;
+  let bad = await first("symbol IS NULL OR trim(CAST(symbol AS VARCHAR)) = ''");
+  if (bad !== undefined) {
+    throw new Error(`${String(bad.file)}: a row (date ${JSON.stringify(bad.date)}) has no symbol`);
+  }
+  const dateColumn =
+    options.format === "polygon_flat_files"
+      ? (options.columns.date ?? "window_start")
+      : (options.columns.date ?? "date");
+  bad = await first(`${dateExpr} IS NULL`);
+  if (bad !== undefined) {
+    throw new Error(
+      `${at(bad)}: column ${dateColumn} is ${bad.date === null ? "empty" : `not a date (${JSON.stringify(bad.date)})`}`,
+    );
+  }
+  for (const column of NUMERIC) {
+    bad = await first(`${column} IS NOT NULL AND TRY_CAST(${column} AS DOUBLE) IS NULL`);
+    if (bad !== undefined) {
+      const name =
+        options.columns[column] ??
+        (options.format === "polygon_flat_files" ? POLYGON_COLUMNS[column] : undefined) ??
+        column;
+      throw new Error(`${at(bad)}: column ${name} is not a number (${JSON.stringify(bad[column])})`);
+    }
+  }
+  const dup = (
+    await exec(
+      `SELECT CAST(symbol AS VARCHAR) AS symbol, CAST(${dateExpr} AS VARCHAR) AS date, count(*)::INTEGER AS n,
+        string_agg(DISTINCT file, ', ' ORDER BY file) AS files
+       FROM ${staging} GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
+    )
+  ).getRowObjectsJson()[0];
+  if (dup !== undefined) {
+    throw new Error(
+      `${String(dup.files)}: ${String(dup.n)} rows for symbol ${JSON.stringify(dup.symbol)}, date ${String(dup.date)}: each (symbol, date) must appear once`,
+    );
+  }
+}
+
+/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
+async function runInterruptibly(db: DuckDBConnection, sql: string, signal: AbortSignal) {
+  if (signal.aborted) throw abortReason(signal);
+  let repeat: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    db.interrupt();
+    repeat ??= setInterval(() => db.interrupt(), 50);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await db.runAndReadAll(sql);
+  } catch (err) {
+    if (signal.aborted) throw abortReason(signal);
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (repeat !== undefined) clearInterval(repeat);
+  }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("cancelled");
+}
+
+function readError(files: string[], err: unknown, signal: AbortSignal): Error {
+  if (signal.aborted) return abortReason(signal);
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`cannot read ${describeFiles(files)}: ${message}`, { cause: err });
+}
+
+function describeFiles(files: string[]): string {
+  if (files.length === 1) return files[0] ?? "";
+  const shown = files.slice(0, 3).join(", ");
+  return files.length > 3 ? `${files.length} files (${shown}, ...)` : `files ${shown}`;
+}
+
+/** A SQL string literal: single quotes doubled. */
+function quoteString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier: double quotes doubled. */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

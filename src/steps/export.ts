@@ -3,7 +3,6 @@ import { existsSync, linkSync, mkdirSync, renameSync, rmSync, unlinkSync } from 
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
-import { runScript, singleStatement } from "../store/script.js";
 import { formatFromExtension, onObjects, sqlParams } from "./common.js";
 
 export const exportStep = defineStep({
@@ -66,6 +65,8 @@ export const exportStep = defineStep({
     path: { type: "string", description: "The file written, as an absolute path." },
   },
   async run(ctx, params) {
+    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+    const { runScript, singleStatement } = await import("../store/script.js");
     // On lines of their own: a comment inside the query must not swallow the parenthesis.
     const source =
       params.query !== undefined ? `(\n${singleStatement(params.query)}\n)` : quoteTable(params.table ?? "");

@@ -2,7 +2,6 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
-import { runScript } from "../store/script.js";
 import { onObjects, sqlParams } from "./common.js";
 
 export const sql = defineStep({
@@ -52,6 +51,8 @@ export const sql = defineStep({
         throw new Error(`cannot read SQL file ${file}: ${reason}`, { cause: err });
       }
     }
+    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+    const { runScript } = await import("../store/script.js");
     const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
     if (result.unusedParams.length > 0) {
       ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);

@@ -1,5 +1,15 @@
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
+import {
+  abortError,
+  createPolygonClient,
+  failureMessage,
+  fetchAggregates,
+  resolveRange,
+  scrubSecret,
+  settleAll,
+  writeBars,
+} from "../sources/polygon/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const polygonApiKey = z
@@ -41,5 +51,65 @@ export const polygonDailyBars = defineStep({
     symbols: { type: "integer", description: "Symbols that returned at least one bar." },
     empty_symbols: { type: "array", description: "Symbols for which the API returned no bars in the range." },
     requests: { type: "integer", description: "HTTP requests made, pages and retries included." },
+  },
+  async run(ctx, params) {
+    const { from, to } = resolveRange(params, ctx.runDate);
+    const client = createPolygonClient(ctx, params);
+    const symbolList = [...new Set(params.symbols)];
+    try {
+      const results = await settleAll(
+        symbolList,
+        params.concurrency,
+        async (symbol) => {
+          const fetched = await fetchAggregates(client, symbol, {
+            from,
+            to,
+            adjusted: params.adjusted,
+            limit: params.limit,
+            signal: ctx.signal,
+          });
+          const written = await writeBars(ctx.db, params.source, fetched.bars);
+          ctx.log("debug", `${symbol}: ${written} bars from ${fetched.pages} page(s)`);
+          return written;
+        },
+        ctx.signal,
+      );
+      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      let bars = 0;
+      let withBars = 0;
+      const empty: string[] = [];
+      const failures: string[] = [];
+      results.forEach((result, i) => {
+        const symbol = symbolList[i] ?? "";
+        if (result.status === "rejected") {
+          const message = scrubSecret(failureMessage(symbol, result.reason), client.key);
+          failures.push(message);
+          ctx.log("error", message);
+        } else if (result.value === 0) {
+          empty.push(symbol);
+        } else {
+          bars += result.value;
+          withBars++;
+        }
+      });
+      if (empty.length > 0) ctx.log("warn", `no bars from ${from} to ${to} for: ${empty.join(", ")}`);
+      if (failures.length > 0) {
+        throw new Error(
+          scrubSecret(
+            failures.length === 1
+              ? `symbol ${failures[0]}`
+              : `${failures.length} of ${symbolList.length} symbols failed: ${failures.join("; ")}`,
+            client.key,
+          ),
+        );
+      }
+      ctx.log(
+        "info",
+        `wrote ${bars} bars of ${withBars} symbols from ${from} to ${to} (${client.http.requests} requests)`,
+      );
+      return { bars, symbols: withBars, empty_symbols: empty, requests: client.http.requests };
+    } finally {
+      await client.close();
+    }
   },
 });

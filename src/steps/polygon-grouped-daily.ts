@@ -1,5 +1,16 @@
 import { z } from "zod";
+import { sessionsBetween } from "../calendar/index.js";
 import { defineStep } from "../pipeline/step-spec.js";
+import {
+  abortError,
+  createPolygonClient,
+  failureMessage,
+  fetchGroupedDaily,
+  resolveRange,
+  scrubSecret,
+  settleAll,
+  writeBars,
+} from "../sources/polygon/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 import { polygonApiKey } from "./polygon-daily-bars.js";
 
@@ -32,5 +43,67 @@ export const polygonGroupedDaily = defineStep({
     bars: { type: "integer", description: "Bars written (inserted or replaced) in bars_daily." },
     sessions: { type: "integer", description: "Trading sessions fetched." },
     requests: { type: "integer", description: "HTTP requests made, retries included." },
+  },
+  async run(ctx, params) {
+    const { from, to } = resolveRange(params, ctx.runDate);
+    const sessions = sessionsBetween(from, to);
+    const keep = params.symbols === undefined ? undefined : new Set(params.symbols);
+    const client = createPolygonClient(ctx, params);
+    try {
+      const results = await settleAll(
+        sessions,
+        params.concurrency,
+        async (date) => {
+          const fetched = await fetchGroupedDaily(client, date, {
+            adjusted: params.adjusted,
+            includeOtc: params.include_otc,
+            signal: ctx.signal,
+          });
+          const elsewhere = fetched.filter((bar) => bar.date !== date).length;
+          if (elsewhere > 0) {
+            ctx.log(
+              "warn",
+              `${date}: ${elsewhere} of ${fetched.length} bars carry a timestamp of another New York date; stored under ${date}`,
+            );
+          }
+          const bars = fetched
+            .filter((bar) => keep === undefined || keep.has(bar.symbol))
+            .map((bar) => ({ ...bar, date }));
+          const written = await writeBars(ctx.db, params.source, bars);
+          if (written === 0) ctx.log("warn", `${date}: no bars${keep ? " for the requested symbols" : ""}`);
+          return written;
+        },
+        ctx.signal,
+      );
+      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      let bars = 0;
+      const failures: string[] = [];
+      results.forEach((result, i) => {
+        if (result.status === "rejected") {
+          const message = scrubSecret(failureMessage(sessions[i] ?? "", result.reason), client.key);
+          failures.push(message);
+          ctx.log("error", message);
+        } else {
+          bars += result.value;
+        }
+      });
+      if (failures.length > 0) {
+        throw new Error(
+          scrubSecret(
+            failures.length === 1
+              ? `session ${failures[0]}`
+              : `${failures.length} of ${sessions.length} sessions failed: ${failures.join("; ")}`,
+            client.key,
+          ),
+        );
+      }
+      ctx.log(
+        "info",
+        `wrote ${bars} bars of ${sessions.length} sessions from ${from} to ${to} (${client.http.requests} requests)`,
+      );
+      return { bars, sessions: sessions.length, requests: client.http.requests };
+    } finally {
+      await client.close();
+    }
   },
 });

@@ -1,0 +1,141 @@
+/**
+ * The Polygon (Massive) HTTP client: the shared HTTP core with `Authorization: Bearer <key>` on every
+ * request (next_url pages included), a rate limiter shared per base URL, and the fetch loops of the
+ * aggregates and grouped-daily endpoints. The key never goes into a URL or a message.
+ */
+import { parseDuration } from "../../config/duration.js";
+import type { StepContext } from "../../pipeline/step-spec.js";
+import { createHttpClient, type HttpClient, redactUrl } from "../http/client.js";
+import { RateLimiter } from "../http/rate-limiter.js";
+import { type PolygonBar, PolygonBodyError, parseAggregates, parseGroupedDaily } from "./parse.js";
+
+export interface PolygonHttpParams {
+  base_url: string;
+  rate_limit: number;
+  concurrency: number;
+  timeout: string;
+  max_retries: number;
+  api_key?: string | undefined;
+}
+
+/** Limiters shared by every task that talks to the same base URL at the same rate. */
+const limiters = new Map<string, RateLimiter>();
+
+function sharedLimiter(baseUrl: string, ratePerMinute: number): RateLimiter {
+  const key = `${baseUrl.replace(/\/+$/, "")}|${ratePerMinute}`;
+  let limiter = limiters.get(key);
+  if (limiter === undefined) {
+    limiter = new RateLimiter({ ratePerMinute });
+    limiters.set(key, limiter);
+  }
+  return limiter;
+}
+
+/** params.api_key, else env POLYGON_API_KEY; throws a clear error when neither is set. */
+export function resolveApiKey(params: { api_key?: string | undefined }, env: StepContext["env"]): string {
+  const key = params.api_key ?? env.POLYGON_API_KEY;
+  if (key === undefined || key.trim() === "") {
+    throw new Error(
+      "no Polygon API key: set the POLYGON_API_KEY environment variable or give api_key: ${{ env.NAME }}",
+    );
+  }
+  return key.trim();
+}
+
+/** Replaces every occurrence of `secret` in `text`. */
+export function scrubSecret(text: string, secret: string): string {
+  return secret === "" ? text : text.split(secret).join("[redacted]");
+}
+
+export interface PolygonClient {
+  http: HttpClient;
+  /** Base URL without a trailing slash. */
+  baseUrl: string;
+  key: string;
+  close(): Promise<void>;
+}
+
+export function createPolygonClient(ctx: StepContext, params: PolygonHttpParams): PolygonClient {
+  const key = resolveApiKey(params, ctx.env);
+  const http = createHttpClient({
+    baseUrl: params.base_url,
+    concurrency: params.concurrency,
+    rateLimiter: sharedLimiter(params.base_url, params.rate_limit),
+    timeoutMs: parseDuration(params.timeout) ?? 30_000,
+    maxRetries: params.max_retries,
+    headers: { authorization: `Bearer ${key}` },
+    onRetry: (info) => {
+      ctx.log(
+        "warn",
+        scrubSecret(
+          `${info.label ? `${info.label}: ` : ""}${info.reason} from GET ${info.url}; retry ${info.attempt}/${info.maxRetries} in ${info.delayMs} ms`,
+          key,
+        ),
+      );
+    },
+  });
+  return { http, key, baseUrl: params.base_url.replace(/\/+$/, ""), close: () => http.close() };
+}
+
+/** A URL without secret query parameters (Polygon's next_url may carry apiKey when it was sent so). */
+function withoutSecrets(url: string): string {
+  return redactUrl(url);
+}
+
+/** Every bar of `symbol` from `from` to `to`, following next_url; throws naming symbol and URL. */
+export async function fetchAggregates(
+  client: PolygonClient,
+  symbol: string,
+  options: { from: string; to: string; adjusted: boolean; limit: number; signal: AbortSignal },
+): Promise<{ bars: PolygonBar[]; pages: number }> {
+  const query = new URLSearchParams({
+    adjusted: String(options.adjusted),
+    sort: "asc",
+    limit: String(options.limit),
+  });
+  let url: string | undefined =
+    `/v2/aggs/ticker/${encodeURIComponent(symbol)}/range/1/day/${options.from}/${options.to}?${query}`;
+  const seen = new Set<string>();
+  const bars: PolygonBar[] = [];
+  let pages = 0;
+  while (url !== undefined) {
+    if (seen.has(url)) throw new Error(`${symbol}: next_url repeats itself: GET ${redactUrl(url)}`);
+    seen.add(url);
+    const body = await client.http.getJson(url, { signal: options.signal, label: symbol });
+    pages++;
+    let page: ReturnType<typeof parseAggregates>;
+    try {
+      page = parseAggregates(body, symbol);
+    } catch (err) {
+      throw bodyError(err, url, client);
+    }
+    bars.push(...page.bars);
+    url = page.nextUrl === undefined ? undefined : withoutSecrets(page.nextUrl);
+  }
+  return { bars, pages };
+}
+
+/** The whole market's bars of one session. */
+export async function fetchGroupedDaily(
+  client: PolygonClient,
+  date: string,
+  options: { adjusted: boolean; includeOtc: boolean; signal: AbortSignal },
+): Promise<PolygonBar[]> {
+  const query = new URLSearchParams({
+    adjusted: String(options.adjusted),
+    include_otc: String(options.includeOtc),
+  });
+  const url = `/v2/aggs/grouped/locale/us/market/stocks/${date}?${query}`;
+  const body = await client.http.getJson(url, { signal: options.signal, label: date });
+  try {
+    return parseGroupedDaily(body, date);
+  } catch (err) {
+    throw bodyError(err, url, client);
+  }
+}
+
+function bodyError(err: unknown, url: string, client: PolygonClient): Error {
+  if (!(err instanceof PolygonBodyError)) return err instanceof Error ? err : new Error(String(err));
+  const absolute = /^https?:/i.test(url) ? url : `${client.baseUrl}${url}`;
+  return new PolygonBodyError(scrubSecret(`${err.message} (GET ${redactUrl(absolute)})`, client.key));
+}

@@ -1,0 +1,63 @@
+/** Date ranges of the ingestion steps and a small bounded worker pool. */
+import { sessionsBack } from "../../calendar/index.js";
+
+/** `start`..`end` (end defaults to the run date), or the `days_back` NYSE sessions ending at the run date. */
+export function resolveRange(
+  params: { start?: string | undefined; end?: string | undefined; days_back?: number | undefined },
+  runDate: string,
+): { from: string; to: string } {
+  if (params.start !== undefined) {
+    const to = params.end ?? runDate;
+    if (to < params.start) {
+      throw new Error(
+        `start (${params.start}) is after the end of the range (${to}, the run date when end is not given)`,
+      );
+    }
+    return { from: params.start, to };
+  }
+  if (params.days_back !== undefined) {
+    const range = sessionsBack(runDate, params.days_back);
+    return { from: range.start, to: range.end };
+  }
+  throw new Error("give either start (and optionally end) or days_back");
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; every item runs, failures are collected. */
+export async function settleAll<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      const item = items[index] as T;
+      if (signal?.aborted) {
+        results[index] = { status: "rejected", reason: signal.reason };
+        continue;
+      }
+      try {
+        results[index] = { status: "fulfilled", value: await fn(item) };
+      } catch (reason) {
+        results[index] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** The message of a failed item, prefixed with its name unless it already starts with it. */
+export function failureMessage(name: string, reason: unknown): string {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return message.startsWith(`${name}:`) ? message : `${name}: ${message}`;
+}
+
+/** The abort reason of `signal` as an Error. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("cancelled");
+}

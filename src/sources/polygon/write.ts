@@ -1,0 +1,82 @@
+/**
+ * Writes Polygon bars into bars_daily: rows go into a TEMP staging table, then one transaction
+ * INSERT OR REPLACEs them, so a symbol (or a grouped day) lands whole or not at all. Writes on one
+ * connection are serialised (steps fetch concurrently but share ctx.db).
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { PolygonBar } from "./parse.js";
+
+const BATCH_ROWS = 1000;
+const locks = new WeakMap<DuckDBConnection, Promise<unknown>>();
+
+/** Runs `fn` after every earlier `withConnectionLock` call on `db` has settled. */
+export function withConnectionLock<T>(db: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(db) ?? Promise.resolve();
+  const result = previous.then(fn, fn);
+  locks.set(
+    db,
+    result.catch(() => undefined),
+  );
+  return result;
+}
+
+function sqlString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function sqlNumber(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? "NULL" : String(value);
+}
+
+/** Bars keyed by (symbol, date), the last one winning. */
+function dedupe(bars: readonly PolygonBar[]): PolygonBar[] {
+  const byKey = new Map<string, PolygonBar>();
+  for (const bar of bars) byKey.set(`${bar.symbol}\u0000${bar.date}`, bar);
+  return [...byKey.values()];
+}
+
+/**
+ * Inserts or replaces `bars` under `source` in one transaction; returns the rows written.
+ * Throws (writing nothing) when the database refuses them.
+ */
+export async function writeBars(
+  db: DuckDBConnection,
+  source: string,
+  bars: readonly PolygonBar[],
+): Promise<number> {
+  const rows = dedupe(bars);
+  if (rows.length === 0) return 0;
+  return withConnectionLock(db, async () => {
+    const staging = `polygon_staging_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+    await db.run(
+      `CREATE TEMP TABLE ${staging} (symbol VARCHAR, date DATE, open DOUBLE, high DOUBLE, low DOUBLE,
+        close DOUBLE, volume DOUBLE, vwap DOUBLE, trades BIGINT)`,
+    );
+    try {
+      for (let i = 0; i < rows.length; i += BATCH_ROWS) {
+        const values = rows
+          .slice(i, i + BATCH_ROWS)
+          .map(
+            (b) =>
+              `(${sqlString(b.symbol)}, DATE ${sqlString(b.date)}, ${sqlNumber(b.open)}, ${sqlNumber(b.high)}, ${sqlNumber(b.low)}, ${sqlNumber(b.close)}, ${sqlNumber(b.volume)}, ${sqlNumber(b.vwap)}, ${sqlNumber(b.trades)})`,
+          )
+          .join(",\n");
+        await db.run(`INSERT INTO ${staging} VALUES ${values}`);
+      }
+      await db.run("BEGIN TRANSACTION");
+      try {
+        await db.run(`INSERT OR REPLACE INTO bars_daily
+          (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
+          SELECT ${sqlString(source)}, symbol, date, open, high, low, close, volume, vwap, trades, NULL, now()
+          FROM ${staging}`);
+        await db.run("COMMIT");
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+      return rows.length;
+    } finally {
+      await db.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+    }
+  });
+}

@@ -1,5 +1,10 @@
 import { z } from "zod";
+import { parseDuration } from "../config/duration.js";
 import { defineStep } from "../pipeline/step-spec.js";
+import { createHttpClient } from "../sources/http/client.js";
+import type { ParsedChart } from "../sources/yahoo/chart.js";
+import { chartRange, fetchChart, sharedLimiter } from "../sources/yahoo/fetch.js";
+import { writeSymbol } from "../sources/yahoo/store.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const yahooDailyBars = defineStep({
@@ -30,5 +35,87 @@ export const yahooDailyBars = defineStep({
       description: "Dividends and splits written to corporate_actions.",
     },
     requests: { type: "integer", description: "HTTP requests made, retries included." },
+  },
+  async run(ctx, params) {
+    const range = chartRange(params, ctx.runDate);
+    const client = createHttpClient({
+      baseUrl: params.base_url,
+      concurrency: params.concurrency,
+      rateLimiter: sharedLimiter(params.base_url, params.rate_limit),
+      timeoutMs: parseDuration(params.timeout) ?? 30_000,
+      maxRetries: params.max_retries,
+      onRetry: (info) =>
+        ctx.log(
+          "warn",
+          `${info.label ?? "request"}: ${info.reason}, retry ${info.attempt}/${info.maxRetries} in ${info.delayMs} ms: GET ${info.url}`,
+        ),
+    });
+    const symbolList = [...new Set(params.symbols)];
+    let bars = 0;
+    let withBars = 0;
+    let nullsSkipped = 0;
+    let actions = 0;
+    const failures: string[] = [];
+    // Fetches run concurrently (the client caps them); writes share one connection, so one at a time.
+    let writes: Promise<unknown> = Promise.resolve();
+    const write = (symbol: string, chart: ParsedChart): Promise<void> => {
+      const next = writes.then(async () => {
+        const written = await writeSymbol(ctx.db, {
+          source: params.source,
+          symbol,
+          bars: chart.bars,
+          actions: params.corporate_actions ? chart.actions : [],
+          currency: chart.currency,
+        });
+        bars += written.bars;
+        actions += written.actions;
+        if (written.bars > 0) withBars++;
+      });
+      writes = next.catch(() => undefined);
+      return next;
+    };
+    try {
+      const settled = await Promise.allSettled(
+        symbolList.map(async (symbol) => {
+          try {
+            const chart = await fetchChart(client, params.base_url, symbol, range, { signal: ctx.signal });
+            nullsSkipped += chart.nullsSkipped;
+            if (chart.nullsSkipped > 0) {
+              ctx.log("warn", `${symbol}: skipped ${chart.nullsSkipped} bar(s) with null prices`);
+            }
+            await write(symbol, chart);
+            ctx.log(
+              "info",
+              `${symbol}: ${chart.bars.length} bar(s) ${range.start}..${range.end}${params.corporate_actions ? `, ${chart.actions.length} corporate action(s)` : ""}`,
+            );
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            const message = err instanceof Error ? err.message : String(err);
+            const named = message.includes(symbol) ? message : `${symbol}: ${message}`;
+            ctx.log("error", named);
+            failures.push(named);
+          }
+        }),
+      );
+      // Cancelled: every symbol has stopped; give the abort reason.
+      const aborted = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (aborted !== undefined) throw aborted.reason;
+    } finally {
+      await client.close();
+    }
+    if (failures.length > 0) {
+      throw new Error(
+        failures.length === 1
+          ? (failures[0] as string)
+          : `${failures.length} of ${symbolList.length} symbols failed: ${failures.join("; ")}`,
+      );
+    }
+    return {
+      bars,
+      symbols: withBars,
+      nulls_skipped: nullsSkipped,
+      corporate_actions: actions,
+      requests: client.requests,
+    };
   },
 });

@@ -3,10 +3,10 @@
  * INSERT OR REPLACEs them, so a symbol (or a grouped day) lands whole or not at all. Writes on one
  * connection are serialised (steps fetch concurrently but share ctx.db).
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { BIGINT, DOUBLE, type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
+import { appendColumns } from "../../store/index.js";
 import type { PolygonBar } from "./parse.js";
 
-const BATCH_ROWS = 1000;
 const locks = new WeakMap<DuckDBConnection, Promise<unknown>>();
 
 /** Runs `fn` after every earlier `withConnectionLock` call on `db` has settled. */
@@ -22,10 +22,6 @@ export function withConnectionLock<T>(db: DuckDBConnection, fn: () => Promise<T>
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
-}
-
-function sqlNumber(value: number | null): string {
-  return value === null || !Number.isFinite(value) ? "NULL" : String(value);
 }
 
 /** Bars keyed by (symbol, date), the last one winning. */
@@ -49,26 +45,36 @@ export async function writeBars(
   return withConnectionLock(db, async () => {
     const staging = `polygon_staging_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
     await db.run(
-      `CREATE TEMP TABLE ${staging} (symbol VARCHAR, date DATE, open DOUBLE, high DOUBLE, low DOUBLE,
+      `CREATE TEMP TABLE ${staging} (symbol VARCHAR, date VARCHAR, open DOUBLE, high DOUBLE, low DOUBLE,
         close DOUBLE, volume DOUBLE, vwap DOUBLE, trades BIGINT)`,
     );
     try {
-      for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-        const values = rows
-          .slice(i, i + BATCH_ROWS)
-          .map(
-            (b) =>
-              `(${sqlString(b.symbol)}, DATE ${sqlString(b.date)}, ${sqlNumber(b.open)}, ${sqlNumber(b.high)}, ${sqlNumber(b.low)}, ${sqlNumber(b.close)}, ${sqlNumber(b.volume)}, ${sqlNumber(b.vwap)}, ${sqlNumber(b.trades)})`,
-          )
-          .join(",\n");
-        await db.run(`INSERT INTO ${staging} VALUES ${values}`);
-      }
+      // Bulk through the appender: building VALUES lists as SQL text cost more than the whole fetch.
+      await appendColumns(
+        db,
+        staging,
+        [
+          { type: VARCHAR, values: rows.map((b) => b.symbol) },
+          { type: VARCHAR, values: rows.map((b) => b.date) },
+          { type: DOUBLE, values: rows.map((b) => b.open) },
+          { type: DOUBLE, values: rows.map((b) => b.high) },
+          { type: DOUBLE, values: rows.map((b) => b.low) },
+          { type: DOUBLE, values: rows.map((b) => b.close) },
+          { type: DOUBLE, values: rows.map((b) => b.volume) },
+          { type: DOUBLE, values: rows.map((b) => b.vwap) },
+          {
+            type: BIGINT,
+            values: rows.map((b) => (b.trades === null ? null : BigInt(Math.round(b.trades)))),
+          },
+        ],
+        { schema: "main", catalog: "temp" },
+      );
       await db.run("BEGIN TRANSACTION");
       try {
         await db.run(`INSERT OR REPLACE INTO bars_daily
           (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
-          SELECT ${sqlString(source)}, symbol, date, open, high, low, close, volume, vwap, trades, NULL, now()
-          FROM ${staging}`);
+          SELECT ${sqlString(source)}, symbol, CAST(date AS DATE), open, high, low, close, volume, vwap, trades, NULL, now()
+          FROM temp.main.${staging}`);
         await db.run("COMMIT");
       } catch (err) {
         await db.run("ROLLBACK").catch(() => undefined);

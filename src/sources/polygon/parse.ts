@@ -37,10 +37,20 @@ export class PolygonBodyError extends Error {
 
 /** `YYYY-MM-DD` of the instant `ms` in America/New_York. */
 export function newYorkDate(ms: number): string {
-  const date = DateTime.fromMillis(ms, { zone: POLYGON_TIMEZONE }).toISODate();
-  if (date === null) throw new PolygonBodyError(`invalid timestamp t=${ms}`);
+  // Every symbol's bars carry the same session timestamps: convert each once (time-zone maths in
+  // luxon cost more than the rest of ingestion together).
+  let date = newYorkDates.get(ms);
+  if (date === undefined) {
+    const iso = DateTime.fromMillis(ms, { zone: POLYGON_TIMEZONE }).toISODate();
+    if (iso === null) throw new PolygonBodyError(`invalid timestamp t=${ms}`);
+    date = iso;
+    if (newYorkDates.size > 100_000) newYorkDates.clear();
+    newYorkDates.set(ms, date);
+  }
   return date;
 }
+
+const newYorkDates = new Map<number, string>();
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -377,16 +377,13 @@ tasks:
 
   it("fails a task whose step cannot run yet, naming it", async () => {
     const db = join(dir, "notyet.duckdb");
-    const file = await pipeline(
-      "notyet",
-      "tasks:\n  fetch: {uses: yahoo.daily_bars, with: {symbols: [AAPL], days_back: 1}}\n",
-    );
+    const file = await pipeline("notyet", "tasks:\n  check: {uses: validate.ohlcv, with: {source: demo}}\n");
     const r = await runJson(file, db);
     expect(r.code).toBe(1);
     const tasks = await tasksOf(db, r.record.id);
-    expect(tasks.get("fetch")).toMatchObject({
+    expect(tasks.get("check")).toMatchObject({
       state: "Failed",
-      error: expect.stringMatching(/yahoo\.daily_bars cannot run yet/),
+      error: expect.stringMatching(/validate\.ohlcv cannot run yet/),
     });
   });
 });

@@ -144,3 +144,19 @@ export class RateLimiter {
 export function createRateLimiter(ratePerMinute: number, clock?: Clock): RateLimiter {
   return new RateLimiter({ ratePerMinute, ...(clock ? { clock } : {}) });
 }
+
+const sharedLimiters = new Map<string, RateLimiter>();
+
+/**
+ * One limiter per base URL and rate for the whole process: every task that talks to the same API
+ * at the same rate shares its budget (Polygon's free tier is 5 requests a minute per key, not per task).
+ */
+export function sharedLimiter(baseUrl: string, ratePerMinute: number): RateLimiter {
+  const key = `${baseUrl.replace(/\/+$/, "")}|${ratePerMinute}`;
+  let limiter = sharedLimiters.get(key);
+  if (limiter === undefined) {
+    limiter = new RateLimiter({ ratePerMinute });
+    sharedLimiters.set(key, limiter);
+  }
+  return limiter;
+}

@@ -6,7 +6,7 @@
 import { parseDuration } from "../../config/duration.js";
 import type { StepContext } from "../../pipeline/step-spec.js";
 import { createHttpClient, type HttpClient, redactUrl } from "../http/client.js";
-import { RateLimiter } from "../http/rate-limiter.js";
+import { sharedLimiter } from "../http/rate-limiter.js";
 import { type PolygonBar, PolygonBodyError, parseAggregates, parseGroupedDaily } from "./parse.js";
 
 export interface PolygonHttpParams {
@@ -16,19 +16,6 @@ export interface PolygonHttpParams {
   timeout: string;
   max_retries: number;
   api_key?: string | undefined;
-}
-
-/** Limiters shared by every task that talks to the same base URL at the same rate. */
-const limiters = new Map<string, RateLimiter>();
-
-function sharedLimiter(baseUrl: string, ratePerMinute: number): RateLimiter {
-  const key = `${baseUrl.replace(/\/+$/, "")}|${ratePerMinute}`;
-  let limiter = limiters.get(key);
-  if (limiter === undefined) {
-    limiter = new RateLimiter({ ratePerMinute });
-    limiters.set(key, limiter);
-  }
-  return limiter;
 }
 
 /** params.api_key, else env POLYGON_API_KEY; throws a clear error when neither is set. */

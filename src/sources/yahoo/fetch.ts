@@ -4,7 +4,6 @@
  */
 import { sessionsBack } from "../../calendar/index.js";
 import type { HttpClient } from "../http/client.js";
-import { RateLimiter } from "../http/rate-limiter.js";
 import { type ParsedChart, parseChart } from "./chart.js";
 
 export interface YahooRange {
@@ -70,15 +69,4 @@ export async function fetchChart(
   }
 }
 
-const limiters = new Map<string, RateLimiter>();
-
-/** One rate limiter per base URL and rate, shared by every task of the process that uses it. */
-export function sharedLimiter(baseUrl: string, ratePerMinute: number): RateLimiter {
-  const key = `${baseUrl.replace(/\/+$/, "")} ${ratePerMinute}`;
-  let limiter = limiters.get(key);
-  if (limiter === undefined) {
-    limiter = new RateLimiter({ ratePerMinute });
-    limiters.set(key, limiter);
-  }
-  return limiter;
-}
+export { sharedLimiter } from "../http/rate-limiter.js";

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
+import { scrubSecret } from "../sources/http/step-client.js";
 import {
   abortError,
   createPolygonClient,
   failureMessage,
   fetchAggregates,
   resolveRange,
-  scrubSecret,
   settleAll,
   writeBars,
 } from "../sources/polygon/index.js";

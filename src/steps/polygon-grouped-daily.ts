@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { sessionsBetween } from "../calendar/index.js";
 import { defineStep } from "../pipeline/step-spec.js";
+import { scrubSecret } from "../sources/http/step-client.js";
 import {
   abortError,
   createPolygonClient,
   failureMessage,
   fetchGroupedDaily,
   resolveRange,
-  scrubSecret,
   settleAll,
   writeBars,
 } from "../sources/polygon/index.js";

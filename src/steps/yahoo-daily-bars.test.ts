@@ -143,9 +143,11 @@ describe("yahoo.daily_bars against a fake Yahoo", () => {
       max_retries: 2,
     });
     expect(await result).toMatchObject({ bars: 49, requests: 2 });
-    expect(ctx.logs.some((l) => l.level === "warn" && /AAPL: HTTP 500, retry 1\/2/.test(l.message))).toBe(
-      true,
-    );
+    expect(
+      ctx.logs.some(
+        (l) => l.level === "warn" && /AAPL: HTTP 500 from GET \S+; retry 1\/2 in \d+ ms/.test(l.message),
+      ),
+    ).toBe(true);
   });
 
   it("a 404 fails with Yahoo's description, the symbol and the URL, after the other symbols are stored", async () => {

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { parseDuration } from "../config/duration.js";
 import { defineStep } from "../pipeline/step-spec.js";
-import { createHttpClient } from "../sources/http/client.js";
+import { stepHttpClient } from "../sources/http/step-client.js";
 import type { ParsedChart } from "../sources/yahoo/chart.js";
-import { chartRange, fetchChart, sharedLimiter } from "../sources/yahoo/fetch.js";
+import { chartRange, fetchChart } from "../sources/yahoo/fetch.js";
 import { writeSymbol } from "../sources/yahoo/store.js";
+import { withConnectionLock } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const yahooDailyBars = defineStep({
@@ -38,18 +38,8 @@ export const yahooDailyBars = defineStep({
   },
   async run(ctx, params) {
     const range = chartRange(params, ctx.runDate);
-    const client = createHttpClient({
-      baseUrl: params.base_url,
-      concurrency: params.concurrency,
-      rateLimiter: sharedLimiter(params.base_url, params.rate_limit),
-      timeoutMs: parseDuration(params.timeout) ?? 30_000,
-      maxRetries: params.max_retries,
-      onRetry: (info) =>
-        ctx.log(
-          "warn",
-          `${info.label ?? "request"}: ${info.reason}, retry ${info.attempt}/${info.maxRetries} in ${info.delayMs} ms: GET ${info.url}`,
-        ),
-    });
+    const client = stepHttpClient(ctx, params);
+
     const symbolList = [...new Set(params.symbols)];
     let bars = 0;
     let withBars = 0;
@@ -57,9 +47,8 @@ export const yahooDailyBars = defineStep({
     let actions = 0;
     const failures: string[] = [];
     // Fetches run concurrently (the client caps them); writes share one connection, so one at a time.
-    let writes: Promise<unknown> = Promise.resolve();
-    const write = (symbol: string, chart: ParsedChart): Promise<void> => {
-      const next = writes.then(async () => {
+    const write = (symbol: string, chart: ParsedChart): Promise<void> =>
+      withConnectionLock(ctx.db, async () => {
         const written = await writeSymbol(ctx.db, {
           source: params.source,
           symbol,
@@ -71,9 +60,6 @@ export const yahooDailyBars = defineStep({
         actions += written.actions;
         if (written.bars > 0) withBars++;
       });
-      writes = next.catch(() => undefined);
-      return next;
-    };
     try {
       const settled = await Promise.allSettled(
         symbolList.map(async (symbol) => {

@@ -1,4 +1,5 @@
 export { type AppendColumn, appendColumns } from "./append.js";
+export { withConnectionLock } from "./connection-lock.js";
 export { StoreError, StoreLockedError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";

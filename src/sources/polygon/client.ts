@@ -3,18 +3,12 @@
  * request (next_url pages included), a rate limiter shared per base URL, and the fetch loops of the
  * aggregates and grouped-daily endpoints. The key never goes into a URL or a message.
  */
-import { parseDuration } from "../../config/duration.js";
 import type { StepContext } from "../../pipeline/step-spec.js";
-import { createHttpClient, type HttpClient, redactUrl } from "../http/client.js";
-import { sharedLimiter } from "../http/rate-limiter.js";
+import { type HttpClient, redactUrl } from "../http/client.js";
+import { type StepHttpParams, scrubSecret, stepHttpClient } from "../http/step-client.js";
 import { type PolygonBar, PolygonBodyError, parseAggregates, parseGroupedDaily } from "./parse.js";
 
-export interface PolygonHttpParams {
-  base_url: string;
-  rate_limit: number;
-  concurrency: number;
-  timeout: string;
-  max_retries: number;
+export interface PolygonHttpParams extends StepHttpParams {
   api_key?: string | undefined;
 }
 
@@ -29,11 +23,6 @@ export function resolveApiKey(params: { api_key?: string | undefined }, env: Ste
   return key.trim();
 }
 
-/** Replaces every occurrence of `secret` in `text`. */
-export function scrubSecret(text: string, secret: string): string {
-  return secret === "" ? text : text.split(secret).join("[redacted]");
-}
-
 export interface PolygonClient {
   http: HttpClient;
   /** Base URL without a trailing slash. */
@@ -44,29 +33,8 @@ export interface PolygonClient {
 
 export function createPolygonClient(ctx: StepContext, params: PolygonHttpParams): PolygonClient {
   const key = resolveApiKey(params, ctx.env);
-  const http = createHttpClient({
-    baseUrl: params.base_url,
-    concurrency: params.concurrency,
-    rateLimiter: sharedLimiter(params.base_url, params.rate_limit),
-    timeoutMs: parseDuration(params.timeout) ?? 30_000,
-    maxRetries: params.max_retries,
-    headers: { authorization: `Bearer ${key}` },
-    onRetry: (info) => {
-      ctx.log(
-        "warn",
-        scrubSecret(
-          `${info.label ? `${info.label}: ` : ""}${info.reason} from GET ${info.url}; retry ${info.attempt}/${info.maxRetries} in ${info.delayMs} ms`,
-          key,
-        ),
-      );
-    },
-  });
+  const http = stepHttpClient(ctx, params, { headers: { authorization: `Bearer ${key}` }, secret: key });
   return { http, key, baseUrl: params.base_url.replace(/\/+$/, ""), close: () => http.close() };
-}
-
-/** A URL without secret query parameters (Polygon's next_url may carry apiKey when it was sent so). */
-function withoutSecrets(url: string): string {
-  return redactUrl(url);
 }
 
 /** Every bar of `symbol` from `from` to `to`, following next_url; throws naming symbol and URL. */
@@ -97,7 +65,7 @@ export async function fetchAggregates(
       throw bodyError(err, url, client);
     }
     bars.push(...page.bars);
-    url = page.nextUrl === undefined ? undefined : withoutSecrets(page.nextUrl);
+    url = page.nextUrl === undefined ? undefined : redactUrl(page.nextUrl) /* next_url may carry apiKey */;
   }
   return { bars, pages };
 }

@@ -5,7 +5,6 @@ export {
   type PolygonClient,
   type PolygonHttpParams,
   resolveApiKey,
-  scrubSecret,
 } from "./client.js";
 export {
   type AggregatesPage,
@@ -17,4 +16,4 @@ export {
   parseGroupedDaily,
 } from "./parse.js";
 export { abortError, failureMessage, resolveRange, settleAll } from "./range.js";
-export { withConnectionLock, writeBars } from "./write.js";
+export { writeBars } from "./write.js";

@@ -4,21 +4,8 @@
  * connection are serialised (steps fetch concurrently but share ctx.db).
  */
 import { BIGINT, DOUBLE, type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
-import { appendColumns } from "../../store/index.js";
+import { appendColumns, withConnectionLock } from "../../store/index.js";
 import type { PolygonBar } from "./parse.js";
-
-const locks = new WeakMap<DuckDBConnection, Promise<unknown>>();
-
-/** Runs `fn` after every earlier `withConnectionLock` call on `db` has settled. */
-export function withConnectionLock<T>(db: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(db) ?? Promise.resolve();
-  const result = previous.then(fn, fn);
-  locks.set(
-    db,
-    result.catch(() => undefined),
-  );
-  return result;
-}
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;

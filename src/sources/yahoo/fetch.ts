@@ -68,5 +68,3 @@ export async function fetchChart(
     throw new Error(`${message} (GET ${url})`, { cause: err });
   }
 }
-
-export { sharedLimiter } from "../http/rate-limiter.js";

@@ -6,10 +6,10 @@ import {
   createPolygonClient,
   failureMessage,
   fetchAggregates,
+  ingestAll,
   resolveRange,
-  settleAll,
-  writeBars,
 } from "../sources/polygon/index.js";
+import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const polygonApiKey = z
@@ -57,9 +57,10 @@ export const polygonDailyBars = defineStep({
     const client = createPolygonClient(ctx, params);
     const symbolList = [...new Set(params.symbols)];
     try {
-      const results = await settleAll(
+      const results = await ingestAll(
         symbolList,
         params.concurrency,
+        new BarsWriter(ctx.db, params.source),
         async (symbol) => {
           const fetched = await fetchAggregates(client, symbol, {
             from,
@@ -68,9 +69,8 @@ export const polygonDailyBars = defineStep({
             limit: params.limit,
             signal: ctx.signal,
           });
-          const written = await writeBars(ctx.db, params.source, fetched.bars);
-          ctx.log("debug", `${symbol}: ${written} bars from ${fetched.pages} page(s)`);
-          return written;
+          ctx.log("debug", `${symbol}: ${fetched.bars.length} bars from ${fetched.pages} page(s)`);
+          return { bars: fetched.bars };
         },
         ctx.signal,
       );
@@ -85,10 +85,10 @@ export const polygonDailyBars = defineStep({
           const message = scrubSecret(failureMessage(symbol, result.reason), client.key);
           failures.push(message);
           ctx.log("error", message);
-        } else if (result.value === 0) {
+        } else if (result.value.bars === 0) {
           empty.push(symbol);
         } else {
-          bars += result.value;
+          bars += result.value.bars;
           withBars++;
         }
       });

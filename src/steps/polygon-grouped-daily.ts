@@ -7,10 +7,10 @@ import {
   createPolygonClient,
   failureMessage,
   fetchGroupedDaily,
+  ingestAll,
   resolveRange,
-  settleAll,
-  writeBars,
 } from "../sources/polygon/index.js";
+import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 import { polygonApiKey } from "./polygon-daily-bars.js";
 
@@ -50,9 +50,10 @@ export const polygonGroupedDaily = defineStep({
     const keep = params.symbols === undefined ? undefined : new Set(params.symbols);
     const client = createPolygonClient(ctx, params);
     try {
-      const results = await settleAll(
+      const results = await ingestAll(
         sessions,
         params.concurrency,
+        new BarsWriter(ctx.db, params.source),
         async (date) => {
           const fetched = await fetchGroupedDaily(client, date, {
             adjusted: params.adjusted,
@@ -69,9 +70,9 @@ export const polygonGroupedDaily = defineStep({
           const bars = fetched
             .filter((bar) => keep === undefined || keep.has(bar.symbol))
             .map((bar) => ({ ...bar, date }));
-          const written = await writeBars(ctx.db, params.source, bars);
-          if (written === 0) ctx.log("warn", `${date}: no bars${keep ? " for the requested symbols" : ""}`);
-          return written;
+          if (bars.length === 0)
+            ctx.log("warn", `${date}: no bars${keep ? " for the requested symbols" : ""}`);
+          return { bars };
         },
         ctx.signal,
       );
@@ -84,7 +85,7 @@ export const polygonGroupedDaily = defineStep({
           failures.push(message);
           ctx.log("error", message);
         } else {
-          bars += result.value;
+          bars += result.value.bars;
         }
       });
       if (failures.length > 0) {

@@ -3,8 +3,7 @@ import { defineStep } from "../pipeline/step-spec.js";
 import { stepHttpClient } from "../sources/http/step-client.js";
 import type { ParsedChart } from "../sources/yahoo/chart.js";
 import { chartRange, fetchChart } from "../sources/yahoo/fetch.js";
-import { writeSymbol } from "../sources/yahoo/store.js";
-import { withConnectionLock } from "../store/index.js";
+import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const yahooDailyBars = defineStep({
@@ -46,20 +45,23 @@ export const yahooDailyBars = defineStep({
     let nullsSkipped = 0;
     let actions = 0;
     const failures: string[] = [];
-    // Fetches run concurrently (the client caps them); writes share one connection, so one at a time.
-    const write = (symbol: string, chart: ParsedChart): Promise<void> =>
-      withConnectionLock(ctx.db, async () => {
-        const written = await writeSymbol(ctx.db, {
-          source: params.source,
-          symbol,
-          bars: chart.bars,
-          actions: params.corporate_actions ? chart.actions : [],
-          currency: chart.currency,
-        });
-        bars += written.bars;
-        actions += written.actions;
-        if (written.bars > 0) withBars++;
+    // Fetches run concurrently (the client caps them); the writer batches what they bring.
+    const writer = new BarsWriter(ctx.db, params.source);
+    const write = async (symbol: string, chart: ParsedChart): Promise<void> => {
+      const written = await writer.write({
+        bars: chart.bars.map((bar) => ({ ...bar, symbol })),
+        actions: params.corporate_actions
+          ? chart.actions.map((action) => ({
+              ...action,
+              symbol,
+              currency: action.kind === "dividend" ? chart.currency : null,
+            }))
+          : [],
       });
+      bars += written.bars;
+      actions += written.actions;
+      if (written.bars > 0) withBars++;
+    };
     try {
       const settled = await Promise.allSettled(
         symbolList.map(async (symbol) => {
@@ -87,6 +89,7 @@ export const yahooDailyBars = defineStep({
       const aborted = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (aborted !== undefined) throw aborted.reason;
     } finally {
+      await writer.close();
       await client.close();
     }
     if (failures.length > 0) {

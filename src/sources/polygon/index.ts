@@ -15,5 +15,4 @@ export {
   parseAggregates,
   parseGroupedDaily,
 } from "./parse.js";
-export { abortError, failureMessage, resolveRange, settleAll } from "./range.js";
-export { writeBars } from "./write.js";
+export { abortError, failureMessage, ingestAll, resolveRange, settleAll } from "./range.js";

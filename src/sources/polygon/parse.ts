@@ -79,32 +79,42 @@ function kind(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function requiredNumber(row: Record<string, unknown>, key: string, where: string): number {
+/** Where a row sits in a body, for errors: built only when one is thrown (rows number millions). */
+interface RowPlace {
+  what: string;
+  index: number;
+}
+
+function placeOf(where: RowPlace): string {
+  return `${where.what}: results[${where.index}]`;
+}
+
+function requiredNumber(row: Record<string, unknown>, key: string, where: RowPlace): number {
   const value = row[key];
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new PolygonBodyError(
-      `${where}: field "${key}" is ${JSON.stringify(value) ?? "missing"}, not a number`,
+      `${placeOf(where)}: field "${key}" is ${JSON.stringify(value) ?? "missing"}, not a number`,
     );
   }
   return value;
 }
 
-function optionalNumber(row: Record<string, unknown>, key: string, where: string): number | null {
+function optionalNumber(row: Record<string, unknown>, key: string, where: RowPlace): number | null {
   const value = row[key];
   if (value === undefined || value === null) return null;
   if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new PolygonBodyError(`${where}: field "${key}" is ${JSON.stringify(value)}, not a number`);
+    throw new PolygonBodyError(`${placeOf(where)}: field "${key}" is ${JSON.stringify(value)}, not a number`);
   }
   return value;
 }
 
-function parseRow(raw: unknown, symbol: string | undefined, where: string): PolygonBar {
-  if (!isRecord(raw)) throw new PolygonBodyError(`${where}: expected an object, got ${kind(raw)}`);
+function parseRow(raw: unknown, symbol: string | undefined, where: RowPlace): PolygonBar {
+  if (!isRecord(raw)) throw new PolygonBodyError(`${placeOf(where)}: expected an object, got ${kind(raw)}`);
   let ticker = symbol;
   if (ticker === undefined) {
     const t = raw.T;
     if (typeof t !== "string" || t === "")
-      throw new PolygonBodyError(`${where}: field "T" (ticker) is missing`);
+      throw new PolygonBodyError(`${placeOf(where)}: field "T" (ticker) is missing`);
     ticker = t;
   }
   const trades = optionalNumber(raw, "n", where);
@@ -124,7 +134,11 @@ function parseRow(raw: unknown, symbol: string | undefined, where: string): Poly
 /** One page of `/v2/aggs/ticker/{symbol}/range/...`. `what` names the request in errors. */
 export function parseAggregates(body: unknown, symbol: string, what = symbol): AggregatesPage {
   const results = resultsOf(body, what);
-  const bars = results.map((row, i) => parseRow(row, symbol, `${what}: results[${i}]`));
+  const place = { what, index: 0 };
+  const bars = results.map((row, i) => {
+    place.index = i;
+    return parseRow(row, symbol, place);
+  });
   const next = isRecord(body) ? body.next_url : undefined;
   if (next !== undefined && next !== null && (typeof next !== "string" || next === "")) {
     throw new PolygonBodyError(`${what}: "next_url" is ${JSON.stringify(next)}, not a URL`);
@@ -134,5 +148,9 @@ export function parseAggregates(body: unknown, symbol: string, what = symbol): A
 
 /** A `/v2/aggs/grouped/locale/us/market/stocks/{date}` body: one bar per ticker (`T`). */
 export function parseGroupedDaily(body: unknown, what = "grouped daily"): PolygonBar[] {
-  return resultsOf(body, what).map((row, i) => parseRow(row, undefined, `${what}: results[${i}]`));
+  const place = { what, index: 0 };
+  return resultsOf(body, what).map((row, i) => {
+    place.index = i;
+    return parseRow(row, undefined, place);
+  });
 }

@@ -1,8 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Store } from "../../store/open.js";
-import { tempStore } from "../../store/testing.js";
+import { describe, expect, it } from "vitest";
 import { resolveRange, settleAll } from "./range.js";
-import { writeBars } from "./write.js";
 
 describe("resolveRange", () => {
   it("uses start/end, end defaulting to the run date", () => {
@@ -43,47 +40,5 @@ describe("settleAll", () => {
       40,
       50,
     ]);
-  });
-});
-
-describe("writeBars", () => {
-  let store: Store;
-  let cleanup: () => Promise<void>;
-  beforeEach(async () => {
-    ({ store, cleanup } = await tempStore());
-  });
-  afterEach(async () => {
-    await cleanup();
-  });
-
-  const bar = (symbol: string, date: string, close: number) => ({
-    symbol,
-    date,
-    open: close,
-    high: close,
-    low: close,
-    close,
-    volume: 1,
-    vwap: null,
-    trades: null,
-  });
-
-  it("upserts, the last duplicate winning, and serialises concurrent writes", async () => {
-    const written = await Promise.all([
-      writeBars(store.db, "polygon", [bar("A", "2024-01-02", 1), bar("A", "2024-01-02", 2)]),
-      writeBars(store.db, "polygon", [bar("B", "2024-01-02", 3)]),
-      writeBars(store.db, "polygon", [bar("O'NEIL", "2024-01-02", 4)]),
-    ]);
-    expect(written).toEqual([1, 1, 1]);
-    await writeBars(store.db, "polygon", [bar("B", "2024-01-02", 5)]);
-    const rows = (
-      await store.db.runAndReadAll("SELECT symbol, close FROM bars_daily ORDER BY symbol")
-    ).getRowObjectsJson();
-    expect(rows).toEqual([
-      { symbol: "A", close: 2 },
-      { symbol: "B", close: 5 },
-      { symbol: "O'NEIL", close: 4 },
-    ]);
-    expect(await writeBars(store.db, "polygon", [])).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
-/** Date ranges of the ingestion steps and a small bounded worker pool. */
+/** Date ranges of the ingestion steps, a small bounded worker pool, and fetch-then-write over it. */
 import { sessionsBack } from "../../calendar/index.js";
+import type { BarsEntry, BarsWriter, WriteResult } from "../../store/index.js";
 
 /** `start`..`end` (end defaults to the run date), or the `days_back` NYSE sessions ending at the run date. */
 export function resolveRange(
@@ -48,6 +49,45 @@ export async function settleAll<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
+}
+
+/**
+ * Fetches items `limit` at a time and hands each one's rows to `writer` without waiting for the
+ * write: fetching goes on while earlier rows are committed (the writer batches them). An item's
+ * result is its write's, or the fetch's failure; the writer is closed before this returns.
+ */
+export async function ingestAll<T>(
+  items: readonly T[],
+  limit: number,
+  writer: BarsWriter,
+  fetchOne: (item: T) => Promise<BarsEntry>,
+  signal?: AbortSignal,
+): Promise<PromiseSettledResult<WriteResult>[]> {
+  const written: Promise<WriteResult>[] = new Array(items.length);
+  const fetched = await settleAll(
+    items.map((item, index) => ({ item, index })),
+    limit,
+    async ({ item, index }) => {
+      await writer.whenReady();
+      const entry = await fetchOne(item);
+      const result = writer.write(entry);
+      // Settled below; keep Node from calling a rejection unhandled in the meantime.
+      result.catch(() => undefined);
+      written[index] = result;
+    },
+    signal,
+  );
+  await writer.close();
+  return Promise.all(
+    fetched.map(async (outcome, index): Promise<PromiseSettledResult<WriteResult>> => {
+      if (outcome.status === "rejected") return outcome;
+      try {
+        return { status: "fulfilled", value: await written[index]! };
+      } catch (reason) {
+        return { status: "rejected", reason };
+      }
+    }),
+  );
 }
 
 /** The message of a failed item, prefixed with its name unless it already starts with it. */

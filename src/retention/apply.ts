@@ -2,8 +2,8 @@
  * Applying one retention rule: count (dry run), or archive then delete in one transaction,
  * checking that exactly the archived rows went.
  */
-import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { withConnectionLock } from "../store/connection-lock.js";
 import { runScript } from "../store/script.js";
@@ -69,6 +69,7 @@ export async function applyRule(
             continue;
           }
           const folder = join(staging, subfolder(part));
+          mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
           const written = await archiveRows(db, part, folder, options.stem, signal);
           const inFiles = await countParquetRows(db, folder, signal);
           if (written !== matching || inFiles !== matching) {

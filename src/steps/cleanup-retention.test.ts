@@ -440,3 +440,69 @@ describe("cleanup.retention", () => {
     expect(existsSync(wal) ? statSync(wal).size : 0).toBe(0);
   });
 });
+
+describe("cleanup.retention through the CLI", () => {
+  it("runs pipelines/cleanup.yaml: archives old bars beside the pipeline, prunes history, keeps its own run", async () => {
+    const { copyExamples, tickflow } = await import("../../tests/helpers/cli.js");
+    const { openStore } = await import("../store/open.js");
+    const examples = await copyExamples();
+    try {
+      const db = join(examples.dir, "cli.duckdb");
+      const seeded = await openStore(db);
+      try {
+        await seeded.db.run(`
+          INSERT INTO bars_daily (source, symbol, date, close)
+          SELECT 'x', 'AAPL', DATE '2010-01-04' + (7 * i)::INTEGER, i FROM range(700) r(i);
+          INSERT INTO runs (id, pipeline, state, created_at)
+          VALUES ('ancient', 'p', 'Completed', TIMESTAMPTZ '2020-01-01 00:00:00+00');
+          INSERT INTO run_logs (run_id, ts, level, message)
+          VALUES ('ancient', TIMESTAMPTZ '2020-01-01 00:00:00+00', 'info', 'old');`);
+      } finally {
+        await seeded.close();
+      }
+      const file = join(examples.dir, "pipelines", "cleanup.yaml");
+      const r = await tickflow(["run", file, "--db", db, "--date", "2024-01-02", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const record = JSON.parse(r.stdout) as { id: string; state: string };
+      expect(record.state).toBe("Completed");
+
+      const after = await openStore(db);
+      try {
+        const one = async (sql: string) => (await after.db.runAndReadAll(sql)).getRowObjectsJson()[0];
+        expect(await one("SELECT min(date)::VARCHAR AS d, count(*)::INTEGER AS n FROM bars_daily")).toEqual({
+          d: "2014-01-06",
+          n: 700 - 209,
+        });
+        const folder = join(examples.dir, "pipelines", "archive", "bars_daily");
+        expect(
+          await one(
+            `SELECT count(*)::INTEGER AS n, min(date)::VARCHAR AS lo, max(date)::VARCHAR AS hi FROM read_parquet(${quote(join(folder, "**", "*.parquet"))}, hive_partitioning = true)`,
+          ),
+        ).toEqual({ n: 209, lo: "2010-01-04", hi: "2013-12-30" });
+        // The old run went with its log; the cleanup run itself (Running while it ran) stayed.
+        expect(await one("SELECT string_agg(id, ',') AS ids FROM runs")).toEqual({ ids: record.id });
+        expect(await one("SELECT count(*)::INTEGER AS n FROM run_logs WHERE run_id = 'ancient'")).toEqual({
+          n: 0,
+        });
+        // One line per rule, and the CHECKPOINT ran (no warning).
+        expect(
+          await one(
+            `SELECT count(*) FILTER (level = 'info' AND message LIKE '%: deleted %')::INTEGER AS rules, count(*) FILTER (level = 'warn')::INTEGER AS warnings FROM run_logs WHERE run_id = '${record.id}' AND task_id = 'retention'`,
+          ),
+        ).toEqual({ rules: 5, warnings: 0 });
+        const outputs = await one(
+          `SELECT outputs::VARCHAR AS o FROM task_runs WHERE run_id = '${record.id}' AND task_id = 'retention'`,
+        );
+        expect(JSON.parse(String(outputs?.o))).toMatchObject({
+          deleted: 209 + 1 + 1,
+          archived: 209,
+          tables: { bars_daily: 209, runs: 1, run_logs: 1 },
+        });
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await examples.cleanup();
+    }
+  });
+});

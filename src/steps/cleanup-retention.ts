@@ -5,7 +5,8 @@ import { onObjects, sourceName } from "./common.js";
 
 /**
  * How old rows must be to go: days or weeks (`400d`, `8w`), years (`2y`), or NYSE trading sessions
- * (`504 sessions`), counted back from the run date. Always a positive whole number.
+ * (`504 sessions`), counted back from the run date (market data) or from now (run history). Always
+ * a positive whole number. See src/retention/README.md.
  */
 export const RETENTION_AGE_PATTERN = "^[1-9]\\d*(?:d|w|y| sessions?)$";
 
@@ -32,13 +33,13 @@ const rule = z
     table: z
       .enum(RETENTION_TABLES)
       .describe(
-        "Table to prune: bars_daily, corporate_actions, indicators, quality_results, runs (with their task_runs) or run_logs. Age is by date for market data and by creation time for run history.",
+        "Table to prune: bars_daily, corporate_actions, indicators, quality_results, runs (finished ones only, with their task_runs, state_transitions and run_logs) or run_logs. Age is by date for market data (quality_results without a date: by created_at) and by creation time for run history.",
       ),
     older_than: z
       .string()
       .regex(new RegExp(RETENTION_AGE_PATTERN), "expected an age such as 400d, 8w, 2y or 504 sessions")
       .describe(
-        "Delete rows older than this, counted back from the run date: days (400d), weeks (8w), years (2y) or NYSE trading sessions (504 sessions).",
+        "Delete rows older than this, counted back from the run date for market data and from now for runs and run_logs: days (400d), weeks (8w), years (2y) or NYSE trading sessions (504 sessions).",
       ),
     archive: z
       .string()

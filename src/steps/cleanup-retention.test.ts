@@ -140,6 +140,27 @@ describe("cleanup.retention", () => {
     );
   });
 
+  it("prunes corporate actions by date", async () => {
+    await store.db.run(`
+      INSERT INTO corporate_actions (source, symbol, date, kind, value) VALUES
+        ('yahoo', 'AAPL', DATE '2014-06-09', 'split', 7), ('yahoo', 'AAPL', DATE '2020-08-31', 'split', 4),
+        ('yahoo', 'AAPL', DATE '2021-12-31', 'dividend', 0.22), ('yahoo', 'AAPL', DATE '2022-01-02', 'dividend', 0.23)`);
+    const out = await run({
+      rules: [{ table: "corporate_actions", older_than: "2y", archive: "archive/actions" }],
+    }).promise;
+    expect(out).toMatchObject({ deleted: 3, archived: 3, tables: { corporate_actions: 3 } });
+    expect(await rows("SELECT date::VARCHAR AS d FROM corporate_actions")).toEqual([{ d: "2022-01-02" }]);
+    expect(
+      await rows(
+        `SELECT year::INTEGER AS y, count(*)::INTEGER AS n FROM (${archived(join(dir, "archive", "actions"))}) GROUP BY y ORDER BY y`,
+      ),
+    ).toEqual([
+      { y: 2014, n: 1 },
+      { y: 2020, n: 1 },
+      { y: 2021, n: 1 },
+    ]);
+  });
+
   it("with dry_run, counts per rule and changes nothing", async () => {
     await insertBars();
     await insertRun("old-done", "Completed", 100);

@@ -200,8 +200,10 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
       );
     }
     const source = quoteString(params.source);
+    // Symbols match without surrounding whitespace, as the duplicates check compares them: `AAPL `
+    // is in scope when AAPL is asked for, so that its duplicate of AAPL is found.
     const symbolFilter =
-      params.symbols === undefined ? "" : ` AND symbol IN (SELECT symbol FROM ${symbolsTable})`;
+      params.symbols === undefined ? "" : ` AND trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`;
     const upTo = range.to === undefined ? "" : ` AND date <= DATE ${quoteString(range.to)}`;
     const inRange = range.from === undefined ? "true" : `date >= DATE ${quoteString(range.from)}`;
     const bars = (of: string) =>
@@ -256,7 +258,7 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
     }
 
     const scope = [`run_id = ${quoteString(ctx.runId)}`, `source = ${source}`];
-    if (params.symbols !== undefined) scope.push(`symbol IN (SELECT symbol FROM ${symbolsTable})`);
+    if (params.symbols !== undefined) scope.push(`trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`);
     if (range.from !== undefined) scope.push(`date >= DATE ${quoteString(range.from)}`);
     if (range.to !== undefined) scope.push(`date <= DATE ${quoteString(range.to)}`);
     await exec("BEGIN TRANSACTION");

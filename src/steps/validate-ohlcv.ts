@@ -177,7 +177,7 @@ let tempCounter = 0;
 /**
  * Runs the enabled checks in one statement over the source's bars (history before the range
  * included, for the checks that look back) into a TEMP findings table, then replaces this run's
- * findings for the same scope in quality_results in one transaction (DELETE, INSERT ... SELECT).
+ * findings for the same scope in quality_results (DELETE, INSERT ... SELECT); all in one transaction.
  */
 async function validate(ctx: StepContext, params: ValidateParams): Promise<Record<string, unknown>> {
   const db = ctx.db;
@@ -209,60 +209,65 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
     const bars = (of: string) =>
       `SELECT *, ${inRange} AS in_range FROM bars_daily WHERE source = ${of}${symbolFilter}${upTo}`;
 
-    const [stats] = (
-      await exec(`WITH scoped AS (${bars(source)})
-        SELECT count(*)::BIGINT AS n, CAST(min(date) AS VARCHAR) AS first_date, CAST(max(date) AS VARCHAR) AS last_date
-        FROM scoped WHERE in_range`)
-    ).getRowObjectsJson();
-    const rowsChecked = Number(stats?.n ?? 0);
-
-    const severity = params.checks;
-    const parts: string[] = [];
-    const add = (check: QualityCheck, sql: string) => {
-      const level = severity[check];
-      if (level !== "off") {
-        parts.push(
-          `SELECT '${check}' AS check_name, '${level}' AS severity, source, symbol, date, message FROM (${sql})`,
-        );
-      }
-    };
-    add("nulls", nullsSql("scoped"));
-    add("ohlc_consistency", ohlcConsistencySql("scoped"));
-    add("non_positive_price", nonPositivePriceSql("scoped"));
-    add("negative_volume", negativeVolumeSql("scoped"));
-    add("duplicates", duplicatesSql("scoped"));
-    if (severity.missing_sessions !== "off" && rowsChecked > 0) {
-      await createSessions(
-        exec,
-        db,
-        `validate_sessions_${id}`,
-        String(stats?.first_date),
-        String(stats?.last_date),
-      );
-      add("missing_sessions", missingSessionsSql("scoped", sessionsTable));
-    }
-    add("stale_price", stalePriceSql("scoped", params.stale_sessions));
-    add("price_jump", priceJumpSql("scoped", params.max_jump_pct, "corporate_actions"));
-    if (params.compare_with !== undefined) {
-      add("cross_source", crossSourceSql("scoped", "compared", params.compare_with, params.tolerance_bps));
-    }
-
-    await exec(`CREATE TEMP TABLE validate_findings_${id} (check_name VARCHAR, severity VARCHAR, source VARCHAR,
-      symbol VARCHAR, date DATE, message VARCHAR)`);
-    if (parts.length > 0 && rowsChecked > 0) {
-      const compared =
-        params.compare_with === undefined ? "" : `, compared AS (${bars(quoteString(params.compare_with))})`;
-      await exec(`INSERT INTO ${findingsTable}
-        WITH scoped AS (${bars(source)})${compared}
-        ${parts.join("\nUNION ALL\n")}`);
-    }
-
-    const scope = [`run_id = ${quoteString(ctx.runId)}`, `source = ${source}`];
-    if (params.symbols !== undefined) scope.push(`trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`);
-    if (range.from !== undefined) scope.push(`date >= DATE ${quoteString(range.from)}`);
-    if (range.to !== undefined) scope.push(`date <= DATE ${quoteString(range.to)}`);
+    // One transaction from the first read to the write: the counts, the findings and what they
+    // replace all see the same snapshot of bars_daily, and a failure or abort leaves nothing.
+    let rowsChecked = 0;
     await exec("BEGIN TRANSACTION");
     try {
+      const [stats] = (
+        await exec(`WITH scoped AS (${bars(source)})
+        SELECT count(*)::BIGINT AS n, CAST(min(date) AS VARCHAR) AS first_date, CAST(max(date) AS VARCHAR) AS last_date
+        FROM scoped WHERE in_range`)
+      ).getRowObjectsJson();
+      rowsChecked = Number(stats?.n ?? 0);
+
+      const severity = params.checks;
+      const parts: string[] = [];
+      const add = (check: QualityCheck, sql: string) => {
+        const level = severity[check];
+        if (level !== "off") {
+          parts.push(
+            `SELECT '${check}' AS check_name, '${level}' AS severity, source, symbol, date, message FROM (${sql})`,
+          );
+        }
+      };
+      add("nulls", nullsSql("scoped"));
+      add("ohlc_consistency", ohlcConsistencySql("scoped"));
+      add("non_positive_price", nonPositivePriceSql("scoped"));
+      add("negative_volume", negativeVolumeSql("scoped"));
+      add("duplicates", duplicatesSql("scoped"));
+      if (severity.missing_sessions !== "off" && rowsChecked > 0) {
+        await createSessions(
+          exec,
+          db,
+          `validate_sessions_${id}`,
+          String(stats?.first_date),
+          String(stats?.last_date),
+        );
+        add("missing_sessions", missingSessionsSql("scoped", sessionsTable));
+      }
+      add("stale_price", stalePriceSql("scoped", params.stale_sessions));
+      add("price_jump", priceJumpSql("scoped", params.max_jump_pct, "corporate_actions"));
+      if (params.compare_with !== undefined) {
+        add("cross_source", crossSourceSql("scoped", "compared", params.compare_with, params.tolerance_bps));
+      }
+
+      await exec(`CREATE TEMP TABLE validate_findings_${id} (check_name VARCHAR, severity VARCHAR, source VARCHAR,
+      symbol VARCHAR, date DATE, message VARCHAR)`);
+      if (parts.length > 0 && rowsChecked > 0) {
+        const compared =
+          params.compare_with === undefined
+            ? ""
+            : `, compared AS (${bars(quoteString(params.compare_with))})`;
+        await exec(`INSERT INTO ${findingsTable}
+        WITH scoped AS (${bars(source)})${compared}
+        ${parts.join("\nUNION ALL\n")}`);
+      }
+
+      const scope = [`run_id = ${quoteString(ctx.runId)}`, `source = ${source}`];
+      if (params.symbols !== undefined) scope.push(`trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`);
+      if (range.from !== undefined) scope.push(`date >= DATE ${quoteString(range.from)}`);
+      if (range.to !== undefined) scope.push(`date <= DATE ${quoteString(range.to)}`);
       await exec(`DELETE FROM quality_results WHERE ${scope.join(" AND ")}`);
       await exec(`INSERT INTO quality_results (run_id, source, symbol, date, check_name, severity, message, created_at)
         SELECT ${quoteString(ctx.runId)}, source, symbol, date, check_name, severity, message, now()

@@ -64,16 +64,20 @@ export function negativeVolumeSql(rel: string): string {
  * trimmed symbol.
  */
 export function duplicatesSql(rel: string): string {
-  return `SELECT source, trim(symbol) AS symbol, date,
+  // Keys first (a plain count), the message's DISTINCT and ordered aggregates only for those.
+  return `WITH keyed AS (
+    SELECT source, trim(symbol) AS key, date, symbol, close FROM ${rel} WHERE in_range
+  ), repeated AS (
+    SELECT source, key, date FROM keyed GROUP BY source, key, date HAVING count(*) > 1
+  )
+  SELECT k.source, k.key AS symbol, k.date,
     count(*) || ' rows for one (source, symbol, date)'
-      || CASE WHEN count(DISTINCT symbol) > 1
-           THEN ' (symbol spelled ' || string_agg(DISTINCT '"' || symbol || '"', ', ' ORDER BY '"' || symbol || '"') || ')'
+      || CASE WHEN count(DISTINCT k.symbol) > 1
+           THEN ' (symbol spelled ' || string_agg(DISTINCT '"' || k.symbol || '"', ', ' ORDER BY '"' || k.symbol || '"') || ')'
            ELSE '' END
-      || ': closes ' || string_agg(${shown("close")}, ', ' ORDER BY close) AS message
-  FROM ${rel}
-  WHERE in_range
-  GROUP BY source, trim(symbol), date
-  HAVING count(*) > 1`;
+      || ': closes ' || string_agg(${shown("k.close")}, ', ' ORDER BY k.close) AS message
+  FROM keyed k SEMI JOIN repeated r ON r.source = k.source AND r.key = k.key AND r.date = k.date
+  GROUP BY k.source, k.key, k.date`;
 }
 
 /**

@@ -133,6 +133,8 @@ export function stalePriceSql(rel: string, sessions: number): string {
  * holds a split for the symbol on that date, from any source, whose ratio r brings the move within
  * the limit either way: close * r / prev (bars not split-adjusted: a 4:1 split quarters the price)
  * or close / (r * prev) (a ratio stored inverted). Bars already split-adjusted show no jump at all.
+ * A null or non-positive close on either side is no finding here (the nulls and non_positive_price
+ * checks report it).
  */
 export function priceJumpSql(rel: string, maxJumpPct: number, actions: string): string {
   const limit = maxJumpPct / 100;

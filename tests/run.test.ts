@@ -374,16 +374,5 @@ tasks:
     const csv = await tickflow(["query", "--db", db, "--format", "csv", "SELECT a, 'x,y' AS b FROM t"]);
     expect(csv.stdout).toBe('a,b\n1,"x,y"\n');
   });
-
-  it("fails a task whose step cannot run yet, naming it", async () => {
-    const db = join(dir, "notyet.duckdb");
-    const file = await pipeline("notyet", "tasks:\n  check: {uses: validate.ohlcv, with: {source: demo}}\n");
-    const r = await runJson(file, db);
-    expect(r.code).toBe(1);
-    const tasks = await tasksOf(db, r.record.id);
-    expect(tasks.get("check")).toMatchObject({
-      state: "Failed",
-      error: expect.stringMatching(/validate\.ohlcv cannot run yet/),
-    });
   });
 });

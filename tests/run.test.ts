@@ -374,5 +374,4 @@ tasks:
     const csv = await tickflow(["query", "--db", db, "--format", "csv", "SELECT a, 'x,y' AS b FROM t"]);
     expect(csv.stdout).toBe('a,b\n1,"x,y"\n');
   });
-  });
 });

@@ -118,13 +118,14 @@ export const polygonDailyBars = defineStep({
           const message = scrubSecret(failureMessage(symbol, result.reason), client.key);
           failures.push(message);
           ctx.log("error", message);
-        } else if (result.value.bars === 0) {
-          actions += result.value.actions;
-          empty.push(symbol);
         } else {
           actions += result.value.actions;
-          bars += result.value.bars;
-          withBars++;
+          if (result.value.bars === 0) {
+            empty.push(symbol);
+          } else {
+            bars += result.value.bars;
+            withBars++;
+          }
         }
       });
       if (empty.length > 0) ctx.log("warn", `no bars from ${from} to ${to} for: ${empty.join(", ")}`);

@@ -4,7 +4,7 @@ import { cronTrigger } from "./cron.js";
 import type { ScheduleDocument } from "./deployments-file.js";
 import { intervalTrigger } from "./interval.js";
 import { rruleTrigger } from "./rrule.js";
-import type { Trigger } from "./trigger.js";
+import { remembering, type Trigger } from "./trigger.js";
 import { localIso } from "./wall-clock.js";
 
 /** A time a schedule fires: the instant, its local time in the schedule's zone, and DST notes. */
@@ -53,7 +53,7 @@ export function compileSchedule(schedule: ScheduleDocument): CompiledSchedule {
     if (every === undefined) throw new RangeError(`invalid interval "${schedule.interval}"`);
     trigger = intervalTrigger(every, zone, schedule.anchor_date);
   } else throw new RangeError("a schedule needs one of cron, interval, rrule");
-  c = { zone, active: schedule.active !== false, calendar: schedule.calendar, trigger };
+  c = { zone, active: schedule.active !== false, calendar: schedule.calendar, trigger: remembering(trigger) };
   compiled.set(schedule, c);
   return c;
 }

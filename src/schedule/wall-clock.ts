@@ -19,10 +19,54 @@ function zoneOf(name: string): IANAZone {
   return zone;
 }
 
+/**
+ * Offsets by UTC day, so a scheduler pass asks Intl once per zone and day instead of thousands of
+ * times: a day holds one offset, or (a transition day) one offset before `switchAt` and another
+ * from it on, found by bisection to the second. No zone changes its offset twice within a day.
+ */
+interface DayOffsets {
+  before: number;
+  after: number;
+  switchAt: number;
+}
+const dayOffsets = new Map<string, Map<number, DayOffsets>>();
+
+function rawOffset(zone: string, at: number): number {
+  return zoneOf(zone).offset(at) * 60_000;
+}
+
+function offsetsOfDay(zone: string, day: number): DayOffsets {
+  const start = day * DAY;
+  const before = rawOffset(zone, start);
+  const after = rawOffset(zone, start + DAY - 1);
+  if (before === after) return { before, after, switchAt: Number.POSITIVE_INFINITY };
+  let lo = start; // offset `before`
+  let hi = start + DAY - 1; // offset `after`
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (mid <= lo) break;
+    if (rawOffset(zone, mid) === before) lo = mid;
+    else hi = mid;
+  }
+  return { before, after, switchAt: hi };
+}
+
 /** UTC offset of `zone` at instant `at`, in milliseconds (New York in winter: -5h). */
 export function offsetAt(zone: string, at: number): number {
   if (zone === "UTC") return 0;
-  return zoneOf(zone).offset(at) * 60_000;
+  let days = dayOffsets.get(zone);
+  if (!days) {
+    days = new Map();
+    dayOffsets.set(zone, days);
+  }
+  const day = Math.floor(at / DAY);
+  let d = days.get(day);
+  if (!d) {
+    d = offsetsOfDay(zone, day);
+    if (days.size > 50_000) days.clear();
+    days.set(day, d);
+  }
+  return at < d.switchAt ? d.before : d.after;
 }
 
 /** The naive wall-clock milliseconds of an instant. */
@@ -77,9 +121,14 @@ export function resolveWallClock(zone: string, naive: number): ResolvedWallClock
 
 /** ISO 8601 with the zone's offset, e.g. 2026-03-08T03:00:00-04:00. */
 export function localIso(zone: string, at: number): string {
-  return (
-    DateTime.fromMillis(at, { zone }).toISO({ suppressMilliseconds: true }) ?? new Date(at).toISOString()
-  );
+  const offset = offsetAt(zone, at);
+  const iso = new Date(at + offset).toISOString();
+  const clock = iso.endsWith(".000Z") ? iso.slice(0, 19) : iso.slice(0, 23);
+  if (zone === "UTC") return `${clock}Z`;
+  const minutes = Math.abs(offset) / 60_000;
+  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+  const mm = String(Math.floor(minutes % 60)).padStart(2, "0");
+  return `${clock}${offset < 0 ? "-" : "+"}${hh}:${mm}`;
 }
 
 /** The zone's abbreviation at an instant (EDT, EST, UTC, GMT+1). */

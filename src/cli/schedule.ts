@@ -55,6 +55,9 @@ function localText(iso: string, zone: string): string {
   return t.toFormat("ccc yyyy-LL-dd HH:mm:ss ZZZZ").replace(/:00 /, " ");
 }
 
+/** Skipped times printed per schedule (a calendar that rejects everything would list hundreds). */
+const SKIPPED_SHOWN = 30;
+
 export function formatExplanation(e: DeploymentExplanation): string {
   const out: string[] = [`deployment ${e.deployment}: next fire times after ${e.from.replace(".000Z", "Z")}`];
   if (e.paused) out.push("  (paused: the scheduler creates no runs until it is resumed)");
@@ -69,21 +72,28 @@ export function formatExplanation(e: DeploymentExplanation): string {
     const rows = [
       ...s.fires.map((f) => ({
         at: f.at,
+        skipped: false,
         text: `  ${localText(f.local, s.timezone).padEnd(30)}  ${f.at.replace(".000Z", "Z")}`,
         notes: f.notes,
       })),
       ...s.skipped.map((k) => ({
         at: k.at,
+        skipped: true,
         text: `  ${localText(k.local, s.timezone).padEnd(30)}  skipped: ${k.reason}`,
         notes: [],
       })),
     ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    if (!rows.length) out.push("  never fires");
-    else out.push(`  ${"local".padEnd(30)}  UTC`);
+    if (!s.fires.length) out.push("  never fires (searched far ahead)");
+    else if (s.fires.length < e.next) out.push(`  only ${s.fires.length} more fire time(s) found`);
+    if (rows.length) out.push(`  ${"local".padEnd(30)}  UTC`);
+    let skipped = 0;
     for (const r of rows) {
+      if (r.skipped && ++skipped > SKIPPED_SHOWN) continue;
       out.push(r.text);
       for (const note of r.notes) out.push(`      note: ${note}`);
     }
+    if (skipped > SKIPPED_SHOWN)
+      out.push(`  ... and ${skipped - SKIPPED_SHOWN} more skipped (--json lists them)`);
   }
   return `${out.join("\n")}\n`;
 }

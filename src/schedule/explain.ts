@@ -22,6 +22,8 @@ export interface DeploymentExplanation {
   deployment: string;
   paused: boolean;
   from: string;
+  /** Fires asked for per schedule. */
+  next: number;
   schedules: ScheduleExplanation[];
 }
 
@@ -39,8 +41,10 @@ export function explainDeployment(dep: DeploymentDocument, from: Date, n: number
     deployment: dep.name,
     paused: dep.paused === true,
     from: from.toISOString(),
+    next: n,
     schedules: (dep.schedules ?? []).map((s, i) => {
-      const w = nextFireTimes(s, from, n);
+      // A calendar that rejects every time (a Sunday cron on XNYS) stops the search after a while.
+      const w = nextFireTimes(s, from, n, n * 10 + 400);
       return {
         index: i + 1,
         id: scheduleId(s),

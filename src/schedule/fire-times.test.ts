@@ -231,6 +231,21 @@ describe("rrule", () => {
   });
 });
 
+describe("rrule with DTSTART", () => {
+  it("reads DTSTART (with or without TZID) as wall-clock time in the schedule's zone", () => {
+    for (const text of [
+      "DTSTART:20260302T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO",
+      "DTSTART;TZID=America/New_York:20260302T093000\nRRULE:FREQ=WEEKLY;BYDAY=MO",
+    ]) {
+      expect(locals({ rrule: text, timezone: NY }, "2026-03-01T00:00:00Z", "2026-03-17T00:00:00Z")).toEqual([
+        "2026-03-02T09:30:00-05:00",
+        "2026-03-09T09:30:00-04:00",
+        "2026-03-16T09:30:00-04:00",
+      ]);
+    }
+  });
+});
+
 describe("inactive", () => {
   it("gives nothing", () => {
     const s = { cron: "* * * * *", active: false };

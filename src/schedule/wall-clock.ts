@@ -36,24 +36,21 @@ function rawOffset(zone: string, at: number): number {
 }
 
 function offsetsOfDay(zone: string, day: number): DayOffsets {
-  const start = day * DAY;
-  const before = rawOffset(zone, start);
-  const after = rawOffset(zone, start + DAY - 1);
+  // Offsets change on whole seconds, so the day's last whole second has its closing offset.
+  let lo = day * 86_400; // seconds
+  let hi = lo + 86_399;
+  const before = rawOffset(zone, lo * 1000);
+  const after = rawOffset(zone, hi * 1000);
   if (before === after) return { before, after, switchAt: Number.POSITIVE_INFINITY };
-  let lo = start; // offset `before`
-  let hi = start + DAY - 1; // offset `after`
-  while (hi - lo > 1000) {
-    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-    if (mid <= lo) break;
-    if (rawOffset(zone, mid) === before) lo = mid;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (rawOffset(zone, mid * 1000) === before) lo = mid;
     else hi = mid;
   }
-  return { before, after, switchAt: hi };
+  return { before, after, switchAt: hi * 1000 };
 }
 
-/** UTC offset of `zone` at instant `at`, in milliseconds (New York in winter: -5h). */
-export function offsetAt(zone: string, at: number): number {
-  if (zone === "UTC") return 0;
+function dayOf(zone: string, at: number): DayOffsets {
   let days = dayOffsets.get(zone);
   if (!days) {
     days = new Map();
@@ -66,6 +63,13 @@ export function offsetAt(zone: string, at: number): number {
     if (days.size > 50_000) days.clear();
     days.set(day, d);
   }
+  return d;
+}
+
+/** UTC offset of `zone` at instant `at`, in milliseconds (New York in winter: -5h). */
+export function offsetAt(zone: string, at: number): number {
+  if (zone === "UTC") return 0;
+  const d = dayOf(zone, at);
   return at < d.switchAt ? d.before : d.after;
 }
 
@@ -106,16 +110,11 @@ export function resolveWallClock(zone: string, naive: number): ResolvedWallClock
     .map((o) => naive - o);
   if (valid.length === 2) return { at: Math.min(...valid), kind: "repeated" };
   if (valid.length === 1) return { at: valid[0]!, kind: "exists" };
-  // In a gap: find the transition (offsets change on whole seconds) by bisection.
-  let lo = naive - Math.max(before, after); // still the old offset
-  let hi = naive - Math.min(before, after); // already the new offset
-  const old = offsetAt(zone, lo);
-  while (hi - lo > 1000) {
-    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-    if (mid <= lo) break;
-    if (offsetAt(zone, mid) === old) lo = mid;
-    else hi = mid;
-  }
+  // In a gap: it fires at the transition, which lies between the two readings.
+  const lo = naive - Math.max(before, after);
+  const hi = naive - Math.min(before, after);
+  for (const d of [dayOf(zone, lo), dayOf(zone, hi)])
+    if (d.switchAt > lo && d.switchAt <= hi) return { at: d.switchAt, kind: "gap" };
   return { at: hi, kind: "gap" };
 }
 

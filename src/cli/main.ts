@@ -110,6 +110,22 @@ export async function main(argv: string[]): Promise<number> {
       code = await runLogsCommand(id, { ...opts, db: databasePath(opts.db) });
     });
 
+  const schedule = program.command("schedule").description("schedules: explain when a deployment runs");
+  schedule
+    .command("explain")
+    .description(
+      "the next fire times of a deployment, in local time and UTC, with skipped holidays and DST notes",
+    )
+    .argument("<name>", "deployment name")
+    .option("--next <n>", "how many fire times per schedule", "5")
+    .option("--file <path>", "deployments file", "deployment/tickflow.yaml")
+    .option("--from <instant>", "ISO instant to start after (default: now), e.g. 2026-03-06T12:00:00Z")
+    .option("--json", "machine-readable output")
+    .action(async (name: string, opts: { next: string; file: string; from?: string; json?: boolean }) => {
+      const { scheduleExplainCommand } = await import("./schedule.js");
+      code = await scheduleExplainCommand(name, opts);
+    });
+
   program
     .command("query")
     .description("read-only SQL over the database")

@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       code = await runCommand(file, { ...opts, db: databasePath(opts.db) });
     });
 
-  const runs = program.command("runs").description("run history: ls, show, logs");
+  const runs = program.command("runs").description("run history: ls, show, logs, cancel");
   runs
     .command("ls")
     .description("recent runs, newest first")
@@ -108,6 +108,78 @@ export async function main(argv: string[]): Promise<number> {
         import("./db.js"),
       ]);
       code = await runLogsCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+
+  runs
+    .command("cancel")
+    .description("cancel a run: a waiting one at once, a running one through the daemon")
+    .argument("<id>", "run id (or a unique prefix)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
+      const [{ runsCancelCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await runsCancelCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+
+  program
+    .command("deploy")
+    .description("register the deployments and work pools in the database; prints what changed")
+    .argument("[file]", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (file: string | undefined, opts: { json?: boolean; db?: string }) => {
+      const [{ deployCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deployCommand(file, { ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("deployments")
+    .description("deployments: ls")
+    .command("ls")
+    .description("the registered deployments and their next run")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (opts: { json?: boolean; db?: string }) => {
+      const [{ deploymentsListCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deploymentsListCommand({ ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("deployment")
+    .description("deployment: run")
+    .command("run")
+    .description("a run of a deployment now (the daemon runs it)")
+    .argument("<name>", "deployment name")
+    .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (name: string, opts: { param: string[]; json?: boolean; db?: string }) => {
+      const [{ deploymentRunCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deploymentRunCommand(name, { ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("daemon")
+    .description("scheduler, workers and HTTP API in one process (systemd Type=notify)")
+    .option("--config <file>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
+    .option("--host <address>", "API address (default: $TICKFLOW_API_HOST or 127.0.0.1)")
+    .option("--port <port>", "API port (default: $TICKFLOW_API_PORT or 4200; 0 picks a free one)")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (opts: { config?: string; host?: string; port?: string; db?: string }) => {
+      const [{ daemonCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await daemonCommand({ ...opts, db: databasePath(opts.db) });
     });
 
   const schedule = program.command("schedule").description("schedules: explain when a deployment runs");

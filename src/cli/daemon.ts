@@ -5,7 +5,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
+import { isValidIsoDate } from "../calendar/index.js";
 import { loadSettings } from "../config/settings.js";
+import type { BackfillResult } from "../daemon/backfill.js";
 import type { DaemonLog } from "../daemon/daemon.js";
 import {
   type DeployChange,
@@ -281,6 +283,51 @@ export async function deploymentsListCommand(opts: { db: string; json?: boolean 
           r.next_run ? String(r.next_run) : "-",
         ]),
       ),
+    );
+  }
+  return 0;
+}
+
+/** `tickflow backfill NAME --from D --to D [--missing]` */
+export async function backfillCommand(
+  name: string,
+  opts: { from: string; to: string; missing?: boolean; db: string; json?: boolean },
+): Promise<number> {
+  for (const [flag, value] of [
+    ["--from", opts.from],
+    ["--to", opts.to],
+  ] as const) {
+    if (!isValidIsoDate(value)) throw new UsageError(`${flag} expects YYYY-MM-DD, got "${value}"`);
+  }
+  if (opts.to < opts.from) throw new UsageError(`--to (${opts.to}) is before --from (${opts.from})`);
+  const body = { from: opts.from, to: opts.to, missing: opts.missing === true };
+  let result: BackfillResult;
+  const viaApi = await callApi("POST", `/api/deployments/${encodeURIComponent(name)}/backfill`, body);
+  if (viaApi) {
+    if (viaApi.status !== 201) apiFailure(viaApi);
+    result = viaApi.json as BackfillResult;
+  } else {
+    const { backfill } = await import("../daemon/backfill.js");
+    const store = await openStoreForCli(opts.db);
+    try {
+      const made = await backfill(store.db, name, body, new Date());
+      if (!made) {
+        process.stderr.write(
+          `tickflow: no deployment named ${JSON.stringify(name)} (run tickflow deploy first)\n`,
+        );
+        return 1;
+      }
+      result = made;
+    } finally {
+      await store.close();
+    }
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `${result.queued.length} run(s) queued for ${result.sessions} session(s) ${opts.from}..${opts.to}` +
+        `${result.pending ? `, ${result.pending} already waiting` : ""}${result.complete ? `, ${result.complete} complete` : ""}` +
+        `${viaApi ? "" : " (they run when `tickflow daemon` runs)"}\n`,
     );
   }
   return 0;

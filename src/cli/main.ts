@@ -168,6 +168,27 @@ export async function main(argv: string[]): Promise<number> {
       code = await deploymentRunCommand(name, { ...opts, db: databasePath(opts.db) });
     });
   program
+    .command("backfill")
+    .description("runs of a deployment for past NYSE sessions, within its limits")
+    .argument("<name>", "deployment name")
+    .requiredOption("--from <YYYY-MM-DD>", "first session")
+    .requiredOption("--to <YYYY-MM-DD>", "last session")
+    .option("--missing", "only sessions where some of the deployment's symbols have no bar")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(
+      async (
+        name: string,
+        opts: { from: string; to: string; missing?: boolean; json?: boolean; db?: string },
+      ) => {
+        const [{ backfillCommand }, { databasePath }] = await Promise.all([
+          import("./daemon.js"),
+          import("./db.js"),
+        ]);
+        code = await backfillCommand(name, { ...opts, db: databasePath(opts.db) });
+      },
+    );
+  program
     .command("daemon")
     .description("scheduler, workers and HTTP API in one process (systemd Type=notify)")
     .option("--config <file>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")

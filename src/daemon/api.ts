@@ -10,6 +10,7 @@ export interface ApiHandlers {
   health(): Promise<Record<string, unknown>>;
   deployments(): Promise<unknown[]>;
   createRun(deployment: string, parameters: Record<string, unknown>): Promise<{ id: string } | undefined>;
+  backfill(deployment: string, body: Record<string, unknown>): Promise<unknown | undefined>;
   runs(query: URLSearchParams): Promise<unknown[]>;
   run(id: string): Promise<Record<string, unknown> | undefined>;
   logs(id: string, query: URLSearchParams): Promise<unknown[] | undefined>;
@@ -114,6 +115,11 @@ export async function startApi(
         throw new ApiError(400, '"parameters" must be an object');
       }
       const made = await handlers.createRun(parts[2]!, parameters as Record<string, unknown>);
+      if (!made) throw new ApiError(404, `no deployment named ${JSON.stringify(parts[2])}`);
+      return send(res, 201, made);
+    }
+    if (is("POST", "api", "deployments", null, "backfill")) {
+      const made = await handlers.backfill(parts[2]!, await readJson(req));
       if (!made) throw new ApiError(404, `no deployment named ${JSON.stringify(parts[2])}`);
       return send(res, 201, made);
     }

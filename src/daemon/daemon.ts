@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { DateTime } from "luxon";
-import { XNYS_TIMEZONE } from "../calendar/index.js";
+import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
 import {
   findRun,
   listRuns,
@@ -23,7 +23,8 @@ import {
   withConnectionLock,
   withTransaction,
 } from "../store/index.js";
-import { type ApiHandlers, checkApiBinding, startApi } from "./api.js";
+import { ApiError, type ApiHandlers, checkApiBinding, startApi } from "./api.js";
+import { backfill } from "./backfill.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
 import type { DeployChange } from "./deploy.js";
 import { createNotifier } from "./notify.js";
@@ -214,6 +215,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         ),
       createRun: (deployment, parameters) =>
         locked(() => createRunNow(control, deployment, parameters, now(), today())),
+      backfill: (deployment, body) => {
+        const from = String(body.from ?? "");
+        const to = String(body.to ?? "");
+        if (!isValidIsoDate(from) || !isValidIsoDate(to))
+          throw new ApiError(400, '"from" and "to" must be YYYY-MM-DD');
+        return locked(() =>
+          backfill(control, deployment, { from, to, missing: body.missing === true }, now()),
+        );
+      },
       runs: (query) =>
         locked(async () =>
           listRuns(control, {

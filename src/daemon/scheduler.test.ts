@@ -214,3 +214,35 @@ describe("recoverCrashedRuns", () => {
     expect(await recoverCrashedRuns(store.db, at, { atStart: false })).toEqual(["x"]);
   });
 });
+
+describe("backfill", () => {
+  it("queues one run per NYSE session, only the missing ones with --missing, never twice", async () => {
+    const { backfill } = await import("./backfill.js");
+    const at = new Date("2025-07-10T12:00:00Z");
+    await registerDeployments(store.db, [deployment("d", { parameters: { symbols: ["A", "B"] } })], [], at);
+    // 2025-06-30 .. 07-07: Jul 4 is a holiday: 5 sessions. B lacks 07-02.
+    for (const date of ["2025-06-30", "2025-07-01", "2025-07-02", "2025-07-03", "2025-07-07"]) {
+      for (const symbol of ["A", "B"]) {
+        if (symbol === "B" && date === "2025-07-02") continue;
+        await store.db.run(
+          `INSERT INTO bars_daily (source, symbol, date, close) VALUES ('polygon', '${symbol}', '${date}', 1)`,
+        );
+      }
+    }
+    const range = { from: "2025-06-30", to: "2025-07-07" };
+    const missing = await backfill(store.db, "d", { ...range, missing: true }, at);
+    expect(missing).toMatchObject({ sessions: 5, complete: 4, pending: 0 });
+    expect(missing?.queued.map((q) => q.date)).toEqual(["2025-07-02"]);
+    const all = await backfill(store.db, "d", { ...range, missing: false }, at);
+    expect(all?.queued.map((q) => q.date)).toEqual(["2025-06-30", "2025-07-01", "2025-07-03", "2025-07-07"]);
+    expect(all?.pending).toBe(1);
+    expect((await backfill(store.db, "d", { ...range, missing: false }, at))?.queued).toEqual([]);
+    expect(await rows("SELECT logical_date::VARCHAR AS d, state FROM runs ORDER BY logical_date")).toEqual(
+      ["2025-06-30", "2025-07-01", "2025-07-02", "2025-07-03", "2025-07-07"].map((d) => ({
+        d,
+        state: "Scheduled",
+      })),
+    );
+    expect(await backfill(store.db, "nope", { ...range, missing: false }, at)).toBeUndefined();
+  });
+});

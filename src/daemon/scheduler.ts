@@ -67,7 +67,7 @@ export async function schedulePass(
   const until = new Date(now.getTime() + horizonMs);
   const schedules = await dueSchedules(db);
 
-  const rows: Record<(typeof RUN_COLUMNS)[number], string | null>[] = [];
+  const rows: QueuedRun[] = [];
   let dropped = 0;
   for (const s of schedules) {
     const definition = JSON.parse(s.definition) as ScheduleDocument;
@@ -95,7 +95,7 @@ export async function schedulePass(
   }
 
   return withTransaction(db, async () => {
-    const created = rows.length > 0 ? await insertScheduledRuns(db, rows, now) : 0;
+    const created = rows.length > 0 ? await insertRuns(db, rows, now, "created by the scheduler") : 0;
     if (schedules.length > 0) {
       await db.run(
         `UPDATE schedules SET scheduled_until = $until
@@ -124,11 +124,18 @@ async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
   }));
 }
 
-/** Appends the runs to a staging table and inserts those not already there (by id); returns how many. */
-async function insertScheduledRuns(
+/** A run row to queue (all values as text; JSON and dates are cast on insert). */
+export type QueuedRun = Record<(typeof RUN_COLUMNS)[number], string | null>;
+
+/**
+ * Appends the runs to a staging table and inserts those not already there (by id), recording
+ * their first transition with `message`; returns how many were inserted.
+ */
+export async function insertRuns(
   db: DuckDBConnection,
-  rows: readonly Record<(typeof RUN_COLUMNS)[number], string | null>[],
+  rows: readonly QueuedRun[],
   now: Date,
+  message: string,
 ): Promise<number> {
   await db.run(
     `CREATE OR REPLACE TEMP TABLE scheduler_staging (${RUN_COLUMNS.map((c) => `${c} VARCHAR`).join(", ")})`,
@@ -157,7 +164,7 @@ async function insertScheduledRuns(
         made.map((r) => String(r.id)),
         made.map((r) => String(r.state)),
         now,
-        "created by the scheduler",
+        message,
       );
     }
     return made.length;

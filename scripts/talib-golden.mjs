@@ -81,7 +81,7 @@ function series(seed, start, volatility, flat) {
 
 const SYMBOLS = [
   { symbol: "AAA", bars: series(1, 100, 0.02, [300, 340]) },
-  { symbol: "BBB", bars: series(2, 12.5, 0.035, [40, 70]) },
+  { symbol: "BBB", bars: series(2, 12.5, 0.035, [0, 45]) },
   { symbol: "CCC", bars: series(3, 2500, 0.012, [560, 600]) },
 ];
 

@@ -105,11 +105,23 @@ const INDICATORS = {
   adx_5: ["ADX", { optInTimePeriod: 5 }],
   stoch_14_3_3: [
     "STOCH",
-    { optInFastK_Period: 14, optInSlowK_Period: 3, optInSlowK_MAType: 0, optInSlowD_Period: 3, optInSlowD_MAType: 0 },
+    {
+      optInFastK_Period: 14,
+      optInSlowK_Period: 3,
+      optInSlowK_MAType: 0,
+      optInSlowD_Period: 3,
+      optInSlowD_MAType: 0,
+    },
   ],
   stoch_5_1_3: [
     "STOCH",
-    { optInFastK_Period: 5, optInSlowK_Period: 1, optInSlowK_MAType: 0, optInSlowD_Period: 3, optInSlowD_MAType: 0 },
+    {
+      optInFastK_Period: 5,
+      optInSlowK_Period: 1,
+      optInSlowK_MAType: 0,
+      optInSlowD_Period: 3,
+      optInSlowD_MAType: 0,
+    },
   ],
   willr_14: ["WILLR", { optInTimePeriod: 14 }],
   roc_10: ["ROC", { optInTimePeriod: 10 }],
@@ -125,16 +137,16 @@ for (const { symbol, bars } of SYMBOLS) {
     let result;
     try {
       result = talib.execute({
-      name: fn,
-      startIdx: 0,
-      endIdx: SESSIONS - 1,
-      inReal: bars.close,
-      open: bars.open,
-      high: bars.high,
-      low: bars.low,
-      close: bars.close,
-      volume: bars.volume,
-      ...options,
+        name: fn,
+        startIdx: 0,
+        endIdx: SESSIONS - 1,
+        inReal: bars.close,
+        open: bars.open,
+        high: bars.high,
+        low: bars.low,
+        close: bars.close,
+        volume: bars.volume,
+        ...options,
       });
     } catch (err) {
       // TA-Lib refuses some periods (e.g. EMA 1): those names get no golden values.
@@ -155,4 +167,6 @@ const out = new URL("../tests/fixtures/indicators/", import.meta.url);
 mkdirSync(out, { recursive: true });
 const json = JSON.stringify({ talib: talib.version, sessions: SESSIONS, symbols });
 writeFileSync(new URL("talib-golden.json.gz", out), gzipSync(json, { level: 9 }));
-console.log(`wrote ${SYMBOLS.length} symbols x ${SESSIONS} sessions, ${Object.keys(INDICATORS).length} indicators (${json.length} bytes of JSON)`);
+console.log(
+  `wrote ${SYMBOLS.length} symbols x ${SESSIONS} sessions, ${Object.keys(INDICATORS).length} indicators (${json.length} bytes of JSON)`,
+);

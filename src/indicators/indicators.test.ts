@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { indicatorOutputNames, parseIndicatorName } from "../steps/indicators-compute.js";
 import { loadGolden, tolerance } from "./golden.js";
-import { bbands, computeIndicator, ema, lookback, macd, obv, rsi, sma, stoch, vwap, willr } from "./index.js";
+import { computeIndicator, ema, lookback, macd, obv, rsi, sma, vwap } from "./index.js";
 
 const golden = loadGolden();
 const names = Object.keys(golden.symbols[0]!.outputs);

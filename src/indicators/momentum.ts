@@ -176,7 +176,12 @@ export function stoch(
 }
 
 /** Williams' %R, -100 * (highest - close) / (highest - lowest): TA_WILLR; 0 on a flat range. First value at period - 1. */
-export function willr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+export function willr(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+): Float64Array {
   const out = nanArray(close.length);
   extremes(high, low, period, (today, highest, lowest) => {
     const diff = (highest - lowest) / -100.0;

@@ -61,7 +61,12 @@ function trueRange(high: Float64Array, low: Float64Array, close: Float64Array, i
  * Average true range with Wilder smoothing: TA_ATR. The true range starts at row 1; the first ATR
  * (row `period`) is the mean of the first `period` true ranges, then atr = (atr * (period - 1) + tr) / period.
  */
-export function atr(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+export function atr(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+): Float64Array {
   const n = close.length;
   const out = nanArray(n);
   if (period >= n) return out;
@@ -89,7 +94,12 @@ export function atr(high: Float64Array, low: Float64Array, close: Float64Array, 
  * 2 * period - 1), then adx = (adx * (period - 1) + dx) / period. DX is skipped (the ADX carried)
  * where the true range or +DI + -DI is zero.
  */
-export function adx(high: Float64Array, low: Float64Array, close: Float64Array, period: number): Float64Array {
+export function adx(
+  high: Float64Array,
+  low: Float64Array,
+  close: Float64Array,
+  period: number,
+): Float64Array {
   const n = close.length;
   const out = nanArray(n);
   const first = 2 * period - 1;

@@ -1,5 +1,23 @@
+import {
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  type DuckDBType,
+  INTEGER,
+  VARCHAR,
+} from "@duckdb/node-api";
 import { z } from "zod";
+import { type BarSeries, computeIndicator } from "../indicators/index.js";
+import type { StepContext } from "../pipeline/step-spec.js";
 import { defineStep } from "../pipeline/step-spec.js";
+import { appendChunks, appendColumns } from "../store/append.js";
+import {
+  ensureIndicatorColumns,
+  type IndicatorStaging,
+  lastIndicatorDays,
+  mergeIndicatorBatch,
+  quoteIdent,
+} from "../store/indicators.js";
 import { sourceName, symbols } from "./common.js";
 
 /** A period: a positive integer without leading zeros. */
@@ -115,4 +133,325 @@ export const indicatorsCompute = defineStep({
     },
     symbols: { type: "integer", description: "Symbols computed." },
   },
+  async run(ctx, params) {
+    return computeIndicators(ctx, {
+      source: params.source,
+      symbols: params.symbols,
+      indicators: params.indicators,
+      fullRefresh: params.full_refresh,
+    });
+  },
 });
+
+/** Bars read (and values written) per transaction: bounds memory; a killed run loses at most one batch. */
+const BATCH_BARS = 500_000;
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
+
+export interface ComputeOptions {
+  source: string;
+  symbols?: string[] | undefined;
+  indicators: readonly string[];
+  fullRefresh: boolean;
+  /** Bars per batch (one transaction each); tests make it small. */
+  batchBars?: number;
+}
+
+interface Planned {
+  kind: string;
+  params: number[];
+  /** Indexes of its outputs in the written columns. */
+  columns: number[];
+}
+
+/**
+ * The step's work. Per batch of symbols (one transaction): read their bars in one columnar query,
+ * compute every indicator over each symbol's whole series (EMA-family and Wilder-smoothed values
+ * depend on all history, so this is what makes an incremental run exactly equal a full refresh),
+ * keep the values after the last date stored for that output (all of them with `fullRefresh`), and
+ * merge them into indicator_values.
+ */
+export async function computeIndicators(
+  ctx: StepContext,
+  options: ComputeOptions,
+): Promise<{ rows: number; symbols: number }> {
+  const db = ctx.db;
+  const exec = (sql: string, params?: Record<string, string>) =>
+    runInterruptibly(db, sql, ctx.signal, params);
+  const written: string[] = [];
+  const planned: Planned[] = [];
+  for (const name of new Set(options.indicators)) {
+    const parsed = parseIndicatorName(name);
+    if (parsed === undefined) throw new Error(`unknown indicator ${JSON.stringify(name)}`);
+    const problem = indicatorProblem(name);
+    if (problem !== undefined) throw new Error(problem);
+    const columns = indicatorOutputNames(name).map((output) => {
+      const at = written.indexOf(output);
+      if (at >= 0) return at;
+      written.push(output);
+      return written.length - 1;
+    });
+    planned.push({ kind: parsed.kind, params: parsed.params, columns });
+  }
+  throwIfAborted(ctx.signal);
+  const all = await ensureIndicatorColumns(db, written);
+
+  const filter =
+    options.symbols === undefined ? "" : ` AND symbol IN (${options.symbols.map(quoteString).join(", ")})`;
+  const counted = await exec(
+    `SELECT symbol, count(*)::INTEGER FROM bars_daily WHERE source = $source${filter} GROUP BY symbol ORDER BY symbol`,
+    { source: options.source },
+  );
+  const symbolCounts = counted.getRows().map((r) => [String(r[0]), Number(r[1])] as const);
+  const last = options.fullRefresh
+    ? new Map<string, (number | null)[]>()
+    : await lastIndicatorDays(db, options.source, written);
+
+  const staging: IndicatorStaging = {
+    symbols: `indicators_symbols_${process.pid}_${Math.floor(Math.random() * 1e9)}`,
+    values: `indicators_values_${process.pid}_${Math.floor(Math.random() * 1e9)}`,
+  };
+  const stagingTypes = [INTEGER, INTEGER, ...written.map(() => DOUBLE)];
+  let rows = 0;
+  let symbolsDone = 0;
+  const batchBars = options.batchBars ?? BATCH_BARS;
+  try {
+    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.symbols} (idx INTEGER, symbol VARCHAR)`);
+    await exec(
+      `CREATE OR REPLACE TEMP TABLE ${staging.values} (sym INTEGER, d INTEGER, ${written.map((c) => `${quoteIdent(c)} DOUBLE`).join(", ")})`,
+    );
+    for (let start = 0; start < symbolCounts.length; ) {
+      let end = start;
+      let bars = 0;
+      while (end < symbolCounts.length && (end === start || bars + symbolCounts[end]![1] <= batchBars)) {
+        bars += symbolCounts[end]![1];
+        end++;
+      }
+      const batch = symbolCounts.slice(start, end).map(([symbol]) => symbol);
+      start = end;
+      throwIfAborted(ctx.signal);
+      await exec("BEGIN TRANSACTION");
+      try {
+        await exec(`DELETE FROM ${staging.symbols}`);
+        await exec(`DELETE FROM ${staging.values}`);
+        await appendColumns(
+          db,
+          staging.symbols,
+          [
+            { type: INTEGER, values: batch.map((_, i) => i) },
+            { type: VARCHAR, values: batch },
+          ],
+          { catalog: "temp" },
+        );
+        const series = await readBars(exec, options.source, staging.symbols, batch.length);
+        const chunks = new StagingChunks(stagingTypes);
+        for (const [idx, bars] of series.entries()) {
+          if (bars === undefined) continue;
+          symbolsDone++;
+          const lastDays = last.get(batch[idx]!);
+          const values: Float64Array[] = new Array(written.length);
+          for (const p of planned) {
+            const outputs = computeIndicator(p.kind, p.params, bars);
+            p.columns.forEach((c, k) => {
+              values[c] = outputs[k]!;
+            });
+          }
+          rows += chunks.addSymbol(idx, bars.days, values, lastDays);
+        }
+        await appendChunks(db, staging.values, chunks.take(), { catalog: "temp" });
+        throwIfAborted(ctx.signal);
+        await mergeIndicatorBatch(db, {
+          source: options.source,
+          staging,
+          written,
+          all,
+          full: options.fullRefresh,
+          run: exec,
+        });
+        await exec("COMMIT");
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    }
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${staging.symbols}`).catch(() => undefined);
+    await db.run(`DROP TABLE IF EXISTS ${staging.values}`).catch(() => undefined);
+  }
+  ctx.log(
+    "info",
+    `${options.fullRefresh ? "recomputed" : "computed"} ${written.length} indicator output(s) for ${symbolsDone} symbol(s) of ${options.source}: ${rows} value(s) written`,
+  );
+  return { rows, symbols: symbolsDone };
+}
+
+/** One symbol's bars, oldest first, with their dates as days since 1970-01-01. */
+interface SymbolBars extends BarSeries {
+  days: Int32Array;
+}
+
+/**
+ * The bars of the batch's symbols in one query, ordered by symbol and date, split per symbol
+ * (indexed like the symbols table). Columnar: every value is read straight off DuckDB's vectors.
+ */
+async function readBars(
+  exec: (sql: string, params?: Record<string, string>) => Promise<Reader>,
+  source: string,
+  symbolsTable: string,
+  count: number,
+): Promise<(SymbolBars | undefined)[]> {
+  const reader = await exec(
+    `SELECT s.idx, CAST(b.date - DATE '1970-01-01' AS INTEGER) AS d, b.high, b.low, b.close, b.volume
+     FROM bars_daily b JOIN ${symbolsTable} s ON s.symbol = b.symbol
+     WHERE b.source = $source ORDER BY s.idx, b.date`,
+    { source },
+  );
+  const columns = reader.getColumns();
+  const idx = columns[0]!;
+  const n = idx.length;
+  const series: (SymbolBars | undefined)[] = new Array(count).fill(undefined);
+  const toNumbers = (values: readonly unknown[], from: number, to: number) => {
+    const out = new Float64Array(to - from);
+    for (let i = from; i < to; i++) {
+      const v = values[i];
+      out[i - from] = v === null ? Number.NaN : (v as number);
+    }
+    return out;
+  };
+  for (let from = 0; from < n; ) {
+    const symbol = idx[from] as number;
+    let to = from + 1;
+    while (to < n && idx[to] === symbol) to++;
+    const days = new Int32Array(to - from);
+    for (let i = from; i < to; i++) days[i - from] = columns[1]![i] as number;
+    series[symbol] = {
+      days,
+      high: toNumbers(columns[2]!, from, to),
+      low: toNumbers(columns[3]!, from, to),
+      close: toNumbers(columns[4]!, from, to),
+      volume: toNumbers(columns[5]!, from, to),
+    };
+    from = to;
+  }
+  return series;
+}
+
+/**
+ * Staged rows, `(sym, d, <written columns>)`, turned into DuckDB data chunks as they come. A row
+ * is staged when one of its values is to be written: not NaN (warm-up), and after the last date
+ * stored for that column. Values not to be written are NULL.
+ */
+class StagingChunks {
+  private chunks: DuckDBDataChunk[] = [];
+  private chunk: DuckDBDataChunk | undefined;
+  private filled = 0;
+
+  constructor(private readonly types: readonly DuckDBType[]) {}
+
+  /** Stages one symbol's rows; returns the values staged. */
+  addSymbol(
+    sym: number,
+    days: Int32Array,
+    values: Float64Array[],
+    lastDays: readonly (number | null)[] | undefined,
+  ): number {
+    const columns = values.length;
+    const after = values.map((_, c) => lastDays?.[c] ?? Number.NEGATIVE_INFINITY);
+    let staged = 0;
+    let vectors = this.vectors();
+    for (let i = 0; i < days.length; i++) {
+      const day = days[i]!;
+      let any = false;
+      for (let c = 0; c < columns; c++) {
+        if (day > after[c]! && !Number.isNaN(values[c]![i]!)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) continue;
+      const row = this.filled;
+      vectors[0]!.setItem(row, sym);
+      vectors[1]!.setItem(row, day);
+      for (let c = 0; c < columns; c++) {
+        const v = values[c]![i]!;
+        if (day > after[c]! && !Number.isNaN(v)) {
+          vectors[c + 2]!.setItem(row, v);
+          staged++;
+        } else {
+          vectors[c + 2]!.setItem(row, null);
+        }
+      }
+      this.filled++;
+      if (this.filled === CHUNK_ROWS) {
+        this.seal();
+        vectors = this.vectors();
+      }
+    }
+    return staged;
+  }
+
+  /** Every staged row, as chunks. */
+  take(): DuckDBDataChunk[] {
+    this.seal();
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+
+  private vectors() {
+    this.chunk ??= DuckDBDataChunk.create(this.types, CHUNK_ROWS);
+    const chunk = this.chunk;
+    return this.types.map((_, c) => chunk.getColumnVector(c));
+  }
+
+  private seal(): void {
+    const chunk = this.chunk;
+    if (chunk === undefined || this.filled === 0) return;
+    for (let c = 0; c < this.types.length; c++) chunk.getColumnVector(c).flush();
+    chunk.rowCount = this.filled;
+    this.chunks.push(chunk);
+    this.chunk = undefined;
+    this.filled = 0;
+  }
+}
+
+interface Reader {
+  getRows(): unknown[][];
+  getColumns(): unknown[][];
+}
+
+/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
+async function runInterruptibly(
+  db: DuckDBConnection,
+  sql: string,
+  signal: AbortSignal,
+  params?: Record<string, string>,
+) {
+  throwIfAborted(signal);
+  let repeat: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    db.interrupt();
+    repeat ??= setInterval(() => db.interrupt(), 50);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await db.runAndReadAll(sql, params);
+  } catch (err) {
+    throwIfAborted(signal);
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (repeat !== undefined) clearInterval(repeat);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  const reason: unknown = signal.reason;
+  throw reason instanceof Error ? reason : new Error("cancelled");
+}
+
+/** A SQL string literal: single quotes doubled. */
+function quoteString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

@@ -115,6 +115,34 @@ CREATE TABLE run_logs (
 );
 `,
   },
+  {
+    version: 2,
+    name: "indicators as a view over a wide table",
+    // The long table's PRIMARY KEY (an ART index) cost ~1.5 s per million values written. Values
+    // now live one row per (source, symbol, date) in indicator_values, one DOUBLE column per output
+    // name (added by indicators.compute when first computed), without a key: the step keeps
+    // (source, symbol, date) unique. `indicators` stays queryable in the long form as a view,
+    // re-created by the step (an UNPIVOT of the columns); with no column yet it returns no rows.
+    // The step never wrote the old table (it had no `run`), so there is nothing to move: the
+    // migration refuses to drop rows that someone wrote by hand.
+    sql: `
+SELECT CASE WHEN count(*) > 0
+  THEN error('the indicators table has rows written outside tickflow: export and empty it first')
+  END FROM indicators;
+
+DROP TABLE indicators;
+
+CREATE TABLE indicator_values (
+  source VARCHAR NOT NULL,
+  symbol VARCHAR NOT NULL,
+  date   DATE NOT NULL
+);
+
+CREATE VIEW indicators AS
+  SELECT source, symbol, date, CAST(NULL AS VARCHAR) AS name, CAST(NULL AS DOUBLE) AS value
+  FROM indicator_values WHERE false;
+`,
+  },
 ];
 
 /** The schema version this code expects. */

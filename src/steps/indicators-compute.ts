@@ -1,7 +1,9 @@
 import {
+  DATE,
   DOUBLE,
   type DuckDBConnection,
   DuckDBDataChunk,
+  DuckDBDateValue,
   type DuckDBType,
   INTEGER,
   VARCHAR,
@@ -12,11 +14,13 @@ import type { StepContext } from "../pipeline/step-spec.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import { appendChunks, appendColumns } from "../store/append.js";
 import {
+  deleteRewrittenRows,
   ensureIndicatorColumns,
+  INDICATOR_TABLE,
   type IndicatorStaging,
   lastIndicatorDays,
   mergeIndicatorBatch,
-  quoteIdent,
+  overlappingRows,
 } from "../store/indicators.js";
 import { sourceName, symbols } from "./common.js";
 
@@ -207,19 +211,21 @@ export async function computeIndicators(
     ? new Map<string, (number | null)[]>()
     : await lastIndicatorDays(db, options.source, written);
 
+  const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const batchSymbols = `indicators_batch_${suffix}`;
   const staging: IndicatorStaging = {
-    symbols: `indicators_symbols_${process.pid}_${Math.floor(Math.random() * 1e9)}`,
-    values: `indicators_values_${process.pid}_${Math.floor(Math.random() * 1e9)}`,
+    symbols: `indicators_range_${suffix}`,
+    values: `indicators_stage_${suffix}`,
   };
-  const stagingTypes = [INTEGER, INTEGER, ...written.map(() => DOUBLE)];
+  const tableTypes = [VARCHAR, VARCHAR, DATE, ...all.map(() => DOUBLE)];
+  const columnOf = written.map((c) => 3 + all.indexOf(c));
+  const others = all.filter((c) => !written.includes(c));
   let rows = 0;
   let symbolsDone = 0;
   const batchBars = options.batchBars ?? BATCH_BARS;
   try {
-    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.symbols} (idx INTEGER, symbol VARCHAR)`);
-    await exec(
-      `CREATE OR REPLACE TEMP TABLE ${staging.values} (sym INTEGER, d INTEGER, ${written.map((c) => `${quoteIdent(c)} DOUBLE`).join(", ")})`,
-    );
+    await exec(`CREATE OR REPLACE TEMP TABLE ${batchSymbols} (idx INTEGER, symbol VARCHAR)`);
+    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.symbols} (symbol VARCHAR, from_date DATE)`);
     for (let start = 0; start < symbolCounts.length; ) {
       let end = start;
       let bars = 0;
@@ -232,23 +238,24 @@ export async function computeIndicators(
       throwIfAborted(ctx.signal);
       await exec("BEGIN TRANSACTION");
       try {
+        await exec(`DELETE FROM ${batchSymbols}`);
         await exec(`DELETE FROM ${staging.symbols}`);
-        await exec(`DELETE FROM ${staging.values}`);
         await appendColumns(
           db,
-          staging.symbols,
+          batchSymbols,
           [
             { type: INTEGER, values: batch.map((_, i) => i) },
             { type: VARCHAR, values: batch },
           ],
           { catalog: "temp" },
         );
-        const series = await readBars(exec, options.source, staging.symbols, batch.length);
-        const chunks = new StagingChunks(stagingTypes);
+        const series = await readBars(exec, options.source, batchSymbols, batch.length);
+        const chunks = new RowChunks(tableTypes, options.source);
+        const range: { symbol: string; from: number | null }[] = [];
         for (const [idx, bars] of series.entries()) {
+          const symbol = batch[idx]!;
           if (bars === undefined) continue;
           symbolsDone++;
-          const lastDays = last.get(batch[idx]!);
           const values: Float64Array[] = new Array(written.length);
           for (const p of planned) {
             const outputs = computeIndicator(p.kind, p.params, bars);
@@ -256,18 +263,39 @@ export async function computeIndicators(
               values[c] = outputs[k]!;
             });
           }
-          rows += chunks.addSymbol(idx, bars.days, values, lastDays);
+          const added = chunks.addSymbol(symbol, bars.days, values, columnOf, last.get(symbol));
+          rows += added.values;
+          range.push({ symbol, from: options.fullRefresh ? FULL_FROM : added.firstDay });
         }
-        await appendChunks(db, staging.values, chunks.take(), { catalog: "temp" });
+        await appendColumns(
+          db,
+          staging.symbols,
+          [
+            { type: VARCHAR, values: range.map((r) => r.symbol) },
+            { type: DATE, values: range.map((r) => (r.from === null ? null : new DuckDBDateValue(r.from))) },
+          ],
+          { catalog: "temp" },
+        );
         throwIfAborted(ctx.signal);
-        await mergeIndicatorBatch(db, {
-          source: options.source,
-          staging,
-          written,
-          all,
-          full: options.fullRefresh,
-          run: exec,
-        });
+        const overlap = await overlappingRows(db, options.source, staging.symbols, others, exec);
+        if (overlap.rows === 0 || (options.fullRefresh && overlap.withOthers === 0)) {
+          // Nothing stored to keep in the rewritten range: append straight into the table.
+          if (overlap.rows > 0) await deleteRewrittenRows(db, options.source, staging.symbols, exec);
+          await appendChunks(db, INDICATOR_TABLE, chunks.take());
+        } else {
+          await exec(
+            `CREATE OR REPLACE TEMP TABLE ${staging.values} AS SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`,
+          );
+          await appendChunks(db, staging.values, chunks.take(), { catalog: "temp" });
+          await mergeIndicatorBatch(db, {
+            source: options.source,
+            staging,
+            written,
+            all,
+            full: options.fullRefresh,
+            run: exec,
+          });
+        }
         await exec("COMMIT");
       } catch (err) {
         await db.run("ROLLBACK").catch(() => undefined);
@@ -275,8 +303,9 @@ export async function computeIndicators(
       }
     }
   } finally {
-    await db.run(`DROP TABLE IF EXISTS ${staging.symbols}`).catch(() => undefined);
-    await db.run(`DROP TABLE IF EXISTS ${staging.values}`).catch(() => undefined);
+    for (const table of [batchSymbols, staging.symbols, staging.values]) {
+      await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    }
   }
   ctx.log(
     "info",
@@ -336,28 +365,40 @@ async function readBars(
   return series;
 }
 
+/** The from_date of a full refresh: every stored row of the symbol is rewritten. */
+const FULL_FROM = -719_162; // 0001-01-01
+
 /**
- * Staged rows, `(sym, d, <written columns>)`, turned into DuckDB data chunks as they come. A row
- * is staged when one of its values is to be written: not NaN (warm-up), and after the last date
- * stored for that column. Values not to be written are NULL.
+ * Rows in indicator_values' own layout, `(source, symbol, date, <every value column>)`, turned into
+ * DuckDB data chunks as they come. A row is added when one of its values is to be written: not NaN
+ * (warm-up), and after the last date stored for that column. Other values are NULL.
  */
-class StagingChunks {
+class RowChunks {
   private chunks: DuckDBDataChunk[] = [];
   private chunk: DuckDBDataChunk | undefined;
   private filled = 0;
 
-  constructor(private readonly types: readonly DuckDBType[]) {}
+  constructor(
+    private readonly types: readonly DuckDBType[],
+    private readonly source: string,
+  ) {}
 
-  /** Stages one symbol's rows; returns the values staged. */
+  /**
+   * Adds one symbol's rows: `values[c]` goes to table column `columnOf[c]`, after day
+   * `lastDays[c]`. Returns the values added and the first day written (null: none).
+   */
   addSymbol(
-    sym: number,
+    symbol: string,
     days: Int32Array,
     values: Float64Array[],
+    columnOf: readonly number[],
     lastDays: readonly (number | null)[] | undefined,
-  ): number {
+  ): { values: number; firstDay: number | null } {
     const columns = values.length;
     const after = values.map((_, c) => lastDays?.[c] ?? Number.NEGATIVE_INFINITY);
-    let staged = 0;
+    const width = this.types.length;
+    let added = 0;
+    let firstDay: number | null = null;
     let vectors = this.vectors();
     for (let i = 0; i < days.length; i++) {
       const day = days[i]!;
@@ -369,16 +410,17 @@ class StagingChunks {
         }
       }
       if (!any) continue;
+      firstDay ??= day;
       const row = this.filled;
-      vectors[0]!.setItem(row, sym);
-      vectors[1]!.setItem(row, day);
+      vectors[0]!.setItem(row, this.source);
+      vectors[1]!.setItem(row, symbol);
+      vectors[2]!.setItem(row, new DuckDBDateValue(day));
+      for (let t = 3; t < width; t++) vectors[t]!.setItem(row, null);
       for (let c = 0; c < columns; c++) {
         const v = values[c]![i]!;
         if (day > after[c]! && !Number.isNaN(v)) {
-          vectors[c + 2]!.setItem(row, v);
-          staged++;
-        } else {
-          vectors[c + 2]!.setItem(row, null);
+          vectors[columnOf[c]!]!.setItem(row, v);
+          added++;
         }
       }
       this.filled++;
@@ -387,10 +429,10 @@ class StagingChunks {
         vectors = this.vectors();
       }
     }
-    return staged;
+    return { values: added, firstDay };
   }
 
-  /** Every staged row, as chunks. */
+  /** Every row added, as chunks. */
   take(): DuckDBDataChunk[] {
     this.seal();
     const chunks = this.chunks;

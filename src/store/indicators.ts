@@ -92,21 +92,61 @@ export async function lastIndicatorDays(
   return last;
 }
 
-/** Where one batch of computed values waits (TEMP tables of the writing connection). */
+/**
+ * One batch of computed values, staged in TEMP tables of the writing connection: `symbols`
+ * `(idx INTEGER, symbol VARCHAR, from_date DATE)` holds the batch's symbols and, per symbol, the
+ * first date it rewrites (NULL: nothing to write); `values` has indicator_values' own columns.
+ */
 export interface IndicatorStaging {
-  /** `(idx INTEGER, symbol VARCHAR)`: the batch's symbols. */
   symbols: string;
-  /** `(sym INTEGER, d INTEGER, <written columns> DOUBLE)`: sym = symbols.idx, d = days since 1970-01-01. */
   values: string;
 }
 
+/** How many stored rows of the batch's symbols lie in the rewritten range; whether any holds a column outside `written`. */
+export async function overlappingRows(
+  db: DuckDBConnection,
+  source: string,
+  symbolsTable: string,
+  others: readonly string[],
+  run: (sql: string, params?: Record<string, string>) => Promise<{ getRows(): unknown[][] }> = (
+    sql,
+    params,
+  ) => db.runAndReadAll(sql, params),
+): Promise<{ rows: number; withOthers: number }> {
+  const other =
+    others.length === 0 ? "false" : others.map((c) => `v.${quoteIdent(c)} IS NOT NULL`).join(" OR ");
+  const reader = await run(
+    `SELECT count(*)::INTEGER, count(*) FILTER (WHERE ${other})::INTEGER
+     FROM ${INDICATOR_TABLE} v JOIN ${symbolsTable} r ON v.symbol = r.symbol
+     WHERE v.source = $source AND r.from_date IS NOT NULL AND v.date >= r.from_date`,
+    { source },
+  );
+  const [rows = 0, withOthers = 0] = (reader.getRows()[0] ?? []).map(Number);
+  return { rows, withOthers };
+}
+
+/** Deletes the stored rows of the batch's symbols in the rewritten range. */
+export async function deleteRewrittenRows(
+  db: DuckDBConnection,
+  source: string,
+  symbolsTable: string,
+  run: (sql: string, params?: Record<string, string>) => Promise<unknown> = (sql, params) =>
+    db.run(sql, params),
+): Promise<void> {
+  await run(
+    `DELETE FROM ${INDICATOR_TABLE} v USING ${symbolsTable} r
+     WHERE v.source = $source AND v.symbol = r.symbol AND r.from_date IS NOT NULL AND v.date >= r.from_date`,
+    { source },
+  );
+}
+
 /**
- * Writes a staged batch into indicator_values, keeping one row per (source, symbol, date): the
- * rows the batch touches (per symbol, from its first staged date on; every row of its symbols with
- * `full`) are read, deleted, and appended again merged with the new values. `written` are the
- * staged columns; others keep their values. With `full` the staged columns replace the old ones
- * (an old value with no new one goes); otherwise a NULL staged value keeps the old one. Rows left
- * with no value at all are dropped. Run it inside the caller's transaction.
+ * Merges a staged batch into indicator_values when stored rows overlap it, keeping one row per
+ * (source, symbol, date): the stored rows in the rewritten range are read, deleted, and appended
+ * again merged with the staged ones. `written` are the computed columns; others keep their values.
+ * With `full` the computed columns replace the stored ones (a stored value with no new one goes);
+ * otherwise a NULL staged value keeps the stored one. Rows left without any value are dropped.
+ * Run it inside the caller's transaction.
  */
 export async function mergeIndicatorBatch(
   db: DuckDBConnection,
@@ -121,29 +161,19 @@ export async function mergeIndicatorBatch(
 ): Promise<void> {
   const run = options.run ?? ((sql, params) => db.run(sql, params));
   const { source, staging, written, all, full } = options;
-  const written_ = new Set(written);
-  const fresh = `(SELECT s.symbol, DATE '1970-01-01' + t.d AS date, t.* EXCLUDE (sym, d)
-    FROM ${staging.values} t JOIN ${staging.symbols} s ON s.idx = t.sym)`;
-  const range = full
-    ? `(SELECT symbol, DATE '0001-01-01' AS from_date FROM ${staging.symbols})`
-    : `(SELECT s.symbol, DATE '1970-01-01' + min(t.d) AS from_date
-        FROM ${staging.values} t JOIN ${staging.symbols} s ON s.idx = t.sym GROUP BY s.symbol)`;
+  const writtenSet = new Set(written);
   const old = `${staging.values}_old`;
   await run(
     `CREATE OR REPLACE TEMP TABLE ${old} AS
-     SELECT v.* FROM ${INDICATOR_TABLE} v JOIN ${range} r ON v.symbol = r.symbol
-     WHERE v.source = $source AND v.date >= r.from_date`,
+     SELECT v.* FROM ${INDICATOR_TABLE} v JOIN ${staging.symbols} r ON v.symbol = r.symbol
+     WHERE v.source = $source AND r.from_date IS NOT NULL AND v.date >= r.from_date`,
     { source },
   );
   try {
-    await run(
-      `DELETE FROM ${INDICATOR_TABLE} v USING ${range} r
-       WHERE v.source = $source AND v.symbol = r.symbol AND v.date >= r.from_date`,
-      { source },
-    );
+    await deleteRewrittenRows(db, source, staging.symbols, run);
     const value = (c: string) => {
       const q = quoteIdent(c);
-      if (!written_.has(c)) return `o.${q} AS ${q}`;
+      if (!writtenSet.has(c)) return `o.${q} AS ${q}`;
       return full ? `n.${q} AS ${q}` : `coalesce(n.${q}, o.${q}) AS ${q}`;
     };
     const anyValue = all.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(" OR ");
@@ -152,7 +182,7 @@ export async function mergeIndicatorBatch(
        SELECT * FROM (
          SELECT $source AS source, coalesce(n.symbol, o.symbol) AS symbol, coalesce(n.date, o.date) AS date,
            ${all.map(value).join(", ")}
-         FROM ${fresh} n FULL JOIN ${old} o ON n.symbol = o.symbol AND n.date = o.date
+         FROM ${staging.values} n FULL JOIN ${old} o ON n.symbol = o.symbol AND n.date = o.date
        ) WHERE ${anyValue}`,
       { source },
     );

@@ -24,6 +24,7 @@ const dir = mkdtempSync(join(tmpdir(), "tickflow-bench-indicators-"));
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 const seconds = (t) => `${(t / 1000).toFixed(2)} s`;
+const cpuMs = (usage) => (usage.user + usage.system) / 1000;
 
 try {
   // 1. Bars: a deterministic random walk per symbol, generated and stored by DuckDB (untimed).
@@ -83,12 +84,14 @@ tasks:
   copyFileSync(base, stepDb);
   store = await openStore(stepDb);
   const ctx = stepContext(store.db);
+  let cpu = process.cpuUsage();
   start = process.hrtime.bigint();
   const out = await indicatorsCompute.run(
     ctx,
     indicatorsCompute.params.parse({ source: "bench", indicators: INDICATORS, full_refresh: true }),
   );
   const inProcess = ms(start);
+  const inProcessCpu = cpuMs(process.cpuUsage(cpu));
   // An incremental run right after (nothing new: reads, computes, writes nothing).
   start = process.hrtime.bigint();
   await indicatorsCompute.run(
@@ -100,6 +103,7 @@ tasks:
 
   // 4. technicalindicators, computing only (the bars already in JS arrays, untimed).
   const [high, low, close] = columns.map((c) => c.map(Number));
+  cpu = process.cpuUsage();
   start = process.hrtime.bigint();
   let values = 0;
   for (let s = 0; s < SYMBOLS; s++) {
@@ -126,6 +130,7 @@ tasks:
     values += ATR.calculate({ period: 14, high: h, low: l, close: c }).length;
   }
   const ti = ms(start);
+  const tiCpu = cpuMs(process.cpuUsage(cpu));
 
   console.log(
     `  tickflow run (whole process, storage included): ${seconds(cli)}  (${counted} values in the view)`,
@@ -134,7 +139,15 @@ tasks:
     `  step run in process (storage included):          ${seconds(inProcess)}  (${out.rows} values)`,
   );
   console.log(`  incremental re-run, nothing new:                 ${seconds(incremental)}`);
-  console.log(`  technicalindicators, computing only:             ${seconds(ti)}  (${values} values)`);
+  console.log(
+    `  technicalindicators, computing only:             ${seconds(ti)}  (${values} values; CPU ${seconds(tiCpu)})`,
+  );
+  console.log(
+    `  load average when done: ${(await import("node:os"))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
   console.log(
     `  ratio technicalindicators / tickflow: ${(ti / cli).toFixed(2)}x (whole process), ${(ti / inProcess).toFixed(2)}x (in process)`,
   );

@@ -203,13 +203,22 @@ export async function computeIndicators(
   const filter =
     options.symbols === undefined ? "" : ` AND symbol IN (${options.symbols.map(quoteString).join(", ")})`;
   const counted = await exec(
-    `SELECT symbol, count(*)::INTEGER FROM bars_daily WHERE source = $source${filter} GROUP BY symbol ORDER BY symbol`,
+    `SELECT symbol, count(*)::INTEGER, CAST(max(date) - DATE '1970-01-01' AS INTEGER)
+     FROM bars_daily WHERE source = $source${filter} GROUP BY symbol ORDER BY symbol`,
     { source: options.source },
   );
-  const symbolCounts = counted.getRows().map((r) => [String(r[0]), Number(r[1])] as const);
   const last = options.fullRefresh
     ? new Map<string, (number | null)[]>()
     : await lastIndicatorDays(db, options.source, written);
+  // Incremental: a symbol whose every output already has a value on (or after) its last bar has
+  // nothing new; its bars are not even read.
+  const symbolCounts = counted
+    .getRows()
+    .map((r) => [String(r[0]), Number(r[1]), Number(r[2])] as const)
+    .filter(([symbol, , lastBar]) => {
+      const stored = last.get(symbol);
+      return stored === undefined || stored.some((day) => day === null || day < lastBar);
+    });
 
   const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   const batchSymbols = `indicators_batch_${suffix}`;

@@ -92,7 +92,7 @@ tasks:
   );
   const inProcess = ms(start);
   const inProcessCpu = cpuMs(process.cpuUsage(cpu));
-  // An incremental run right after (nothing new: reads, computes, writes nothing).
+  // An incremental run right after: nothing new, so no symbol is read.
   start = process.hrtime.bigint();
   await indicatorsCompute.run(
     ctx,
@@ -136,7 +136,7 @@ tasks:
     `  tickflow run (whole process, storage included): ${seconds(cli)}  (${counted} values in the view)`,
   );
   console.log(
-    `  step run in process (storage included):          ${seconds(inProcess)}  (${out.rows} values)`,
+    `  step run in process (storage included):          ${seconds(inProcess)}  (${out.rows} values; CPU ${seconds(inProcessCpu)}, DuckDB threads included)`,
   );
   console.log(`  incremental re-run, nothing new:                 ${seconds(incremental)}`);
   console.log(

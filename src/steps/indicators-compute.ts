@@ -106,7 +106,7 @@ const indicatorName = z
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   })
   .describe(
-    "An indicator: sma_N, ema_N, wma_N, rsi_N, macd_F_S_G (fast, slow, signal), bbands_N_K (K standard deviations, e.g. bbands_20_2 or bbands_20_2.5), atr_N, adx_N, stoch_K_SK_SD, willr_N, roc_N, obv or vwap_N. Periods are in sessions.",
+    "An indicator: sma_N, ema_N, wma_N, rsi_N, macd_F_S_G (fast, slow, signal), bbands_N_K (K standard deviations, e.g. bbands_20_2 or bbands_20_2.5), atr_N, adx_N, stoch_K_SK_SD, willr_N, roc_N, obv or vwap_N. Periods are in sessions. Values follow TA-Lib, warm-up included; vwap_N (not in TA-Lib) is sum(typical price x volume) / sum(volume) over the last N sessions, typical price = (high + low + close) / 3, first value on the N-th session.",
   );
 
 export const indicatorsCompute = defineStep({

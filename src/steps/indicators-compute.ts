@@ -235,6 +235,7 @@ export async function computeIndicators(
   try {
     await exec(`CREATE OR REPLACE TEMP TABLE ${batchSymbols} (idx INTEGER, symbol VARCHAR)`);
     await exec(`CREATE OR REPLACE TEMP TABLE ${staging.symbols} (symbol VARCHAR, from_date DATE)`);
+    const batches: string[][] = [];
     for (let start = 0; start < symbolCounts.length; ) {
       let end = start;
       let bars = 0;
@@ -242,74 +243,107 @@ export async function computeIndicators(
         bars += symbolCounts[end]![1];
         end++;
       }
-      const batch = symbolCounts.slice(start, end).map(([symbol]) => symbol);
+      batches.push(symbolCounts.slice(start, end).map(([symbol]) => symbol));
       start = end;
-      throwIfAborted(ctx.signal);
-      await exec("BEGIN TRANSACTION");
-      try {
-        await exec(`DELETE FROM ${batchSymbols}`);
-        await exec(`DELETE FROM ${staging.symbols}`);
-        await appendColumns(
-          db,
-          batchSymbols,
-          [
-            { type: INTEGER, values: batch.map((_, i) => i) },
-            { type: VARCHAR, values: batch },
-          ],
-          { catalog: "temp" },
-        );
-        const series = await readBars(exec, options.source, batchSymbols, batch.length);
-        const chunks = new RowChunks(tableTypes, options.source);
-        const range: { symbol: string; from: number | null }[] = [];
-        for (const [idx, bars] of series.entries()) {
-          const symbol = batch[idx]!;
-          if (bars === undefined) continue;
-          symbolsDone++;
-          const values: Float64Array[] = new Array(written.length);
-          for (const p of planned) {
-            const outputs = computeIndicator(p.kind, p.params, bars);
-            p.columns.forEach((c, k) => {
-              values[c] = outputs[k]!;
-            });
-          }
-          const added = chunks.addSymbol(symbol, bars.days, values, columnOf, last.get(symbol));
-          rows += added.values;
-          range.push({ symbol, from: options.fullRefresh ? FULL_FROM : added.firstDay });
-        }
-        await appendColumns(
-          db,
-          staging.symbols,
-          [
-            { type: VARCHAR, values: range.map((r) => r.symbol) },
-            { type: DATE, values: range.map((r) => (r.from === null ? null : new DuckDBDateValue(r.from))) },
-          ],
-          { catalog: "temp" },
-        );
-        throwIfAborted(ctx.signal);
-        const overlap = await overlappingRows(db, options.source, staging.symbols, others, exec);
-        if (overlap.rows === 0 || (options.fullRefresh && overlap.withOthers === 0)) {
-          // Nothing stored to keep in the rewritten range: append straight into the table.
-          if (overlap.rows > 0) await deleteRewrittenRows(db, options.source, staging.symbols, exec);
-          await appendChunks(db, INDICATOR_TABLE, chunks.take());
-        } else {
-          await exec(
-            `CREATE OR REPLACE TEMP TABLE ${staging.values} AS SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`,
-          );
-          await appendChunks(db, staging.values, chunks.take(), { catalog: "temp" });
-          await mergeIndicatorBatch(db, {
-            source: options.source,
-            staging,
-            written,
-            all,
-            full: options.fullRefresh,
-            run: exec,
+    }
+
+    /** Reads a batch's bars (one query). */
+    const read = async (batch: string[]) => {
+      await exec(`DELETE FROM ${batchSymbols}`);
+      await appendColumns(
+        db,
+        batchSymbols,
+        [
+          { type: INTEGER, values: batch.map((_, i) => i) },
+          { type: VARCHAR, values: batch },
+        ],
+        { catalog: "temp" },
+      );
+      return { batch, series: await readBars(exec, options.source, batchSymbols, batch.length) };
+    };
+    /** Computes a batch and builds its rows as data chunks (synchronous: no database work). */
+    const build = ({ batch, series }: Awaited<ReturnType<typeof read>>) => {
+      const chunks = new RowChunks(tableTypes, options.source);
+      const range: { symbol: string; from: number | null }[] = [];
+      let values = 0;
+      for (const [idx, bars] of series.entries()) {
+        const symbol = batch[idx]!;
+        if (bars === undefined) continue;
+        const outputs: Float64Array[] = new Array(written.length);
+        for (const p of planned) {
+          computeIndicator(p.kind, p.params, bars).forEach((output, k) => {
+            outputs[p.columns[k]!] = output;
           });
         }
-        await exec("COMMIT");
+        const added = chunks.addSymbol(symbol, bars.days, outputs, columnOf, last.get(symbol));
+        values += added.values;
+        range.push({ symbol, from: options.fullRefresh ? FULL_FROM : added.firstDay });
+      }
+      return { chunks: chunks.take(), range, values };
+    };
+    /** Writes a built batch (inside the open transaction). */
+    const write = async (built: ReturnType<typeof build>) => {
+      await exec(`DELETE FROM ${staging.symbols}`);
+      await appendColumns(
+        db,
+        staging.symbols,
+        [
+          { type: VARCHAR, values: built.range.map((r) => r.symbol) },
+          {
+            type: DATE,
+            values: built.range.map((r) => (r.from === null ? null : new DuckDBDateValue(r.from))),
+          },
+        ],
+        { catalog: "temp" },
+      );
+      const overlap = await overlappingRows(db, options.source, staging.symbols, others, exec);
+      if (overlap.rows === 0 || (options.fullRefresh && overlap.withOthers === 0)) {
+        // Nothing stored to keep in the rewritten range: append straight into the table.
+        if (overlap.rows > 0) await deleteRewrittenRows(db, options.source, staging.symbols, exec);
+        await appendChunks(db, INDICATOR_TABLE, built.chunks);
+      } else {
+        await exec(
+          `CREATE OR REPLACE TEMP TABLE ${staging.values} AS SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`,
+        );
+        await appendChunks(db, staging.values, built.chunks, { catalog: "temp" });
+        await mergeIndicatorBatch(db, {
+          source: options.source,
+          staging,
+          written,
+          all,
+          full: options.fullRefresh,
+          run: exec,
+        });
+      }
+    };
+
+    // One transaction per batch. The next batch's bars are read inside it, and computed while
+    // DuckDB commits (on its own thread): computing overlaps storing.
+    let built = batches.length > 0 ? build(await read(batches[0]!)) : undefined;
+    for (let k = 0; k < batches.length; k++) {
+      throwIfAborted(ctx.signal);
+      await exec("BEGIN TRANSACTION");
+      let next: ReturnType<typeof build> | undefined;
+      try {
+        await write(built!);
+        const nextBars = k + 1 < batches.length ? await read(batches[k + 1]!) : undefined;
+        throwIfAborted(ctx.signal);
+        const commit = exec("COMMIT");
+        let buildError: unknown;
+        try {
+          next = nextBars === undefined ? undefined : build(nextBars);
+        } catch (err) {
+          buildError = err;
+        }
+        await commit;
+        if (buildError !== undefined) throw buildError;
       } catch (err) {
         await db.run("ROLLBACK").catch(() => undefined);
         throw err;
       }
+      rows += built!.values;
+      symbolsDone += built!.range.length;
+      built = next;
     }
   } finally {
     for (const table of [batchSymbols, staging.symbols, staging.values]) {

@@ -146,7 +146,9 @@ describe("openStore", () => {
       "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal",
     );
     expect(views.getRows()).toEqual([["indicators"]]);
-    const described = await store.db.runAndReadAll("SELECT column_name, column_type FROM (DESCRIBE indicators)");
+    const described = await store.db.runAndReadAll(
+      "SELECT column_name, column_type FROM (DESCRIBE indicators)",
+    );
     expect(described.getRows()).toEqual([
       ["source", "VARCHAR"],
       ["symbol", "VARCHAR"],

@@ -184,7 +184,7 @@ describe("indicators.compute", () => {
     await run({ source: "golden", indicators: ["sma_20", "macd_12_26_9", "rsi_14"], full_refresh: true });
     expect(await viewHash("golden")).toEqual(before);
     const [dups] = await rows(
-      "SELECT count(*)::INTEGER AS n FROM (SELECT source, symbol, date FROM indicator_values GROUP BY ALL HAVING count(*) > 1)",
+      "SELECT count(*)::INTEGER AS n FROM (SELECT series, date FROM indicator_values GROUP BY ALL HAVING count(*) > 1)",
     );
     expect(dups?.n).toBe(0);
     const [names] = await rows(

@@ -16,6 +16,7 @@ import { appendChunks, appendColumns } from "../store/append.js";
 import {
   deleteRewrittenRows,
   ensureIndicatorColumns,
+  ensureSeries,
   INDICATOR_TABLE,
   type IndicatorStaging,
   lastIndicatorDays,
@@ -202,60 +203,62 @@ export async function computeIndicators(
 
   const filter =
     options.symbols === undefined ? "" : ` AND symbol IN (${options.symbols.map(quoteString).join(", ")})`;
+  await ensureSeries(db, options.source, filter, exec);
   const counted = await exec(
-    `SELECT symbol, count(*)::INTEGER, CAST(max(date) - DATE '1970-01-01' AS INTEGER)
-     FROM bars_daily WHERE source = $source${filter} GROUP BY symbol ORDER BY symbol`,
+    `SELECT b.symbol, s.id, count(*)::INTEGER, CAST(max(b.date) - DATE '1970-01-01' AS INTEGER)
+     FROM bars_daily b JOIN indicator_series s ON s.source = b.source AND s.symbol = b.symbol
+     WHERE b.source = $source${filter.replace("symbol IN", "b.symbol IN")} GROUP BY ALL ORDER BY b.symbol`,
     { source: options.source },
   );
   const last = options.fullRefresh
-    ? new Map<string, (number | null)[]>()
+    ? new Map<number, (number | null)[]>()
     : await lastIndicatorDays(db, options.source, written);
   // Incremental: a symbol whose every output already has a value on (or after) its last bar has
   // nothing new; its bars are not even read.
   const symbolCounts = counted
     .getRows()
-    .map((r) => [String(r[0]), Number(r[1]), Number(r[2])] as const)
-    .filter(([symbol, , lastBar]) => {
-      const stored = last.get(symbol);
+    .map((r) => [String(r[0]), Number(r[1]), Number(r[2]), Number(r[3])] as const)
+    .filter(([, series, , lastBar]) => {
+      const stored = last.get(series);
       return stored === undefined || stored.some((day) => day === null || day < lastBar);
     });
 
   const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   const batchSymbols = `indicators_batch_${suffix}`;
   const staging: IndicatorStaging = {
-    symbols: `indicators_range_${suffix}`,
+    range: `indicators_range_${suffix}`,
     values: `indicators_stage_${suffix}`,
   };
-  const tableTypes = [VARCHAR, VARCHAR, DATE, ...all.map(() => DOUBLE)];
-  const columnOf = written.map((c) => 3 + all.indexOf(c));
+  const tableTypes = [INTEGER, DATE, ...all.map(() => DOUBLE)];
+  const columnOf = written.map((c) => 2 + all.indexOf(c));
   const others = all.filter((c) => !written.includes(c));
   let rows = 0;
   let symbolsDone = 0;
   const batchBars = options.batchBars ?? BATCH_BARS;
   try {
     await exec(`CREATE OR REPLACE TEMP TABLE ${batchSymbols} (idx INTEGER, symbol VARCHAR)`);
-    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.symbols} (symbol VARCHAR, from_date DATE)`);
-    const batches: string[][] = [];
+    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.range} (series INTEGER, from_date DATE)`);
+    const batches: { symbol: string; series: number }[][] = [];
     for (let start = 0; start < symbolCounts.length; ) {
       let end = start;
       let bars = 0;
-      while (end < symbolCounts.length && (end === start || bars + symbolCounts[end]![1] <= batchBars)) {
-        bars += symbolCounts[end]![1];
+      while (end < symbolCounts.length && (end === start || bars + symbolCounts[end]![2] <= batchBars)) {
+        bars += symbolCounts[end]![2];
         end++;
       }
-      batches.push(symbolCounts.slice(start, end).map(([symbol]) => symbol));
+      batches.push(symbolCounts.slice(start, end).map(([symbol, series]) => ({ symbol, series })));
       start = end;
     }
 
     /** Reads a batch's bars (one query). */
-    const read = async (batch: string[]) => {
+    const read = async (batch: { symbol: string; series: number }[]) => {
       await exec(`DELETE FROM ${batchSymbols}`);
       await appendColumns(
         db,
         batchSymbols,
         [
           { type: INTEGER, values: batch.map((_, i) => i) },
-          { type: VARCHAR, values: batch },
+          { type: VARCHAR, values: batch.map((b) => b.symbol) },
         ],
         { catalog: "temp" },
       );
@@ -263,11 +266,11 @@ export async function computeIndicators(
     };
     /** Computes a batch and builds its rows as data chunks (synchronous: no database work). */
     const build = ({ batch, series }: Awaited<ReturnType<typeof read>>) => {
-      const chunks = new RowChunks(tableTypes, options.source);
-      const range: { symbol: string; from: number | null }[] = [];
+      const chunks = new RowChunks(tableTypes);
+      const range: { series: number; from: number | null }[] = [];
       let values = 0;
       for (const [idx, bars] of series.entries()) {
-        const symbol = batch[idx]!;
+        const { series: id } = batch[idx]!;
         if (bars === undefined) continue;
         const outputs: Float64Array[] = new Array(written.length);
         for (const p of planned) {
@@ -275,20 +278,20 @@ export async function computeIndicators(
             outputs[p.columns[k]!] = output;
           });
         }
-        const added = chunks.addSymbol(symbol, bars.days, outputs, columnOf, last.get(symbol));
+        const added = chunks.addSeries(id, bars.days, outputs, columnOf, last.get(id));
         values += added.values;
-        range.push({ symbol, from: options.fullRefresh ? FULL_FROM : added.firstDay });
+        range.push({ series: id, from: options.fullRefresh ? FULL_FROM : added.firstDay });
       }
       return { chunks: chunks.take(), range, values };
     };
     /** Writes a built batch (inside the open transaction). */
     const write = async (built: ReturnType<typeof build>) => {
-      await exec(`DELETE FROM ${staging.symbols}`);
+      await exec(`DELETE FROM ${staging.range}`);
       await appendColumns(
         db,
-        staging.symbols,
+        staging.range,
         [
-          { type: VARCHAR, values: built.range.map((r) => r.symbol) },
+          { type: INTEGER, values: built.range.map((r) => r.series) },
           {
             type: DATE,
             values: built.range.map((r) => (r.from === null ? null : new DuckDBDateValue(r.from))),
@@ -296,10 +299,10 @@ export async function computeIndicators(
         ],
         { catalog: "temp" },
       );
-      const overlap = await overlappingRows(db, options.source, staging.symbols, others, exec);
+      const overlap = await overlappingRows(db, staging.range, others, exec);
       if (overlap.rows === 0 || (options.fullRefresh && overlap.withOthers === 0)) {
         // Nothing stored to keep in the rewritten range: append straight into the table.
-        if (overlap.rows > 0) await deleteRewrittenRows(db, options.source, staging.symbols, exec);
+        if (overlap.rows > 0) await deleteRewrittenRows(db, staging.range, exec);
         await appendChunks(db, INDICATOR_TABLE, built.chunks);
       } else {
         await exec(
@@ -307,7 +310,6 @@ export async function computeIndicators(
         );
         await appendChunks(db, staging.values, built.chunks, { catalog: "temp" });
         await mergeIndicatorBatch(db, {
-          source: options.source,
           staging,
           written,
           all,
@@ -346,7 +348,7 @@ export async function computeIndicators(
       built = next;
     }
   } finally {
-    for (const table of [batchSymbols, staging.symbols, staging.values]) {
+    for (const table of [batchSymbols, staging.range, staging.values]) {
       await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     }
   }
@@ -412,7 +414,7 @@ async function readBars(
 const FULL_FROM = -719_162; // 0001-01-01
 
 /**
- * Rows in indicator_values' own layout, `(source, symbol, date, <every value column>)`, turned into
+ * Rows in indicator_values' own layout, `(series, date, <every value column>)`, turned into
  * DuckDB data chunks as they come. A row is added when one of its values is to be written: not NaN
  * (warm-up), and after the last date stored for that column. Other values are NULL.
  */
@@ -423,17 +425,14 @@ class RowChunks {
   /** (row, column) pairs of the current chunk that are NULL, set when it is sealed. */
   private nulls: number[] = [];
 
-  constructor(
-    private readonly types: readonly DuckDBType[],
-    private readonly source: string,
-  ) {}
+  constructor(private readonly types: readonly DuckDBType[]) {}
 
   /**
-   * Adds one symbol's rows: `values[c]` goes to table column `columnOf[c]`, after day
+   * Adds one series' rows: `values[c]` goes to table column `columnOf[c]`, after day
    * `lastDays[c]`. Returns the values added and the first day written (null: none).
    */
-  addSymbol(
-    symbol: string,
+  addSeries(
+    series: number,
     days: Int32Array,
     values: Float64Array[],
     columnOf: readonly number[],
@@ -443,7 +442,7 @@ class RowChunks {
     const after = values.map((_, c) => lastDays?.[c] ?? Number.NEGATIVE_INFINITY);
     // The table's value columns this run does not compute: always NULL in the new rows.
     const nulls: number[] = [];
-    for (let t = 3; t < this.types.length; t++) if (!columnOf.includes(t)) nulls.push(t);
+    for (let t = 2; t < this.types.length; t++) if (!columnOf.includes(t)) nulls.push(t);
     let added = 0;
     let firstDay: number | null = null;
     let vectors = this.vectors();
@@ -459,9 +458,8 @@ class RowChunks {
       if (!any) continue;
       firstDay ??= day;
       const row = this.filled;
-      vectors[0]!.setItem(row, this.source);
-      vectors[1]!.setItem(row, symbol);
-      vectors[2]!.setItem(row, new DuckDBDateValue(day));
+      vectors[0]!.setItem(row, series);
+      vectors[1]!.setItem(row, new DuckDBDateValue(day));
       for (let t = 0; t < nulls.length; t++) this.nulls.push(row, nulls[t]!);
       for (let c = 0; c < columns; c++) {
         const v = values[c]![i]!;

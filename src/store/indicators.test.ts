@@ -59,10 +59,10 @@ describe("ensureIndicatorColumns", () => {
       "ema_12",
     ]);
     await store.db.run(
-      `INSERT INTO indicator_values (source, symbol, date, "bbands_upper_20_2.5", ema_12)
-       VALUES ('s', 'A', DATE '2024-01-02', 2.5, NULL)`,
+      `INSERT INTO indicator_series VALUES (1, 's', 'A');
+       INSERT INTO indicator_values (series, date, "bbands_upper_20_2.5", ema_12) VALUES (1, DATE '2024-01-02', 2.5, NULL)`,
     );
-    const reader = await store.db.runAndReadAll("SELECT name, value FROM indicators");
-    expect(reader.getRowsJson()).toEqual([["bbands_upper_20_2.5", 2.5]]);
+    const reader = await store.db.runAndReadAll("SELECT * FROM indicators");
+    expect(reader.getRowsJson()).toEqual([["s", "A", "2024-01-02", "bbands_upper_20_2.5", 2.5]]);
   });
 });

@@ -11,6 +11,7 @@ import { tempDir } from "./testing.js";
 const TABLES = [
   "bars_daily",
   "corporate_actions",
+  "indicator_series",
   "indicator_values",
   "quality_results",
   "run_logs",
@@ -134,6 +135,7 @@ describe("openStore", () => {
     expect(reader.getRowsJson()).toEqual([
       ["bars_daily", ["source", "symbol", "date"]],
       ["corporate_actions", ["source", "symbol", "date", "kind"]],
+      ["indicator_series", ["id"]],
       ["runs", ["id"]],
       ["schema_migrations", ["version"]],
       ["task_runs", ["run_id", "task_id"]],

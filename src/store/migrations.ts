@@ -116,6 +116,41 @@ CREATE TABLE run_logs (
 `,
   },
   {
+    version: 2,
+    name: "indicators as a view over a wide table",
+    // The long table's PRIMARY KEY (an ART index) cost ~1.5 s per million values written. Values
+    // now live one row per (series, date) in indicator_values, one DOUBLE column per output name
+    // (added by indicators.compute when first computed), without a key: the step keeps
+    // (series, date) unique. A series is a (source, symbol) of indicator_series: an INTEGER per
+    // row costs far less to append and store than two strings. `indicators` stays queryable in
+    // the long form as a view, re-created by the step (an UNPIVOT of the columns joined to the
+    // series); with no column yet it returns no rows. The step never wrote the old table (it had
+    // no `run`), so there is nothing to move: the migration refuses to drop rows someone wrote.
+    sql: `
+SELECT CASE WHEN count(*) > 0
+  THEN error('the indicators table has rows written outside tickflow: export and empty it first')
+  END FROM indicators;
+
+DROP TABLE indicators;
+
+CREATE TABLE indicator_series (
+  id     INTEGER PRIMARY KEY,
+  source VARCHAR NOT NULL,
+  symbol VARCHAR NOT NULL,
+  UNIQUE (source, symbol)
+);
+
+CREATE TABLE indicator_values (
+  series INTEGER NOT NULL,
+  date   DATE NOT NULL
+);
+
+CREATE VIEW indicators AS
+  SELECT s.source, s.symbol, v.date, CAST(NULL AS VARCHAR) AS name, CAST(NULL AS DOUBLE) AS value
+  FROM indicator_values v JOIN indicator_series s ON s.id = v.series WHERE false;
+`,
+  },
+  {
     version: 3,
     name: "scheduler state: deployments, schedules, work pools and queues; scheduled runs and leases",
     sql: `

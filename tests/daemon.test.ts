@@ -166,6 +166,23 @@ describe("tickflow daemon", () => {
       await waitFor("the next run to complete", async () =>
         (await runState(second, next)) === "Completed" ? true : undefined,
       );
+      // The CLI reads the history through the API while the daemon holds the file.
+      const ls = await tickflow(["runs", "ls", "--db", db, "--json"], {
+        cwd: dir,
+        env: { ...process.env, TICKFLOW_API_URL: `http://127.0.0.1:${second.port}` },
+      });
+      expect(ls.code, ls.stderr).toBe(0);
+      expect((JSON.parse(ls.stdout) as { id: string; state: string }[]).map((r) => [r.id, r.state])).toEqual(
+        expect.arrayContaining([
+          [id, "Crashed"],
+          [next, "Completed"],
+        ]),
+      );
+      const show = await tickflow(["runs", "show", next, "--db", db], {
+        cwd: dir,
+        env: { ...process.env, TICKFLOW_API_URL: `http://127.0.0.1:${second.port}` },
+      });
+      expect(show.stdout).toMatch(/wait +sql +Completed/);
       const health = await api(second, "GET", "/api/health");
       expect(health.json.status).toBe("ok");
       const metrics = await fetch(`http://127.0.0.1:${second.port}/metrics`).then((r) => r.text());

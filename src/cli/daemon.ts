@@ -332,3 +332,40 @@ export async function backfillCommand(
   }
   return 0;
 }
+
+/** `tickflow deployment pause|resume NAME` */
+export async function deploymentPauseCommand(
+  name: string,
+  paused: boolean,
+  opts: { db: string; json?: boolean },
+): Promise<number> {
+  const viaApi = await callApi(
+    "POST",
+    `/api/deployments/${encodeURIComponent(name)}/${paused ? "pause" : "resume"}`,
+  );
+  let found: boolean;
+  if (viaApi) {
+    if (viaApi.status !== 200 && viaApi.status !== 404) apiFailure(viaApi);
+    found = viaApi.status === 200;
+  } else {
+    const { setDeploymentPaused } = await import("../daemon/deploy.js");
+    const store = await openStoreForCli(opts.db);
+    try {
+      found = await setDeploymentPaused(store.db, name, paused, new Date());
+    } finally {
+      await store.close();
+    }
+  }
+  if (!found) {
+    process.stderr.write(
+      `tickflow: no deployment named ${JSON.stringify(name)} (run tickflow deploy first)\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify({ name, paused })}\n`
+      : `deployment ${name} ${paused ? "paused" : "resumed"}\n`,
+  );
+  return 0;
+}

@@ -151,9 +151,30 @@ export async function main(argv: string[]): Promise<number> {
       ]);
       code = await deploymentsListCommand({ ...opts, db: databasePath(opts.db) });
     });
-  program
-    .command("deployment")
-    .description("deployment: run")
+  const deploymentVerb = program.command("deployment").description("deployment: run, pause, resume");
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    deploymentVerb
+      .command(verb)
+      .description(
+        paused
+          ? "stop a deployment's schedules (a redeploy keeps it paused)"
+          : "start a paused deployment's schedules again (from now)",
+      )
+      .argument("<name>", "deployment name")
+      .option("--json", "machine-readable output")
+      .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+      .action(async (name: string, opts: { json?: boolean; db?: string }) => {
+        const [{ deploymentPauseCommand }, { databasePath }] = await Promise.all([
+          import("./daemon.js"),
+          import("./db.js"),
+        ]);
+        code = await deploymentPauseCommand(name, paused, { ...opts, db: databasePath(opts.db) });
+      });
+  }
+  deploymentVerb
     .command("run")
     .description("a run of a deployment now (the daemon runs it)")
     .argument("<name>", "deployment name")

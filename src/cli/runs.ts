@@ -1,5 +1,4 @@
-import { findRun, listRuns, logsOf, taskRunsOf } from "../store/index.js";
-import { withStore } from "./db.js";
+import { type RunHistory, withRunHistory } from "./history.js";
 import { cellText, formatTable, UsageError } from "./output.js";
 
 function when(d: Date | null | undefined): string {
@@ -27,8 +26,8 @@ export async function runsListCommand(options: {
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit expects a positive integer, got "${options.limit}"`);
-  return withStore(options.db, { readOnly: true }, async (store) => {
-    const runs = await listRuns(store.db, {
+  return withRunHistory(options.db, async (history) => {
+    const runs = await history.listRuns({
       limit,
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
       ...(options.state ? { state: options.state } : {}),
@@ -54,9 +53,9 @@ export async function runsListCommand(options: {
 }
 
 export async function runShowCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  return withStore(options.db, { readOnly: true }, async (store) => {
-    const run = await findRunOrFail(store.db, id);
-    const tasks = await taskRunsOf(store.db, run.id);
+  return withRunHistory(options.db, async (history) => {
+    const run = await findRunOrFail(history, id);
+    const tasks = await history.taskRunsOf(run.id);
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ ...run, tasks }, null, 2)}\n`);
       return 0;
@@ -89,9 +88,9 @@ export async function runShowCommand(id: string, options: { db: string; json?: b
 }
 
 export async function runLogsCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  return withStore(options.db, { readOnly: true }, async (store) => {
-    const run = await findRunOrFail(store.db, id);
-    const logs = await logsOf(store.db, run.id, {});
+  return withRunHistory(options.db, async (history) => {
+    const run = await findRunOrFail(history, id);
+    const logs = await history.logsOf(run.id);
     if (options.json) process.stdout.write(`${JSON.stringify(logs, null, 2)}\n`);
     else {
       for (const l of logs)
@@ -101,10 +100,10 @@ export async function runLogsCommand(id: string, options: { db: string; json?: b
   });
 }
 
-async function findRunOrFail(db: Parameters<typeof findRun>[0], id: string) {
-  let run: Awaited<ReturnType<typeof findRun>>;
+async function findRunOrFail(history: RunHistory, id: string) {
+  let run: Awaited<ReturnType<RunHistory["findRun"]>>;
   try {
-    run = await findRun(db, id);
+    run = await history.findRun(id);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

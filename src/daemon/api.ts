@@ -11,6 +11,7 @@ export interface ApiHandlers {
   deployments(): Promise<unknown[]>;
   createRun(deployment: string, parameters: Record<string, unknown>): Promise<{ id: string } | undefined>;
   backfill(deployment: string, body: Record<string, unknown>): Promise<unknown | undefined>;
+  pause(deployment: string, paused: boolean): Promise<boolean>;
   runs(query: URLSearchParams): Promise<unknown[]>;
   run(id: string): Promise<Record<string, unknown> | undefined>;
   logs(id: string, query: URLSearchParams): Promise<unknown[] | undefined>;
@@ -122,6 +123,13 @@ export async function startApi(
       const made = await handlers.backfill(parts[2]!, await readJson(req));
       if (!made) throw new ApiError(404, `no deployment named ${JSON.stringify(parts[2])}`);
       return send(res, 201, made);
+    }
+    if (is("POST", "api", "deployments", null, "pause") || is("POST", "api", "deployments", null, "resume")) {
+      const paused = parts[3] === "pause";
+      if (!(await handlers.pause(parts[2]!, paused))) {
+        throw new ApiError(404, `no deployment named ${JSON.stringify(parts[2])}`);
+      }
+      return send(res, 200, { name: parts[2], paused });
     }
     if (is("GET", "api", "runs")) return send(res, 200, await handlers.runs(url.searchParams));
     if (is("GET", "api", "runs", null)) {

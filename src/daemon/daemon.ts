@@ -26,7 +26,7 @@ import {
 import { ApiError, type ApiHandlers, checkApiBinding, startApi } from "./api.js";
 import { backfill } from "./backfill.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
-import type { DeployChange } from "./deploy.js";
+import { type DeployChange, setDeploymentPaused } from "./deploy.js";
 import { createNotifier } from "./notify.js";
 import { recordRunTransitions, type SchedulerOptions, schedulePass } from "./scheduler.js";
 import { workRun } from "./worker.js";
@@ -227,6 +227,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           backfill(control, deployment, { from, to, missing: body.missing === true }, now()),
         );
       },
+      pause: (deployment, paused) => locked(() => setDeploymentPaused(control, deployment, paused, now())),
       runs: (query) =>
         locked(async () =>
           listRuns(control, {

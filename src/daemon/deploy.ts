@@ -380,3 +380,35 @@ function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): st
     .sort()
     .join(", ");
 }
+
+/**
+ * Pauses or resumes a deployment (its schedules make no runs while paused, and a redeploy keeps
+ * it paused). Resuming drops the runs missed meanwhile: the schedules restart from `now`.
+ * Returns false when there is no such deployment.
+ */
+export async function setDeploymentPaused(
+  db: DuckDBConnection,
+  name: string,
+  paused: boolean,
+  now: Date,
+): Promise<boolean> {
+  return withTransaction(db, async () => {
+    const found = await db.runAndReadAll(
+      "UPDATE deployments SET paused = $paused WHERE name = $name RETURNING name",
+      {
+        name,
+        paused,
+      },
+    );
+    if (found.getRowObjectsJS().length === 0) return false;
+    if (paused) {
+      await db.run("DELETE FROM runs WHERE deployment = $name AND state IN ('Scheduled', 'Late')", { name });
+    } else {
+      await db.run("UPDATE schedules SET scheduled_until = $now WHERE deployment = $name", {
+        name,
+        now: timestampTZ(now),
+      });
+    }
+    return true;
+  });
+}

@@ -134,6 +134,26 @@ describe("schedulePass", () => {
     expect(await registerDeployments(store.db, [next], [], t0)).toEqual([]);
   });
 
+  it("a paused deployment makes no runs and stays paused across redeploys; resuming restarts from now", async () => {
+    const { setDeploymentPaused } = await import("./deploy.js");
+    const t0 = new Date("2025-06-30T12:00:00Z");
+    await registerDeployments(store.db, [deployment("d")], [], t0);
+    await schedulePass(store.db, t0, { horizonMs: 86_400_000 });
+    expect(await setDeploymentPaused(store.db, "d", true, t0)).toBe(true);
+    expect(await rows("SELECT count(*)::INT AS n FROM runs")).toEqual([{ n: 0 }]);
+    expect(await registerDeployments(store.db, [deployment("d")], [], t0)).toEqual([]);
+    expect(await rows("SELECT paused FROM deployments")).toEqual([{ paused: true }]);
+    const later = new Date("2025-07-02T12:00:00Z");
+    expect(await schedulePass(store.db, later, { horizonMs: 86_400_000 })).toMatchObject({ created: 0 });
+    await setDeploymentPaused(store.db, "d", false, later);
+    // Not the fires missed while paused (Jun 30, Jul 1): only from now on.
+    expect(await schedulePass(store.db, later, { horizonMs: 86_400_000 })).toMatchObject({
+      created: 1,
+      dropped: 0,
+    });
+    expect(await setDeploymentPaused(store.db, "nope", true, later)).toBe(false);
+  });
+
   it("keeps New York wall-clock time across the March DST change", async () => {
     const t0 = new Date("2026-03-06T12:00:00Z");
     await registerDeployments(store.db, [deployment("daily")], [], t0);

@@ -15,7 +15,7 @@ const SHIPPED: readonly { dir: string; keep: (name: string) => boolean; recurse:
   { dir: "schemas", keep: (n) => n.endsWith(".schema.json"), recurse: false },
   { dir: "pipelines", keep: (n) => n.endsWith(".yaml"), recurse: false },
   { dir: "pipelines/data", keep: () => true, recurse: false },
-  { dir: "deployment", keep: (n) => n.endsWith(".yaml") || n === "env.example", recurse: true },
+  { dir: "deployment", keep: () => true, recurse: true },
 ];
 
 /** Asset key of the manifest the build writes (project files, version, native hash). */

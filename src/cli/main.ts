@@ -153,6 +153,18 @@ export async function main(argv: string[]): Promise<number> {
       code = await schemasCommand(opts);
     });
 
+  program
+    .command("init")
+    .description(
+      "write a starter project: example pipelines, the offline demo and its data, deployments, schemas",
+    )
+    .argument("[dir]", "folder to write to", ".")
+    .option("--force", "overwrite files that exist")
+    .action(async (dir: string, opts: { force?: boolean }) => {
+      const { initCommand } = await import("./init.js");
+      code = await initCommand(dir, opts);
+    });
+
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

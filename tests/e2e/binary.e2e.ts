@@ -79,6 +79,17 @@ describe("build/tickflow copied alone", () => {
     expect(r).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
   });
 
+  it("validate, plan and steps do not load DuckDB either", async () => {
+    const work = join(root, "lazy");
+    await mkdir(work);
+    await writeFile(join(work, "hello.yaml"), HELLO);
+    for (const args of [["validate", "hello.yaml"], ["plan", "hello.yaml"], ["steps"]]) {
+      const r = await run(args, { cwd: work });
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+    }
+    await expect(stat(cacheRoot())).rejects.toThrow();
+  });
+
   it("two copies started at once on a cold cache both work, sharing one extracted native pair", async () => {
     const work = join(root, "concurrent");
     await mkdir(work);

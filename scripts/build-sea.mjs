@@ -39,14 +39,30 @@ const nativeDir = dirname(
 const loader = join(root, "dist", "native.js");
 const validatorsModule = join(root, "dist", "config", "validators.js");
 
+// The bindings' exports that are not functions (sizeof_bool, the enums), from this very duckdb.node:
+// the binary answers them without loading DuckDB (see lazyDuckDBBinding in src/native.ts).
+const bindingConstants = {};
+{
+  const binding = require("@duckdb/node-bindings");
+  for (const key of Object.getOwnPropertyNames(binding)) {
+    if (typeof binding[key] !== "function") bindingConstants[key] = binding[key];
+  }
+  const roundTrip = JSON.parse(JSON.stringify(bindingConstants));
+  for (const key of Object.keys(bindingConstants)) {
+    if (JSON.stringify(roundTrip[key]) !== JSON.stringify(bindingConstants[key])) {
+      throw new Error(`build-sea: the bindings' ${key} is not plain data`);
+    }
+  }
+}
+
 /** @type {esbuild.Plugin} */
 const seaPlugin = {
   name: "tickflow-sea",
   setup(build) {
     // @duckdb/node-bindings' duckdb.js requires `@duckdb/node-bindings-<platform>/duckdb.node`: in the
-    // binary the module comes from our loader, which extracts and dlopens the native pair.
+    // binary the module comes from our loader, which extracts and dlopens the native pair on first use.
     build.onLoad({ filter: /[\\/]@duckdb[\\/]node-bindings[\\/]duckdb\.js$/ }, () => ({
-      contents: `module.exports = require(${JSON.stringify(loader)}).loadDuckDBBinding();\n`,
+      contents: `module.exports = require(${JSON.stringify(loader)}).lazyDuckDBBinding(${JSON.stringify(bindingConstants)});\n`,
       loader: "js",
     }));
     // The precompiled validators are imported through a variable specifier (so that the test

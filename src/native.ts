@@ -25,8 +25,10 @@ import { binaryManifest, type Manifest } from "./assets.js";
  * once to a cache folder named by the version and a hash of its contents, then `process.dlopen`ed.
  * `duckdb.node` has RUNPATH `$ORIGIN`, so the dynamic loader finds `libduckdb.so` beside it.
  *
- * The build's esbuild plugin makes the bundled `@duckdb/node-bindings` call `loadDuckDBBinding()`
- * instead of `require('@duckdb/node-bindings-linux-x64/duckdb.node')`.
+ * The build's esbuild plugin makes the bundled `@duckdb/node-bindings` export `lazyDuckDBBinding()`
+ * instead of `require('@duckdb/node-bindings-linux-x64/duckdb.node')`: commands that never open a
+ * database (`--version`, `validate`, `plan`, `steps`, `init`) import step modules that import
+ * `@duckdb/node-api`, and must not extract or load 70 MB of native code for nothing.
  */
 
 /** The folder holding every extracted version: `$XDG_CACHE_HOME/tickflow`, `~/.cache/tickflow`, or temp. */
@@ -129,4 +131,32 @@ export function loadDuckDBBinding(): unknown {
   process.dlopen(module, path, osConstants.dlopen.RTLD_NOW);
   binding = module.exports;
   return binding;
+}
+
+/**
+ * `@duckdb/node-bindings` inside the binary, loaded on first use. `@duckdb/node-api` reads some of
+ * its constants when it is imported (`sizeof_bool`, the `ResultType` and `StatementType` enums):
+ * `constants` holds every export that is not a function, read from the same `duckdb.node` by the
+ * build, so those are answered without loading anything; so is `__esModule` (asked by TypeScript's
+ * import helpers). Any function loads the real module. The proxy's target is a plain empty object:
+ * V8's invariant checks look at the target, and must not load the module themselves.
+ */
+export function lazyDuckDBBinding(constants: Record<string, unknown>): object {
+  const real = () => loadDuckDBBinding() as object;
+  return new Proxy(
+    {},
+    {
+      get: (_, key) => {
+        if (key === "__esModule") return undefined;
+        if (typeof key === "string" && Object.hasOwn(constants, key)) return constants[key];
+        return Reflect.get(real(), key);
+      },
+      has: (_, key) => Reflect.has(real(), key),
+      ownKeys: () => Reflect.ownKeys(real()),
+      getOwnPropertyDescriptor: (_, key) => {
+        const desc = Reflect.getOwnPropertyDescriptor(real(), key);
+        return desc && { ...desc, configurable: true };
+      },
+    },
+  );
 }

@@ -267,7 +267,7 @@ describe("tickflow run", () => {
     uses: sql
     needs: [setup]
     retries: 1
-    retry_delay: 2s
+    retry_delay: 8s
     with: {query: "INSERT INTO t VALUES (1); SELECT CASE WHEN count(*) < 2 THEN error('again') END FROM t"}
 `,
     );
@@ -289,8 +289,8 @@ describe("tickflow run", () => {
     expect(second.stderr).not.toMatch(/\n\s+at /);
     const firstCode = await new Promise<number | null>((resolve) => first.on("close", resolve));
     expect(firstCode, firstErr).toBe(0);
-    // "At once": it failed while the first still held the file (its retry waits 2 s).
-    expect(secondTook).toBeLessThan(2000);
+    // "At once": it failed while the first still held the file (its retry waits 8 s).
+    expect(secondTook).toBeLessThan(6000);
     const runs = await query<{ pipeline: string; state: string }>(db, "SELECT pipeline, state FROM runs");
     expect(runs).toEqual([{ pipeline: "holder", state: "Completed" }]);
   });
@@ -373,17 +373,5 @@ tasks:
     expect(bad.stderr).toMatch(/^tickflow: query failed: Parser Error/);
     const csv = await tickflow(["query", "--db", db, "--format", "csv", "SELECT a, 'x,y' AS b FROM t"]);
     expect(csv.stdout).toBe('a,b\n1,"x,y"\n');
-  });
-
-  it("fails a task whose step cannot run yet, naming it", async () => {
-    const db = join(dir, "notyet.duckdb");
-    const file = await pipeline("notyet", "tasks:\n  check: {uses: validate.ohlcv, with: {source: demo}}\n");
-    const r = await runJson(file, db);
-    expect(r.code).toBe(1);
-    const tasks = await tasksOf(db, r.record.id);
-    expect(tasks.get("check")).toMatchObject({
-      state: "Failed",
-      error: expect.stringMatching(/validate\.ohlcv cannot run yet/),
-    });
   });
 });

@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       code = await runCommand(file, { ...opts, db: databasePath(opts.db) });
     });
 
-  const runs = program.command("runs").description("run history: ls, show, logs");
+  const runs = program.command("runs").description("run history: ls, show, logs, cancel");
   runs
     .command("ls")
     .description("recent runs, newest first")
@@ -114,6 +114,115 @@ export async function main(argv: string[]): Promise<number> {
         import("./db.js"),
       ]);
       code = await runLogsCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+
+  runs
+    .command("cancel")
+    .description("cancel a run: a waiting one at once, a running one through the daemon")
+    .argument("<id>", "run id (or a unique prefix)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
+      const [{ runsCancelCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await runsCancelCommand(id, { ...opts, db: databasePath(opts.db) });
+    });
+
+  program
+    .command("deploy")
+    .description("register the deployments and work pools in the database; prints what changed")
+    .argument("[file]", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (file: string | undefined, opts: { json?: boolean; db?: string }) => {
+      const [{ deployCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deployCommand(file, { ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("deployments")
+    .description("deployments: ls")
+    .command("ls")
+    .description("the registered deployments and their next run")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (opts: { json?: boolean; db?: string }) => {
+      const [{ deploymentsListCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deploymentsListCommand({ ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("deployment")
+    .description("deployment: run")
+    .command("run")
+    .description("a run of a deployment now (the daemon runs it)")
+    .argument("<name>", "deployment name")
+    .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (name: string, opts: { param: string[]; json?: boolean; db?: string }) => {
+      const [{ deploymentRunCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await deploymentRunCommand(name, { ...opts, db: databasePath(opts.db) });
+    });
+  program
+    .command("backfill")
+    .description("runs of a deployment for past NYSE sessions, within its limits")
+    .argument("<name>", "deployment name")
+    .requiredOption("--from <YYYY-MM-DD>", "first session")
+    .requiredOption("--to <YYYY-MM-DD>", "last session")
+    .option("--missing", "only sessions where some of the deployment's symbols have no bar")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(
+      async (
+        name: string,
+        opts: { from: string; to: string; missing?: boolean; json?: boolean; db?: string },
+      ) => {
+        const [{ backfillCommand }, { databasePath }] = await Promise.all([
+          import("./daemon.js"),
+          import("./db.js"),
+        ]);
+        code = await backfillCommand(name, { ...opts, db: databasePath(opts.db) });
+      },
+    );
+  program
+    .command("daemon")
+    .description("scheduler, workers and HTTP API in one process (systemd Type=notify)")
+    .option("--config <file>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
+    .option("--host <address>", "API address (default: $TICKFLOW_API_HOST or 127.0.0.1)")
+    .option("--port <port>", "API port (default: $TICKFLOW_API_PORT or 4200; 0 picks a free one)")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (opts: { config?: string; host?: string; port?: string; db?: string }) => {
+      const [{ daemonCommand }, { databasePath }] = await Promise.all([
+        import("./daemon.js"),
+        import("./db.js"),
+      ]);
+      code = await daemonCommand({ ...opts, db: databasePath(opts.db) });
+    });
+
+  const schedule = program.command("schedule").description("schedules: explain when a deployment runs");
+  schedule
+    .command("explain")
+    .description(
+      "the next fire times of a deployment, in local time and UTC, with skipped holidays and DST notes",
+    )
+    .argument("<name>", "deployment name")
+    .option("--next <n>", "how many fire times per schedule", "5")
+    .option("--file <path>", "deployments file", "deployment/tickflow.yaml")
+    .option("--from <instant>", "ISO instant to start after (default: now), e.g. 2026-03-06T12:00:00Z")
+    .option("--json", "machine-readable output")
+    .action(async (name: string, opts: { next: string; file: string; from?: string; json?: boolean }) => {
+      const { scheduleExplainCommand } = await import("./schedule.js");
+      code = await scheduleExplainCommand(name, opts);
     });
 
   program

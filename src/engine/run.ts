@@ -48,6 +48,8 @@ export interface ExecuteOptions {
   onEvent?: (event: EngineEvent) => void;
   /** Run id to use (default: a new time-ordered id). */
   runId?: string;
+  /** The run row exists already (created by the scheduler): update it instead of inserting one. */
+  existingRun?: boolean;
 }
 
 export interface TaskResult {
@@ -104,19 +106,23 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const recorder = new RunRecorder(store.db, runId);
   const emit = options.onEvent ?? (() => {});
   const startedAt = new Date();
-  await insertRun(store.db, {
-    id: runId,
-    pipeline: doc.name,
-    deployment: options.deployment ?? null,
-    state: "Running",
-    parameters: plan.params,
-    logical_date: plan.runDate,
-    created_at: startedAt,
-    started_at: startedAt,
-    ended_at: null,
-    error: null,
-    pipeline_file: options.file ?? null,
-  });
+  if (options.existingRun) {
+    await updateRun(store.db, runId, { state: "Running", started_at: startedAt });
+  } else {
+    await insertRun(store.db, {
+      id: runId,
+      pipeline: doc.name,
+      deployment: options.deployment ?? null,
+      state: "Running",
+      parameters: plan.params,
+      logical_date: plan.runDate,
+      created_at: startedAt,
+      started_at: startedAt,
+      ended_at: null,
+      error: null,
+      pipeline_file: options.file ?? null,
+    });
+  }
   recorder.transition(null, "Running", 0, startedAt);
   emit({ type: "run", id: runId, state: "Running" });
   recorder.startAutoFlush(250);

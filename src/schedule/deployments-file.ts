@@ -23,11 +23,17 @@ export const scheduleDocument = z
       .describe(
         'A cron expression (5 fields, or 6 with seconds), e.g. "30 17 * * 1-5"; local time in `timezone`.',
       ),
-    interval: duration.optional().describe("Fire every interval, e.g. 1h (from `anchor_date`)."),
+    interval: duration
+      .optional()
+      .describe(
+        "Fire every interval, e.g. 1h, on a grid from `anchor_date`; whole days keep the local time across DST.",
+      ),
     anchor_date: z.iso
       .datetime({ offset: true })
       .optional()
-      .describe("Start of the intervals (default: midnight UTC, 1970-01-01), an ISO date-time."),
+      .describe(
+        "Start of the intervals, an ISO date-time with offset (default: 2000-01-01T00:00:00 in `timezone`).",
+      ),
     rrule: z.string().optional().describe('An iCalendar RRULE, e.g. "FREQ=WEEKLY;BYDAY=SA;BYHOUR=9".'),
     timezone: z
       .string()

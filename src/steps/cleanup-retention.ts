@@ -1,10 +1,12 @@
+import { resolve } from "node:path";
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
 import { onObjects, sourceName } from "./common.js";
 
 /**
  * How old rows must be to go: days or weeks (`400d`, `8w`), years (`2y`), or NYSE trading sessions
- * (`504 sessions`), counted back from the run date. Always a positive whole number.
+ * (`504 sessions`), counted back from the run date (market data) or from now (run history). Always
+ * a positive whole number. See src/retention/README.md.
  */
 export const RETENTION_AGE_PATTERN = "^[1-9]\\d*(?:d|w|y| sessions?)$";
 
@@ -31,19 +33,19 @@ const rule = z
     table: z
       .enum(RETENTION_TABLES)
       .describe(
-        "Table to prune: bars_daily, corporate_actions, indicators, quality_results, runs (with their task_runs) or run_logs. Age is by date for market data and by creation time for run history.",
+        "Table to prune: bars_daily, corporate_actions, indicators, quality_results, runs (finished ones only, with their task_runs, state_transitions and run_logs) or run_logs. Age is by date for market data (quality_results without a date: by created_at) and by creation time for run history.",
       ),
     older_than: z
       .string()
       .regex(new RegExp(RETENTION_AGE_PATTERN), "expected an age such as 400d, 8w, 2y or 504 sessions")
       .describe(
-        "Delete rows older than this, counted back from the run date: days (400d), weeks (8w), years (2y) or NYSE trading sessions (504 sessions).",
+        "Delete rows older than this, counted back from the run date for market data and from now for runs and run_logs: days (400d), weeks (8w), years (2y) or NYSE trading sessions (504 sessions).",
       ),
     archive: z
       .string()
       .min(1)
       .describe(
-        "Folder to archive the rows to before deleting them, as Parquet partitioned by year (hive style: year=2023/), relative to the working directory. Default: no archive.",
+        "Folder to archive the rows to before deleting them, as Parquet partitioned by year (hive style: year=2023/), relative to the folder of the pipeline file; files are named after the run, never replacing earlier archives. Default: no archive.",
       )
       .optional(),
     source: sourceName
@@ -84,5 +86,58 @@ export const cleanupRetention = defineStep({
     deleted: { type: "integer", description: "Rows deleted (or, with dry_run, that would be deleted)." },
     archived: { type: "integer", description: "Rows written to Parquet archives." },
     tables: { type: "object", description: "Rows deleted per table, by table name." },
+    files: { type: "array", description: "Parquet archive files written, as absolute paths." },
+  },
+  async run(ctx, params) {
+    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+    const { historyCutoff, marketCutoff, parseAge } = await import("../retention/cutoff.js");
+    const { HISTORY_TABLES, retentionParts } = await import("../retention/parts.js");
+    const { applyRule, checkpoint } = await import("../retention/apply.js");
+    const { archiveStem } = await import("../retention/archive.js");
+    const now = new Date();
+    const tables: Record<string, number> = {};
+    let deleted = 0;
+    let archived = 0;
+    const files: string[] = [];
+    for (const [index, rule] of params.rules.entries()) {
+      ctx.signal.throwIfAborted();
+      const age = parseAge(rule.older_than);
+      const cutoff = HISTORY_TABLES.includes(rule.table)
+        ? historyCutoff(age, now)
+        : marketCutoff(age, ctx.runDate);
+      const parts = await retentionParts(ctx.db, rule, cutoff);
+      const archive = rule.archive === undefined ? undefined : resolve(ctx.baseDir, rule.archive);
+      const outcome = await applyRule(ctx.db, parts, {
+        dryRun: params.dry_run,
+        archive,
+        stem: archiveStem(ctx.runId, index, ctx.attempt),
+        signal: ctx.signal,
+      });
+      for (const [table, n] of Object.entries(outcome.tables)) tables[table] = (tables[table] ?? 0) + n;
+      deleted += outcome.deleted;
+      archived += outcome.archived;
+      files.push(...outcome.files);
+      const counts = Object.entries(outcome.tables)
+        .map(([table, n]) => `${n} ${table}`)
+        .join(", ");
+      const older = HISTORY_TABLES.includes(rule.table)
+        ? `before ${cutoff.instant.toISOString()}`
+        : `dated before ${cutoff.date}`;
+      const scope = rule.source === undefined ? "" : ` of source ${rule.source}`;
+      ctx.log(
+        "info",
+        params.dry_run
+          ? `${rule.table}: would delete ${counts} rows${scope} ${older} (dry run${archive === undefined ? "" : `, would archive to ${archive}`})`
+          : `${rule.table}: deleted ${counts} rows${scope} ${older}${archive === undefined ? "" : `, archived ${outcome.archived} rows to ${archive} (${outcome.files.length} files)`}`,
+      );
+    }
+    if (!params.dry_run) {
+      // The rows are gone already: a CHECKPOINT that cannot run now only delays freeing the space.
+      await checkpoint(ctx.db, ctx.signal).catch((err: unknown) => {
+        ctx.signal.throwIfAborted();
+        ctx.log("warn", `CHECKPOINT failed (space is freed at the next one): ${(err as Error).message}`);
+      });
+    }
+    return { deleted, archived, tables, files };
   },
 });

@@ -1,5 +1,28 @@
+import {
+  DATE,
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  DuckDBDateValue,
+  type DuckDBType,
+  INTEGER,
+  VARCHAR,
+} from "@duckdb/node-api";
 import { z } from "zod";
+import { type BarSeries, computeIndicator } from "../indicators/index.js";
+import type { StepContext } from "../pipeline/step-spec.js";
 import { defineStep } from "../pipeline/step-spec.js";
+import { appendChunks, appendColumns } from "../store/append.js";
+import {
+  deleteRewrittenRows,
+  ensureIndicatorColumns,
+  ensureSeries,
+  INDICATOR_TABLE,
+  type IndicatorStaging,
+  lastIndicatorDays,
+  mergeIndicatorBatch,
+  overlappingRows,
+} from "../store/indicators.js";
 import { sourceName, symbols } from "./common.js";
 
 /** A period: a positive integer without leading zeros. */
@@ -84,7 +107,7 @@ const indicatorName = z
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
   })
   .describe(
-    "An indicator: sma_N, ema_N, wma_N, rsi_N, macd_F_S_G (fast, slow, signal), bbands_N_K (K standard deviations, e.g. bbands_20_2 or bbands_20_2.5), atr_N, adx_N, stoch_K_SK_SD, willr_N, roc_N, obv or vwap_N. Periods are in sessions.",
+    "An indicator: sma_N, ema_N, wma_N, rsi_N, macd_F_S_G (fast, slow, signal), bbands_N_K (K standard deviations, e.g. bbands_20_2 or bbands_20_2.5), atr_N, adx_N, stoch_K_SK_SD, willr_N, roc_N, obv or vwap_N. Periods are in sessions. Values follow TA-Lib, warm-up included; vwap_N (not in TA-Lib) is sum(typical price x volume) / sum(volume) over the last N sessions, typical price = (high + low + close) / 3, first value on the N-th session.",
   );
 
 export const indicatorsCompute = defineStep({
@@ -115,4 +138,414 @@ export const indicatorsCompute = defineStep({
     },
     symbols: { type: "integer", description: "Symbols computed." },
   },
+  async run(ctx, params) {
+    return computeIndicators(ctx, {
+      source: params.source,
+      symbols: params.symbols,
+      indicators: params.indicators,
+      fullRefresh: params.full_refresh,
+    });
+  },
 });
+
+/** Bars read (and values written) per transaction: bounds memory; a killed run loses at most one batch. */
+const BATCH_BARS = 500_000;
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
+
+export interface ComputeOptions {
+  source: string;
+  symbols?: string[] | undefined;
+  indicators: readonly string[];
+  fullRefresh: boolean;
+  /** Bars per batch (one transaction each); tests make it small. */
+  batchBars?: number;
+}
+
+interface Planned {
+  kind: string;
+  params: number[];
+  /** Indexes of its outputs in the written columns. */
+  columns: number[];
+}
+
+/**
+ * The step's work. Per batch of symbols (one transaction): read their bars in one columnar query,
+ * compute every indicator over each symbol's whole series (EMA-family and Wilder-smoothed values
+ * depend on all history, so this is what makes an incremental run exactly equal a full refresh),
+ * keep the values after the last date stored for that output (all of them with `fullRefresh`), and
+ * merge them into indicator_values.
+ */
+export async function computeIndicators(
+  ctx: StepContext,
+  options: ComputeOptions,
+): Promise<{ rows: number; symbols: number }> {
+  const db = ctx.db;
+  const exec = (sql: string, params?: Record<string, string>) =>
+    runInterruptibly(db, sql, ctx.signal, params);
+  const written: string[] = [];
+  const planned: Planned[] = [];
+  for (const name of new Set(options.indicators)) {
+    const parsed = parseIndicatorName(name);
+    if (parsed === undefined) throw new Error(`unknown indicator ${JSON.stringify(name)}`);
+    const problem = indicatorProblem(name);
+    if (problem !== undefined) throw new Error(problem);
+    const columns = indicatorOutputNames(name).map((output) => {
+      const at = written.indexOf(output);
+      if (at >= 0) return at;
+      written.push(output);
+      return written.length - 1;
+    });
+    planned.push({ kind: parsed.kind, params: parsed.params, columns });
+  }
+  throwIfAborted(ctx.signal);
+  const all = await ensureIndicatorColumns(db, written);
+
+  const filter =
+    options.symbols === undefined ? "" : ` AND symbol IN (${options.symbols.map(quoteString).join(", ")})`;
+  await ensureSeries(db, options.source, filter, exec);
+  const counted = await exec(
+    `SELECT b.symbol, s.id, count(*)::INTEGER, CAST(max(b.date) - DATE '1970-01-01' AS INTEGER)
+     FROM bars_daily b JOIN indicator_series s ON s.source = b.source AND s.symbol = b.symbol
+     WHERE b.source = $source${filter.replace("symbol IN", "b.symbol IN")} GROUP BY ALL ORDER BY b.symbol`,
+    { source: options.source },
+  );
+  const last = options.fullRefresh
+    ? new Map<number, (number | null)[]>()
+    : await lastIndicatorDays(db, options.source, written);
+  // Incremental: a symbol whose every output already has a value on (or after) its last bar has
+  // nothing new; its bars are not even read.
+  const symbolCounts = counted
+    .getRows()
+    .map((r) => [String(r[0]), Number(r[1]), Number(r[2]), Number(r[3])] as const)
+    .filter(([, series, , lastBar]) => {
+      const stored = last.get(series);
+      return stored === undefined || stored.some((day) => day === null || day < lastBar);
+    });
+
+  const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const batchSymbols = `indicators_batch_${suffix}`;
+  const staging: IndicatorStaging = {
+    range: `indicators_range_${suffix}`,
+    values: `indicators_stage_${suffix}`,
+  };
+  const tableTypes = [INTEGER, DATE, ...all.map(() => DOUBLE)];
+  const columnOf = written.map((c) => 2 + all.indexOf(c));
+  const others = all.filter((c) => !written.includes(c));
+  let rows = 0;
+  let symbolsDone = 0;
+  const batchBars = options.batchBars ?? BATCH_BARS;
+  try {
+    await exec(`CREATE OR REPLACE TEMP TABLE ${batchSymbols} (idx INTEGER, symbol VARCHAR)`);
+    await exec(`CREATE OR REPLACE TEMP TABLE ${staging.range} (series INTEGER, from_date DATE)`);
+    const batches: { symbol: string; series: number }[][] = [];
+    for (let start = 0; start < symbolCounts.length; ) {
+      let end = start;
+      let bars = 0;
+      while (end < symbolCounts.length && (end === start || bars + symbolCounts[end]![2] <= batchBars)) {
+        bars += symbolCounts[end]![2];
+        end++;
+      }
+      batches.push(symbolCounts.slice(start, end).map(([symbol, series]) => ({ symbol, series })));
+      start = end;
+    }
+
+    /** Reads a batch's bars (one query). */
+    const read = async (batch: { symbol: string; series: number }[]) => {
+      await exec(`DELETE FROM ${batchSymbols}`);
+      await appendColumns(
+        db,
+        batchSymbols,
+        [
+          { type: INTEGER, values: batch.map((_, i) => i) },
+          { type: VARCHAR, values: batch.map((b) => b.symbol) },
+        ],
+        { catalog: "temp" },
+      );
+      return { batch, series: await readBars(exec, options.source, batchSymbols, batch.length) };
+    };
+    /** Computes a batch and builds its rows as data chunks (synchronous: no database work). */
+    const build = ({ batch, series }: Awaited<ReturnType<typeof read>>) => {
+      const chunks = new RowChunks(tableTypes);
+      const range: { series: number; from: number | null }[] = [];
+      let values = 0;
+      for (const [idx, bars] of series.entries()) {
+        const { series: id } = batch[idx]!;
+        if (bars === undefined) continue;
+        const outputs: Float64Array[] = new Array(written.length);
+        for (const p of planned) {
+          computeIndicator(p.kind, p.params, bars).forEach((output, k) => {
+            outputs[p.columns[k]!] = output;
+          });
+        }
+        const added = chunks.addSeries(id, bars.days, outputs, columnOf, last.get(id));
+        values += added.values;
+        range.push({ series: id, from: options.fullRefresh ? FULL_FROM : added.firstDay });
+      }
+      return { chunks: chunks.take(), range, values };
+    };
+    /** Writes a built batch (inside the open transaction). */
+    const write = async (built: ReturnType<typeof build>) => {
+      await exec(`DELETE FROM ${staging.range}`);
+      await appendColumns(
+        db,
+        staging.range,
+        [
+          { type: INTEGER, values: built.range.map((r) => r.series) },
+          {
+            type: DATE,
+            values: built.range.map((r) => (r.from === null ? null : new DuckDBDateValue(r.from))),
+          },
+        ],
+        { catalog: "temp" },
+      );
+      const overlap = await overlappingRows(db, staging.range, others, exec);
+      if (overlap.rows === 0 || (options.fullRefresh && overlap.withOthers === 0)) {
+        // Nothing stored to keep in the rewritten range: append straight into the table.
+        if (overlap.rows > 0) await deleteRewrittenRows(db, staging.range, exec);
+        await appendChunks(db, INDICATOR_TABLE, built.chunks);
+      } else {
+        await exec(
+          `CREATE OR REPLACE TEMP TABLE ${staging.values} AS SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`,
+        );
+        await appendChunks(db, staging.values, built.chunks, { catalog: "temp" });
+        await mergeIndicatorBatch(db, {
+          staging,
+          written,
+          all,
+          full: options.fullRefresh,
+          run: exec,
+        });
+      }
+    };
+
+    // One transaction per batch. The next batch's bars are read inside it, and computed while
+    // DuckDB commits (on its own thread): computing overlaps storing.
+    let built = batches.length > 0 ? build(await read(batches[0]!)) : undefined;
+    for (let k = 0; k < batches.length; k++) {
+      throwIfAborted(ctx.signal);
+      await exec("BEGIN TRANSACTION");
+      let next: ReturnType<typeof build> | undefined;
+      try {
+        await write(built!);
+        const nextBars = k + 1 < batches.length ? await read(batches[k + 1]!) : undefined;
+        throwIfAborted(ctx.signal);
+        const commit = exec("COMMIT");
+        let buildError: unknown;
+        try {
+          next = nextBars === undefined ? undefined : build(nextBars);
+        } catch (err) {
+          buildError = err;
+        }
+        await commit;
+        if (buildError !== undefined) throw buildError;
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+      rows += built!.values;
+      symbolsDone += built!.range.length;
+      built = next;
+    }
+  } finally {
+    for (const table of [batchSymbols, staging.range, staging.values]) {
+      await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    }
+  }
+  ctx.log(
+    "info",
+    `${options.fullRefresh ? "recomputed" : "computed"} ${written.length} indicator output(s) for ${symbolsDone} symbol(s) of ${options.source}: ${rows} value(s) written`,
+  );
+  return { rows, symbols: symbolsDone };
+}
+
+/** One symbol's bars, oldest first, with their dates as days since 1970-01-01. */
+interface SymbolBars extends BarSeries {
+  days: Int32Array;
+}
+
+/**
+ * The bars of the batch's symbols in one query, ordered by symbol and date, split per symbol
+ * (indexed like the symbols table). Columnar: every value is read straight off DuckDB's vectors.
+ */
+async function readBars(
+  exec: (sql: string, params?: Record<string, string>) => Promise<Reader>,
+  source: string,
+  symbolsTable: string,
+  count: number,
+): Promise<(SymbolBars | undefined)[]> {
+  const reader = await exec(
+    `SELECT s.idx, CAST(b.date - DATE '1970-01-01' AS INTEGER) AS d, b.high, b.low, b.close, b.volume
+     FROM bars_daily b JOIN ${symbolsTable} s ON s.symbol = b.symbol
+     WHERE b.source = $source ORDER BY s.idx, b.date`,
+    { source },
+  );
+  const columns = reader.getColumns();
+  const idx = columns[0]!;
+  const n = idx.length;
+  const series: (SymbolBars | undefined)[] = new Array(count).fill(undefined);
+  const toNumbers = (values: readonly unknown[], from: number, to: number) => {
+    const out = new Float64Array(to - from);
+    for (let i = from; i < to; i++) {
+      const v = values[i];
+      out[i - from] = v === null ? Number.NaN : (v as number);
+    }
+    return out;
+  };
+  for (let from = 0; from < n; ) {
+    const symbol = idx[from] as number;
+    let to = from + 1;
+    while (to < n && idx[to] === symbol) to++;
+    const days = new Int32Array(to - from);
+    for (let i = from; i < to; i++) days[i - from] = columns[1]![i] as number;
+    series[symbol] = {
+      days,
+      high: toNumbers(columns[2]!, from, to),
+      low: toNumbers(columns[3]!, from, to),
+      close: toNumbers(columns[4]!, from, to),
+      volume: toNumbers(columns[5]!, from, to),
+    };
+    from = to;
+  }
+  return series;
+}
+
+/** The from_date of a full refresh: every stored row of the symbol is rewritten. */
+const FULL_FROM = -719_162; // 0001-01-01
+
+/**
+ * Rows in indicator_values' own layout, `(series, date, <every value column>)`, turned into
+ * DuckDB data chunks as they come. A row is added when one of its values is to be written: not NaN
+ * (warm-up), and after the last date stored for that column. Other values are NULL.
+ */
+class RowChunks {
+  private chunks: DuckDBDataChunk[] = [];
+  private chunk: DuckDBDataChunk | undefined;
+  private filled = 0;
+  /** (row, column) pairs of the current chunk that are NULL, set when it is sealed. */
+  private nulls: number[] = [];
+
+  constructor(private readonly types: readonly DuckDBType[]) {}
+
+  /**
+   * Adds one series' rows: `values[c]` goes to table column `columnOf[c]`, after day
+   * `lastDays[c]`. Returns the values added and the first day written (null: none).
+   */
+  addSeries(
+    series: number,
+    days: Int32Array,
+    values: Float64Array[],
+    columnOf: readonly number[],
+    lastDays: readonly (number | null)[] | undefined,
+  ): { values: number; firstDay: number | null } {
+    const columns = values.length;
+    const after = values.map((_, c) => lastDays?.[c] ?? Number.NEGATIVE_INFINITY);
+    // The table's value columns this run does not compute: always NULL in the new rows.
+    const nulls: number[] = [];
+    for (let t = 2; t < this.types.length; t++) if (!columnOf.includes(t)) nulls.push(t);
+    let added = 0;
+    let firstDay: number | null = null;
+    let vectors = this.vectors();
+    for (let i = 0; i < days.length; i++) {
+      const day = days[i]!;
+      let any = false;
+      for (let c = 0; c < columns; c++) {
+        if (day > after[c]! && !Number.isNaN(values[c]![i]!)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) continue;
+      firstDay ??= day;
+      const row = this.filled;
+      vectors[0]!.setItem(row, series);
+      vectors[1]!.setItem(row, new DuckDBDateValue(day));
+      for (let t = 0; t < nulls.length; t++) this.nulls.push(row, nulls[t]!);
+      for (let c = 0; c < columns; c++) {
+        const v = values[c]![i]!;
+        if (day > after[c]! && !Number.isNaN(v)) {
+          vectors[columnOf[c]!]!.setItem(row, v);
+          added++;
+        } else {
+          this.nulls.push(row, columnOf[c]!);
+        }
+      }
+      this.filled++;
+      if (this.filled === CHUNK_ROWS) {
+        this.seal();
+        vectors = this.vectors();
+      }
+    }
+    return { values: added, firstDay };
+  }
+
+  /** Every row added, as chunks. */
+  take(): DuckDBDataChunk[] {
+    this.seal();
+    const chunks = this.chunks;
+    this.chunks = [];
+    return chunks;
+  }
+
+  private vectors() {
+    this.chunk ??= DuckDBDataChunk.create(this.types, CHUNK_ROWS);
+    const chunk = this.chunk;
+    return this.types.map((_, c) => chunk.getColumnVector(c));
+  }
+
+  private seal(): void {
+    const chunk = this.chunk;
+    if (chunk === undefined || this.filled === 0) return;
+    // NULLs last: a vector's validity mask exists from its first NULL on, and from then every
+    // setItem pays for BigInt bit operations; values set before it cost a plain array store.
+    const nulls = this.nulls;
+    for (let k = 0; k < nulls.length; k += 2) chunk.getColumnVector(nulls[k + 1]!).setItem(nulls[k]!, null);
+    this.nulls = [];
+    for (let c = 0; c < this.types.length; c++) chunk.getColumnVector(c).flush();
+    chunk.rowCount = this.filled;
+    this.chunks.push(chunk);
+    this.chunk = undefined;
+    this.filled = 0;
+  }
+}
+
+interface Reader {
+  getRows(): unknown[][];
+  getColumns(): unknown[][];
+}
+
+/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
+async function runInterruptibly(
+  db: DuckDBConnection,
+  sql: string,
+  signal: AbortSignal,
+  params?: Record<string, string>,
+) {
+  throwIfAborted(signal);
+  let repeat: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    db.interrupt();
+    repeat ??= setInterval(() => db.interrupt(), 50);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await db.runAndReadAll(sql, params);
+  } catch (err) {
+    throwIfAborted(signal);
+    throw err;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    if (repeat !== undefined) clearInterval(repeat);
+  }
+}
+
+function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  const reason: unknown = signal.reason;
+  throw reason instanceof Error ? reason : new Error("cancelled");
+}
+
+/** A SQL string literal: single quotes doubled. */
+function quoteString(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

@@ -7,6 +7,9 @@ import { polygonDailyBars } from "./polygon-daily-bars.js";
 
 const KEY = "pk_TEST_s3cr3t_Key_0123456789";
 const AAPL_PATH = "/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04";
+const MSFT_PATH = "/v2/aggs/ticker/MSFT/range/1/day/2005-04-01/2005-04-04";
+const SPLITS = "/v3/reference/splits";
+const DIVIDENDS = "/v3/reference/dividends";
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../tests/fixtures/polygon/${name}`, import.meta.url), "utf8"));
 
@@ -48,6 +51,17 @@ const allBars = () =>
     "SELECT source, symbol, CAST(date AS VARCHAR) AS date, open, high, low, close, volume, vwap, trades, adj_close FROM bars_daily ORDER BY symbol, date",
   );
 
+const allActions = () =>
+  rows(
+    "SELECT source, symbol, CAST(date AS VARCHAR) AS date, kind, value, currency FROM corporate_actions ORDER BY symbol, date, kind",
+  );
+
+async function actionsHash(): Promise<string> {
+  const [row] = await rows(`SELECT md5(coalesce(string_agg(concat_ws('|', source, symbol, date, kind, value,
+    currency), ';' ORDER BY source, symbol, date, kind), '')) AS h FROM corporate_actions`);
+  return String(row?.h);
+}
+
 async function tableHash(): Promise<string> {
   const [row] =
     await rows(`SELECT md5(coalesce(string_agg(concat_ws('|', source, symbol, date, open, high, low,
@@ -67,7 +81,7 @@ describe("polygon.daily_bars", () => {
     });
     const ctx = context();
     const out = await polygonDailyBars.run!(ctx, params());
-    expect(out).toEqual({ bars: 2, symbols: 1, empty_symbols: [], requests: 1 });
+    expect(out).toEqual({ bars: 2, symbols: 1, empty_symbols: [], corporate_actions: 0, requests: 1 });
     expect(await allBars()).toEqual([
       {
         source: "polygon",
@@ -138,7 +152,7 @@ describe("polygon.daily_bars", () => {
       body: { results: [bar(1112331600000, 40)] },
     });
     const out = await polygonDailyBars.run!(context(), params({ symbols: ["AAPL", "MSFT"] }));
-    expect(out).toEqual({ bars: 1, symbols: 1, empty_symbols: ["AAPL"], requests: 2 });
+    expect(out).toEqual({ bars: 1, symbols: 1, empty_symbols: ["AAPL"], corporate_actions: 0, requests: 2 });
   });
 
   it("retries a 429 with Retry-After 0, logging a warning", async () => {
@@ -264,5 +278,154 @@ describe("polygon.daily_bars", () => {
     expect(text).toContain("IBM");
     expect(text).not.toContain(KEY);
     expect((await allBars()).length).toBe(2);
+  });
+
+  describe("corporate_actions: true", () => {
+    /** AAPL: the aggregates fixture, the v3 splits example over two pages, the stocks/v1 dividends example. */
+    function queueAapl(): void {
+      server.queue(AAPL_PATH, {
+        kind: "json",
+        body: fixture("aggs-range-AAPL-1-day-2005-04-01-2005-04-04.json"),
+      });
+      const splits = fixture("v3-reference-splits-example.json") as Record<string, unknown>;
+      server.queue(
+        SPLITS,
+        { kind: "json", body: { ...splits, next_url: `${server.origin}${SPLITS}?cursor=p2&apiKey=${KEY}` } },
+        { kind: "json", body: { status: "OK", results: null } },
+      );
+      server.queue(DIVIDENDS, { kind: "json", body: fixture("stocks-v1-dividends-example.json") });
+    }
+
+    const aaplActions = [
+      { source: "polygon", symbol: "AAPL", date: "2005-02-28", kind: "split", value: 2, currency: null },
+      { source: "polygon", symbol: "AAPL", date: "2020-08-31", kind: "split", value: 4, currency: null },
+      {
+        source: "polygon",
+        symbol: "AAPL",
+        date: "2025-08-11",
+        kind: "dividend",
+        value: 0.26,
+        currency: "USD",
+      },
+    ];
+
+    it("writes bars, splits and dividends, the key only in the Authorization header", async () => {
+      queueAapl();
+      const ctx = context();
+      const out = await polygonDailyBars.run!(ctx, params({ corporate_actions: true }));
+      expect(out).toEqual({ bars: 2, symbols: 1, empty_symbols: [], corporate_actions: 3, requests: 4 });
+      expect((await allBars()).map((r) => r.date)).toEqual(["2005-04-01", "2005-04-04"]);
+      expect(await allActions()).toEqual(aaplActions);
+      expect(server.requests.map((r) => r.url)).toEqual([
+        `${AAPL_PATH}?adjusted=true&sort=asc&limit=50000`,
+        `${SPLITS}?ticker=AAPL&execution_date.gte=2005-04-01&execution_date.lte=2005-04-04&limit=1000`,
+        `${SPLITS}?cursor=p2`,
+        `${DIVIDENDS}?ticker=AAPL&ex_dividend_date.gte=2005-04-01&ex_dividend_date.lte=2005-04-04&limit=1000`,
+      ]);
+      for (const req of server.requests) {
+        expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+        expect(req.url).not.toContain(KEY);
+      }
+      expect(ctx.logs.some((l) => /3 corporate action\(s\)/.test(l.message))).toBe(true);
+      expect(ctx.logs.map((l) => l.message).join("\n")).not.toContain(KEY);
+    });
+
+    it("fails a symbol whose splits request fails, writing none of its bars", async () => {
+      server.queue(AAPL_PATH, {
+        kind: "json",
+        body: fixture("aggs-range-AAPL-1-day-2005-04-01-2005-04-04.json"),
+      });
+      server.queue(MSFT_PATH, { kind: "json", body: { results: [bar(1112331600000, 40)] } });
+      server.handle(SPLITS, (req) =>
+        req.url.includes("ticker=AAPL")
+          ? { kind: "json", status: 403, body: { status: "NOT_AUTHORIZED", message: `No splits for ${KEY}` } }
+          : { kind: "json", body: { status: "OK", results: [] } },
+      );
+      server.handle(DIVIDENDS, () => ({ kind: "json", body: { status: "OK", results: null } }));
+      const ctx = context();
+      const error = await polygonDailyBars.run!(
+        ctx,
+        params({ symbols: ["AAPL", "MSFT"], corporate_actions: true, concurrency: 1 }),
+      ).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      const message = (error as Error).message;
+      expect(message).toMatch(/AAPL/);
+      expect(message).toContain(`${server.origin}${SPLITS}?ticker=AAPL`);
+      expect(message).not.toContain(KEY);
+      expect(ctx.logs.map((l) => l.message).join("\n")).not.toContain(KEY);
+      // AAPL's bars were fetched but not written; MSFT landed.
+      expect((await allBars()).map((r) => r.symbol)).toEqual(["MSFT"]);
+      expect(await allActions()).toEqual([]);
+      expect(server.requestsTo(DIVIDENDS).map((r) => r.url)).toEqual([
+        `${DIVIDENDS}?ticker=MSFT&ex_dividend_date.gte=2005-04-01&ex_dividend_date.lte=2005-04-04&limit=1000`,
+      ]);
+    });
+
+    it("names symbol and URL when a dividends body has a wrong shape", async () => {
+      server.queue(AAPL_PATH, { kind: "json", body: { results: [bar(1112331600000, 1)] } });
+      server.queue(SPLITS, { kind: "json", body: { results: null } });
+      server.queue(DIVIDENDS, {
+        kind: "json",
+        body: { results: [{ ticker: "AAPL", ex_dividend_date: "2005-04-01", cash_amount: "0.1" }] },
+      });
+      const error = await polygonDailyBars.run!(context(), params({ corporate_actions: true })).catch(
+        (e: unknown) => e as Error,
+      );
+      expect((error as Error).message).toMatch(
+        /AAPL dividends: results\[0\]: field "cash_amount" is "0.1", not a number \(GET http:\/\/127\.0\.0\.1:\d+\/v3\/reference\/dividends\?ticker=AAPL/,
+      );
+      expect(await allBars()).toEqual([]);
+    });
+
+    it("keeps only the requested ticker's rows and adds same-day dividends", async () => {
+      server.queue(AAPL_PATH, { kind: "json", body: { results: [bar(1112331600000, 1)] } });
+      server.queue(SPLITS, { kind: "json", body: fixture("v3-reference-splits.json") });
+      server.queue(DIVIDENDS, {
+        kind: "json",
+        body: {
+          results: [
+            { ticker: "AAPL", ex_dividend_date: "2005-04-01", cash_amount: 0.1, currency: "USD" },
+            { ticker: "AAPL", ex_dividend_date: "2005-04-01", cash_amount: 1, currency: "USD" },
+          ],
+        },
+      });
+      const out = await polygonDailyBars.run!(context(), params({ corporate_actions: true }));
+      expect(out).toMatchObject({ bars: 1, corporate_actions: 1 });
+      expect(await allActions()).toEqual([
+        {
+          source: "polygon",
+          symbol: "AAPL",
+          date: "2005-04-01",
+          kind: "dividend",
+          value: 1.1,
+          currency: "USD",
+        },
+      ]);
+    });
+
+    it("is idempotent", async () => {
+      const aggs = fixture("aggs-range-AAPL-1-day-2005-04-01-2005-04-04.json");
+      server.handle(AAPL_PATH, () => ({ kind: "json", body: aggs }));
+      server.handle(SPLITS, (req) =>
+        req.url.includes("cursor=")
+          ? { kind: "json", body: { results: null } }
+          : {
+              kind: "json",
+              body: {
+                ...(fixture("v3-reference-splits-example.json") as object),
+                next_url: `${server.origin}${SPLITS}?cursor=p2`,
+              },
+            },
+      );
+      server.handle(DIVIDENDS, () => ({ kind: "json", body: fixture("stocks-v1-dividends-example.json") }));
+      await polygonDailyBars.run!(context(), params({ corporate_actions: true }));
+      const first = { bars: await tableHash(), actions: await actionsHash(), rows: await allActions() };
+      const out = await polygonDailyBars.run!(context(), params({ corporate_actions: true }));
+      expect(out).toMatchObject({ bars: 2, corporate_actions: 3 });
+      expect({ bars: await tableHash(), actions: await actionsHash(), rows: await allActions() }).toEqual(
+        first,
+      );
+      expect(first.rows).toEqual(aaplActions);
+    });
   });
 });

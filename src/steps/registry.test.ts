@@ -108,6 +108,7 @@ describe("defaults", () => {
       max_retries: 5,
       source: "polygon",
       limit: 50000,
+      corporate_actions: false,
     });
   });
 

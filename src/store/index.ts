@@ -41,4 +41,5 @@ export {
   type SqlParam,
   singleStatement,
 } from "./script.js";
+export { withTransaction } from "./transaction.js";
 export { type JsonValue, timestampTZ, toJsonValue } from "./values.js";

@@ -115,6 +115,101 @@ CREATE TABLE run_logs (
 );
 `,
   },
+  {
+    version: 2,
+    name: "indicators as a view over a wide table",
+    // The long table's PRIMARY KEY (an ART index) cost ~1.5 s per million values written. Values
+    // now live one row per (series, date) in indicator_values, one DOUBLE column per output name
+    // (added by indicators.compute when first computed), without a key: the step keeps
+    // (series, date) unique. A series is a (source, symbol) of indicator_series: an INTEGER per
+    // row costs far less to append and store than two strings. `indicators` stays queryable in
+    // the long form as a view, re-created by the step (an UNPIVOT of the columns joined to the
+    // series); with no column yet it returns no rows. The step never wrote the old table (it had
+    // no `run`), so there is nothing to move: the migration refuses to drop rows someone wrote.
+    sql: `
+SELECT CASE WHEN count(*) > 0
+  THEN error('the indicators table has rows written outside tickflow: export and empty it first')
+  END FROM indicators;
+
+DROP TABLE indicators;
+
+CREATE TABLE indicator_series (
+  id     INTEGER PRIMARY KEY,
+  source VARCHAR NOT NULL,
+  symbol VARCHAR NOT NULL,
+  UNIQUE (source, symbol)
+);
+
+CREATE TABLE indicator_values (
+  series INTEGER NOT NULL,
+  date   DATE NOT NULL
+);
+
+CREATE VIEW indicators AS
+  SELECT s.source, s.symbol, v.date, CAST(NULL AS VARCHAR) AS name, CAST(NULL AS DOUBLE) AS value
+  FROM indicator_values v JOIN indicator_series s ON s.id = v.series WHERE false;
+`,
+  },
+  {
+    version: 3,
+    name: "scheduler state: deployments, schedules, work pools and queues; scheduled runs and leases",
+    sql: `
+CREATE TABLE deployments (
+  name               VARCHAR PRIMARY KEY,
+  pipeline           VARCHAR NOT NULL,
+  pipeline_file      VARCHAR NOT NULL,
+  parameters         JSON,
+  work_pool          VARCHAR,
+  work_queue         VARCHAR,
+  concurrency_limit  INTEGER,
+  collision_strategy VARCHAR NOT NULL,
+  missed_runs        VARCHAR NOT NULL,
+  tags               JSON,
+  paused             BOOLEAN NOT NULL,
+  -- The deployment as the file says it (stable JSON), to tell what a redeploy changed.
+  definition         JSON NOT NULL,
+  updated_at         TIMESTAMPTZ NOT NULL
+);
+
+-- id is derived from the schedule's content (src/schedule/run-key.ts); runs are created up to
+-- scheduled_until. paused is set at run time (CLI/API) and survives redeploys; active is the file's.
+CREATE TABLE schedules (
+  deployment      VARCHAR NOT NULL,
+  id              VARCHAR NOT NULL,
+  position        INTEGER NOT NULL,
+  definition      JSON NOT NULL,
+  active          BOOLEAN NOT NULL,
+  paused          BOOLEAN NOT NULL,
+  scheduled_until TIMESTAMPTZ,
+  PRIMARY KEY (deployment, id)
+);
+
+CREATE TABLE work_pools (
+  name              VARCHAR PRIMARY KEY,
+  concurrency_limit INTEGER,
+  paused            BOOLEAN NOT NULL,
+  job_defaults      JSON,
+  definition        JSON NOT NULL
+);
+
+CREATE TABLE work_queues (
+  pool              VARCHAR NOT NULL,
+  name              VARCHAR NOT NULL,
+  priority          INTEGER NOT NULL,
+  concurrency_limit INTEGER,
+  PRIMARY KEY (pool, name)
+);
+
+-- A scheduled run's id is its key (deployment, schedule, instant): inserting it twice is a no-op.
+-- A run taken by a worker holds its slot under a lease renewed while it lives.
+ALTER TABLE runs ADD COLUMN scheduled_at TIMESTAMPTZ;
+ALTER TABLE runs ADD COLUMN schedule_id VARCHAR;
+ALTER TABLE runs ADD COLUMN work_pool VARCHAR;
+ALTER TABLE runs ADD COLUMN work_queue VARCHAR;
+ALTER TABLE runs ADD COLUMN lease_owner VARCHAR;
+ALTER TABLE runs ADD COLUMN lease_expires_at TIMESTAMPTZ;
+`,
+  },
 ];
 
 /** The schema version this code expects. */

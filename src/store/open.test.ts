@@ -11,7 +11,8 @@ import { tempDir } from "./testing.js";
 const TABLES = [
   "bars_daily",
   "corporate_actions",
-  "indicators",
+  "indicator_series",
+  "indicator_values",
   "quality_results",
   "run_logs",
   "runs",
@@ -104,7 +105,7 @@ function openInChild(path: string): Promise<string> {
 }
 
 describe("openStore", () => {
-  it("creates parent folders and every table of migration 1", async () => {
+  it("creates parent folders and every table of the migrations", async () => {
     const path = join(folder(), "a", "b", "tickflow.duckdb");
     const store = await open(path);
     expect(store.path).toBe(path);
@@ -134,10 +135,28 @@ describe("openStore", () => {
     expect(reader.getRowsJson()).toEqual([
       ["bars_daily", ["source", "symbol", "date"]],
       ["corporate_actions", ["source", "symbol", "date", "kind"]],
-      ["indicators", ["source", "symbol", "date", "name"]],
+      ["indicator_series", ["id"]],
       ["runs", ["id"]],
       ["schema_migrations", ["version"]],
       ["task_runs", ["run_id", "task_id"]],
+    ]);
+  });
+
+  it("keeps indicators as a view in the long form over indicator_values (migration 2)", async () => {
+    const store = await open(join(folder(), "t.duckdb"));
+    const views = await store.db.runAndReadAll(
+      "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND NOT internal",
+    );
+    expect(views.getRows()).toEqual([["indicators"]]);
+    const described = await store.db.runAndReadAll(
+      "SELECT column_name, column_type FROM (DESCRIBE indicators)",
+    );
+    expect(described.getRows()).toEqual([
+      ["source", "VARCHAR"],
+      ["symbol", "VARCHAR"],
+      ["date", "DATE"],
+      ["name", "VARCHAR"],
+      ["value", "DOUBLE"],
     ]);
   });
 

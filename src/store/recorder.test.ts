@@ -173,7 +173,7 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
     const recorder = await recorderFor(runId);
     recorder.startAutoFlush(10);
     recorder.log(null, "info", "one", new Date());
-    for (let i = 0; i < 100 && recorder.pending.logs > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && recorder.pending.logs > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(recorder.pending.logs).toBe(0);
     expect(await count("SELECT count(*) FROM run_logs")).toBe(1);
     // Explicit flushes queue behind each other: all rows land exactly once.

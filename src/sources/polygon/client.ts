@@ -1,12 +1,22 @@
 /**
  * The Polygon (Massive) HTTP client: the shared HTTP core with `Authorization: Bearer <key>` on every
- * request (next_url pages included), a rate limiter shared per base URL, and the fetch loops of the
- * aggregates and grouped-daily endpoints. The key never goes into a URL or a message.
+ * request (next_url pages included), a rate limiter shared per base URL, and the fetches of the
+ * aggregates, grouped-daily, splits and dividends endpoints (one next_url loop for all). The key
+ * never goes into a URL or a message.
  */
 import type { StepContext } from "../../pipeline/step-spec.js";
 import { type HttpClient, redactUrl } from "../http/client.js";
 import { type StepHttpParams, scrubSecret, stepHttpClient } from "../http/step-client.js";
-import { type PolygonBar, PolygonBodyError, parseAggregates, parseGroupedDaily } from "./parse.js";
+import {
+  type Page,
+  type PolygonAction,
+  type PolygonBar,
+  PolygonBodyError,
+  parseAggregates,
+  parseDividends,
+  parseGroupedDaily,
+  parseSplits,
+} from "./parse.js";
 
 export interface PolygonHttpParams extends StepHttpParams {
   api_key?: string | undefined;
@@ -48,26 +58,91 @@ export async function fetchAggregates(
     sort: "asc",
     limit: String(options.limit),
   });
-  let url: string | undefined =
-    `/v2/aggs/ticker/${encodeURIComponent(symbol)}/range/1/day/${options.from}/${options.to}?${query}`;
+  const first = `/v2/aggs/ticker/${encodeURIComponent(symbol)}/range/1/day/${options.from}/${options.to}?${query}`;
+  const { rows, pages } = await fetchPages(client, first, symbol, options.signal, (body) => {
+    const page = parseAggregates(body, symbol);
+    return { rows: page.bars, nextUrl: page.nextUrl };
+  });
+  return { bars: rows, pages };
+}
+
+/** Splits of `symbol` executed from `from` to `to` (inclusive), following next_url. */
+export async function fetchSplits(
+  client: PolygonClient,
+  symbol: string,
+  options: { from: string; to: string; signal: AbortSignal },
+): Promise<{ actions: PolygonAction[]; pages: number }> {
+  const query = new URLSearchParams({
+    ticker: symbol,
+    "execution_date.gte": options.from,
+    "execution_date.lte": options.to,
+    limit: "1000",
+  });
+  const what = `${symbol} splits`;
+  const { rows, pages } = await fetchPages(
+    client,
+    `/v3/reference/splits?${query}`,
+    symbol,
+    options.signal,
+    (body) => parseSplits(body, what),
+  );
+  return { actions: rows, pages };
+}
+
+/** Dividends of `symbol` going ex from `from` to `to` (inclusive), following next_url. */
+export async function fetchDividends(
+  client: PolygonClient,
+  symbol: string,
+  options: { from: string; to: string; signal: AbortSignal },
+): Promise<{ actions: PolygonAction[]; pages: number }> {
+  const query = new URLSearchParams({
+    ticker: symbol,
+    "ex_dividend_date.gte": options.from,
+    "ex_dividend_date.lte": options.to,
+    limit: "1000",
+  });
+  const what = `${symbol} dividends`;
+  const { rows, pages } = await fetchPages(
+    client,
+    `/v3/reference/dividends?${query}`,
+    symbol,
+    options.signal,
+    (body) => parseDividends(body, what),
+  );
+  return { actions: rows, pages };
+}
+
+/**
+ * GETs `first` and every page its `next_url` chain names (the key goes in the header, never in the
+ * URL: an `apiKey` a next_url carries is stripped), collecting the rows `parse` finds on each page.
+ * Throws naming `label` and the URL (without the key) on a bad body or a next_url loop.
+ */
+async function fetchPages<T>(
+  client: PolygonClient,
+  first: string,
+  label: string,
+  signal: AbortSignal,
+  parse: (body: unknown) => Page<T>,
+): Promise<{ rows: T[]; pages: number }> {
+  let url: string | undefined = first;
   const seen = new Set<string>();
-  const bars: PolygonBar[] = [];
+  const rows: T[] = [];
   let pages = 0;
   while (url !== undefined) {
-    if (seen.has(url)) throw new Error(`${symbol}: next_url repeats itself: GET ${redactUrl(url)}`);
+    if (seen.has(url)) throw new Error(`${label}: next_url repeats itself: GET ${redactUrl(url)}`);
     seen.add(url);
-    const body = await client.http.getJson(url, { signal: options.signal, label: symbol });
+    const body = await client.http.getJson(url, { signal, label });
     pages++;
-    let page: ReturnType<typeof parseAggregates>;
+    let page: Page<T>;
     try {
-      page = parseAggregates(body, symbol);
+      page = parse(body);
     } catch (err) {
       throw bodyError(err, url, client);
     }
-    bars.push(...page.bars);
+    for (const row of page.rows) rows.push(row);
     url = page.nextUrl === undefined ? undefined : redactUrl(page.nextUrl) /* next_url may carry apiKey */;
   }
-  return { bars, pages };
+  return { rows, pages };
 }
 
 /** The whole market's bars of one session. */

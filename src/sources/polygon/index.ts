@@ -1,18 +1,25 @@
 export {
   createPolygonClient,
   fetchAggregates,
+  fetchDividends,
   fetchGroupedDaily,
+  fetchSplits,
   type PolygonClient,
   type PolygonHttpParams,
   resolveApiKey,
 } from "./client.js";
 export {
   type AggregatesPage,
+  mergeSameDay,
   newYorkDate,
+  type Page,
   POLYGON_TIMEZONE,
+  type PolygonAction,
   type PolygonBar,
   PolygonBodyError,
   parseAggregates,
+  parseDividends,
   parseGroupedDaily,
+  parseSplits,
 } from "./parse.js";
 export { abortError, failureMessage, ingestAll, resolveRange, settleAll } from "./range.js";

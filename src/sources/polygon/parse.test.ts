@@ -1,6 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { newYorkDate, PolygonBodyError, parseAggregates, parseGroupedDaily } from "./parse.js";
+import {
+  mergeSameDay,
+  newYorkDate,
+  PolygonBodyError,
+  parseAggregates,
+  parseDividends,
+  parseGroupedDaily,
+  parseSplits,
+} from "./parse.js";
 
 const fixture = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../../tests/fixtures/polygon/${name}`, import.meta.url), "utf8"));
@@ -105,5 +113,156 @@ describe("newYorkDate", () => {
     // 2024-01-02 21:00 New York is already 2024-01-03 in UTC.
     expect(newYorkDate(Date.UTC(2024, 0, 3, 2, 0))).toBe("2024-01-02");
     expect(newYorkDate(Date.UTC(2024, 6, 1, 3, 59))).toBe("2024-06-30");
+  });
+});
+
+describe("parseSplits", () => {
+  it("parses the v3 splits fixture row by row, value = split_to / split_from", () => {
+    const page = parseSplits(fixture("v3-reference-splits.json"), "splits");
+    expect(page.nextUrl).toBeUndefined();
+    expect(page.rows).toEqual([
+      { symbol: "GOOGL", date: "2022-07-18", kind: "split", value: 20, currency: null },
+      { symbol: "GOOG", date: "2022-07-18", kind: "split", value: 20, currency: null },
+      { symbol: "CTO", date: "2022-07-01", kind: "split", value: 3, currency: null },
+      { symbol: "SHOP", date: "2022-06-29", kind: "split", value: 10, currency: null },
+      { symbol: "SHOP", date: "2022-06-22", kind: "split", value: 10, currency: null },
+      { symbol: "DXCM", date: "2022-06-10", kind: "split", value: 4, currency: null },
+      { symbol: "AMZN", date: "2022-06-06", kind: "split", value: 20, currency: null },
+      // The reverse split 2 -> 1: one new share per two old ones.
+      { symbol: "BRW", date: "2022-05-20", kind: "split", value: 0.5, currency: null },
+      { symbol: "CM", date: "2022-05-16", kind: "split", value: 2, currency: null },
+      { symbol: "CIG.C", date: "2022-05-02", kind: "split", value: 4 / 3, currency: null },
+    ]);
+  });
+
+  it("parses the v3 spec example with its next_url", () => {
+    const page = parseSplits(fixture("v3-reference-splits-example.json"), "AAPL splits");
+    expect(page.nextUrl).toBe(
+      "https://api.massive.com/v3/splits/AAPL?cursor=YWN0aXZlPXRydWUmZGF0ZT0yMDIxLTA0LTI1JmxpbWl0PTEmb3JkZXI9YXNjJnBhZ2VfbWFya2VyPUElN0M5YWRjMjY0ZTgyM2E1ZjBiOGUyNDc5YmZiOGE1YmYwNDVkYzU0YjgwMDcyMWE2YmI1ZjBjMjQwMjU4MjFmNGZiJnNvcnQ9dGlja2Vy",
+    );
+    expect(page.rows).toEqual([
+      { symbol: "AAPL", date: "2020-08-31", kind: "split", value: 4, currency: null },
+      { symbol: "AAPL", date: "2005-02-28", kind: "split", value: 2, currency: null },
+    ]);
+  });
+
+  it("parses the stocks/v1 spec example (same fields plus adjustment factors)", () => {
+    expect(parseSplits(fixture("stocks-v1-splits-example.json"), "AAPL splits")).toEqual({
+      rows: [{ symbol: "AAPL", date: "2005-02-28", kind: "split", value: 2, currency: null }],
+      nextUrl: undefined,
+    });
+  });
+
+  it("treats results null or missing as empty", () => {
+    expect(parseSplits({ status: "OK", results: null }, "X splits")).toEqual({
+      rows: [],
+      nextUrl: undefined,
+    });
+    expect(parseSplits({ status: "OK" }, "X splits").rows).toEqual([]);
+  });
+
+  it("rejects wrong shapes naming the request and the row", () => {
+    const row = { execution_date: "2022-05-20", split_from: 2, split_to: 1, ticker: "BRW" };
+    expect(() => parseSplits("nope", "BRW splits")).toThrow(PolygonBodyError);
+    expect(() => parseSplits({ results: { a: 1 } }, "BRW splits")).toThrow(
+      /BRW splits: "results" is a object/,
+    );
+    expect(() => parseSplits({ results: [row, { ...row, split_from: 0 }] }, "BRW splits")).toThrow(
+      /BRW splits: results\[1\]: field "split_from" is 0, not positive/,
+    );
+    expect(() => parseSplits({ results: [{ ...row, split_to: "1" }] }, "BRW splits")).toThrow(
+      /results\[0\]: field "split_to" is "1", not a number/,
+    );
+    expect(() => parseSplits({ results: [{ ...row, execution_date: 1653004800000 }] }, "BRW splits")).toThrow(
+      /results\[0\]: field "execution_date" is 1653004800000, not a YYYY-MM-DD date/,
+    );
+    expect(() => parseSplits({ results: [{ ...row, ticker: undefined }] }, "BRW splits")).toThrow(
+      /results\[0\]: field "ticker" is missing/,
+    );
+    expect(() => parseSplits({ results: [null] }, "BRW splits")).toThrow(/results\[0\]: expected an object/);
+    expect(() => parseSplits({ results: [], next_url: 3 }, "BRW splits")).toThrow(/next_url/);
+    expect(() => parseSplits({ status: "ERROR", error: "bad" }, "BRW splits")).toThrow(/status ERROR: bad/);
+  });
+});
+
+describe("parseDividends", () => {
+  it("parses the v3 dividends fixture row by row, dated by the ex-dividend date", () => {
+    const page = parseDividends(fixture("v3-reference-dividends.json"), "dividends");
+    expect(page.nextUrl).toBeUndefined();
+    // This body (a client test mock) has no "currency" field: stored as null, not guessed.
+    const cssen = (date: string) => ({
+      symbol: "CSSEN",
+      date,
+      kind: "dividend",
+      value: 0.59375,
+      currency: null,
+    });
+    const airtp = (date: string) => ({ symbol: "AIRTP", date, kind: "dividend", value: 0.5, currency: null });
+    expect(page.rows).toEqual([
+      cssen("2025-06-12"),
+      cssen("2025-03-13"),
+      cssen("2024-12-12"),
+      cssen("2024-09-12"),
+      cssen("2024-06-13"),
+      cssen("2024-03-14"),
+      cssen("2023-12-14"),
+      airtp("2023-11-13"),
+      cssen("2023-09-14"),
+      airtp("2023-08-11"),
+    ]);
+  });
+
+  it("parses the stocks/v1 spec example: cash_amount as paid, with its currency", () => {
+    expect(parseDividends(fixture("stocks-v1-dividends-example.json"), "AAPL dividends")).toEqual({
+      rows: [{ symbol: "AAPL", date: "2025-08-11", kind: "dividend", value: 0.26, currency: "USD" }],
+      nextUrl: undefined,
+    });
+  });
+
+  it("treats results null or missing as empty and reads next_url", () => {
+    expect(parseDividends({ results: null, next_url: "https://x/p2?cursor=c" }, "X dividends")).toEqual({
+      rows: [],
+      nextUrl: "https://x/p2?cursor=c",
+    });
+  });
+
+  it("rejects wrong shapes naming the request and the row", () => {
+    const row = { cash_amount: 0.5, ex_dividend_date: "2023-11-13", ticker: "AIRTP", currency: "USD" };
+    expect(() =>
+      parseDividends({ results: [row, { ...row, cash_amount: null }] }, "AIRTP dividends"),
+    ).toThrow(/AIRTP dividends: results\[1\]: field "cash_amount" is null, not a number/);
+    expect(() => parseDividends({ results: [{ ...row, ex_dividend_date: "13/11/2023" }] }, "D")).toThrow(
+      /D: results\[0\]: field "ex_dividend_date" is "13\/11\/2023", not a YYYY-MM-DD date/,
+    );
+    expect(() => parseDividends({ results: [{ ...row, currency: 840 }] }, "D")).toThrow(
+      /results\[0\]: field "currency" is 840/,
+    );
+  });
+});
+
+describe("mergeSameDay", () => {
+  it("adds dividends of one ex-date and multiplies splits of one date", () => {
+    expect(
+      mergeSameDay([
+        { symbol: "X", date: "2024-01-02", kind: "dividend", value: 0.25, currency: "USD" },
+        { symbol: "X", date: "2024-01-02", kind: "split", value: 2, currency: null },
+        { symbol: "X", date: "2024-01-02", kind: "dividend", value: 1, currency: null },
+        { symbol: "X", date: "2024-01-02", kind: "split", value: 3, currency: null },
+        { symbol: "X", date: "2024-01-03", kind: "dividend", value: 0.1, currency: "USD" },
+      ]),
+    ).toEqual([
+      { symbol: "X", date: "2024-01-02", kind: "dividend", value: 1.25, currency: "USD" },
+      { symbol: "X", date: "2024-01-02", kind: "split", value: 6, currency: null },
+      { symbol: "X", date: "2024-01-03", kind: "dividend", value: 0.1, currency: "USD" },
+    ]);
+  });
+
+  it("refuses to add dividends in two currencies", () => {
+    expect(() =>
+      mergeSameDay([
+        { symbol: "X", date: "2024-01-02", kind: "dividend", value: 1, currency: "USD" },
+        { symbol: "X", date: "2024-01-02", kind: "dividend", value: 1, currency: "CAD" },
+      ]),
+    ).toThrow(/X: two dividends on 2024-01-02 in USD and CAD/);
   });
 });

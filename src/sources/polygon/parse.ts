@@ -1,7 +1,9 @@
 /**
- * Parsers of Polygon (Massive) aggregates bodies: `/v2/aggs/ticker/{T}/range/...` and
- * `/v2/aggs/grouped/locale/us/market/stocks/{date}`. Dates come from `t` (ms epoch) in the exchange
- * time zone, never from the UTC date. HTTP error bodies are handled by the HTTP client.
+ * Parsers of Polygon (Massive) bodies: aggregates (`/v2/aggs/ticker/{T}/range/...` and
+ * `/v2/aggs/grouped/locale/us/market/stocks/{date}`), whose dates come from `t` (ms epoch) in the
+ * exchange time zone, never from the UTC date; and the reference splits and dividends
+ * (`/v3/reference/splits`, `/v3/reference/dividends`, and the newer `/stocks/v1/...` shapes, which
+ * carry the same fields plus more). HTTP error bodies are handled by the HTTP client.
  */
 import { DateTime } from "luxon";
 
@@ -139,11 +141,16 @@ export function parseAggregates(body: unknown, symbol: string, what = symbol): A
     place.index = i;
     return parseRow(row, symbol, place);
   });
+  return { bars, nextUrl: nextUrlOf(body, what) };
+}
+
+/** `next_url` of a page: absent or null when there is no next page. */
+function nextUrlOf(body: unknown, what: string): string | undefined {
   const next = isRecord(body) ? body.next_url : undefined;
   if (next !== undefined && next !== null && (typeof next !== "string" || next === "")) {
     throw new PolygonBodyError(`${what}: "next_url" is ${JSON.stringify(next)}, not a URL`);
   }
-  return { bars, nextUrl: typeof next === "string" ? next : undefined };
+  return typeof next === "string" ? next : undefined;
 }
 
 /** A `/v2/aggs/grouped/locale/us/market/stocks/{date}` body: one bar per ticker (`T`). */
@@ -153,4 +160,120 @@ export function parseGroupedDaily(body: unknown, what = "grouped daily"): Polygo
     place.index = i;
     return parseRow(row, undefined, place);
   });
+}
+
+/** One page of a paginated endpoint: its rows and the absolute URL of the next page, if any. */
+export interface Page<T> {
+  rows: T[];
+  nextUrl: string | undefined;
+}
+
+/** A split or dividend as corporate_actions stores it (the source is the writer's). */
+export interface PolygonAction {
+  /** The row's `ticker`. */
+  symbol: string;
+  /** `YYYY-MM-DD`: the execution date of a split, the ex-dividend date of a dividend. */
+  date: string;
+  kind: "split" | "dividend";
+  /** Split: new shares per old share (`split_to / split_from`); dividend: cash per share. */
+  value: number;
+  /** A dividend's `currency` (null when the body gives none); null for splits. */
+  currency: string | null;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function requiredDate(row: Record<string, unknown>, key: string, where: RowPlace): string {
+  const value = row[key];
+  if (typeof value !== "string" || !ISO_DATE.test(value)) {
+    throw new PolygonBodyError(
+      `${placeOf(where)}: field "${key}" is ${JSON.stringify(value) ?? "missing"}, not a YYYY-MM-DD date`,
+    );
+  }
+  return value;
+}
+
+function requiredTicker(row: Record<string, unknown>, where: RowPlace): string {
+  const value = row.ticker;
+  if (typeof value !== "string" || value === "") {
+    throw new PolygonBodyError(`${placeOf(where)}: field "ticker" is ${JSON.stringify(value) ?? "missing"}`);
+  }
+  return value;
+}
+
+function positiveNumber(row: Record<string, unknown>, key: string, where: RowPlace): number {
+  const value = requiredNumber(row, key, where);
+  if (value <= 0) throw new PolygonBodyError(`${placeOf(where)}: field "${key}" is ${value}, not positive`);
+  return value;
+}
+
+function rowsOf<T>(
+  body: unknown,
+  what: string,
+  parse: (row: Record<string, unknown>, where: RowPlace) => T,
+): Page<T> {
+  const where = { what, index: 0 };
+  const rows = resultsOf(body, what).map((raw, i) => {
+    where.index = i;
+    if (!isRecord(raw)) throw new PolygonBodyError(`${placeOf(where)}: expected an object, got ${kind(raw)}`);
+    return parse(raw, where);
+  });
+  return { rows, nextUrl: nextUrlOf(body, what) };
+}
+
+/**
+ * One page of `/v3/reference/splits` (or `/stocks/v1/splits`): value = `split_to / split_from`, so a
+ * 4:1 split is 4 and the reverse split 2 -> 1 is 0.5. `what` names the request in errors.
+ */
+export function parseSplits(body: unknown, what: string): Page<PolygonAction> {
+  return rowsOf(body, what, (row, where) => ({
+    symbol: requiredTicker(row, where),
+    date: requiredDate(row, "execution_date", where),
+    kind: "split",
+    value: positiveNumber(row, "split_to", where) / positiveNumber(row, "split_from", where),
+    currency: null,
+  }));
+}
+
+/**
+ * One page of `/v3/reference/dividends` (or `/stocks/v1/dividends`): dated by `ex_dividend_date`,
+ * value = `cash_amount` as paid (not split-adjusted), `currency` when given.
+ */
+export function parseDividends(body: unknown, what: string): Page<PolygonAction> {
+  return rowsOf(body, what, (row, where) => {
+    const currency = row.currency;
+    if (currency !== undefined && currency !== null && (typeof currency !== "string" || currency === "")) {
+      throw new PolygonBodyError(`${placeOf(where)}: field "currency" is ${JSON.stringify(currency)}`);
+    }
+    return {
+      symbol: requiredTicker(row, where),
+      date: requiredDate(row, "ex_dividend_date", where),
+      kind: "dividend",
+      value: requiredNumber(row, "cash_amount", where),
+      currency: typeof currency === "string" ? currency : null,
+    };
+  });
+}
+
+/**
+ * One action per symbol, date and kind (corporate_actions' key): dividends on the same ex-date (a
+ * regular and a special one) add up, splits on the same date multiply. Keeps first-seen order.
+ */
+export function mergeSameDay(actions: readonly PolygonAction[]): PolygonAction[] {
+  const merged = new Map<string, PolygonAction>();
+  for (const action of actions) {
+    const key = `${action.symbol}\u0000${action.date}\u0000${action.kind}`;
+    const held = merged.get(key);
+    if (held === undefined) merged.set(key, { ...action });
+    else if (action.kind === "split") held.value *= action.value;
+    else if (held.currency !== null && action.currency !== null && held.currency !== action.currency) {
+      throw new PolygonBodyError(
+        `${action.symbol}: two dividends on ${action.date} in ${held.currency} and ${action.currency}`,
+      );
+    } else {
+      held.value += action.value;
+      held.currency ??= action.currency;
+    }
+  }
+  return [...merged.values()];
 }

@@ -1,0 +1,119 @@
+/**
+ * `tickflow backfill NAME --from D --to D [--missing]`: runs of a deployment for past NYSE sessions
+ * (the run date of each is the session), queued as Scheduled now so the daemon runs them within the
+ * pool's and deployment's limits. Sessions that already have a run waiting or running are left out,
+ * so repeating a backfill does not queue twice. `--missing` keeps only the sessions for which some
+ * of the deployment's symbols have no bar in bars_daily.
+ */
+import { DATE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import { sessionsBetween } from "../calendar/index.js";
+import { appendColumns, newRunId, withTransaction } from "../store/index.js";
+import { insertRuns } from "./scheduler.js";
+
+export interface BackfillResult {
+  /** Sessions in the range. */
+  sessions: number;
+  /** Runs queued, with their run dates. */
+  queued: { id: string; date: string }[];
+  /** Sessions left out because a run of theirs is already waiting or running. */
+  pending: number;
+  /** Sessions left out by `missing` because every symbol has its bar. */
+  complete: number;
+}
+
+function dayValue(date: string): DuckDBDateValue {
+  return new DuckDBDateValue(Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000));
+}
+
+export async function backfill(
+  db: DuckDBConnection,
+  deployment: string,
+  range: { from: string; to: string; missing: boolean; symbols?: readonly string[] },
+  now: Date,
+): Promise<BackfillResult | undefined> {
+  const found = (
+    await db.runAndReadAll(
+      "SELECT pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue FROM deployments WHERE name = $name",
+      { name: deployment },
+    )
+  ).getRowObjectsJS()[0];
+  if (!found) return undefined;
+  const parameters = JSON.parse(String(found.parameters ?? "{}")) as Record<string, unknown>;
+  const sessions = sessionsBetween(range.from, range.to);
+  let wanted = sessions;
+  let complete = 0;
+  if (range.missing && sessions.length > 0) {
+    const symbols =
+      range.symbols ?? (Array.isArray(parameters.symbols) ? parameters.symbols.map(String) : []);
+    if (symbols.length === 0) {
+      throw new Error(
+        `--missing needs the deployment's symbols: ${deployment} has no "symbols" parameter (pass --param symbols=... to its pipeline's default)`,
+      );
+    }
+    await db.run("CREATE OR REPLACE TEMP TABLE backfill_expected (date DATE, symbol VARCHAR)");
+    try {
+      const dates = sessions.flatMap((d) => symbols.map(() => dayValue(d)));
+      const syms = sessions.flatMap(() => symbols);
+      await appendColumns(
+        db,
+        "backfill_expected",
+        [
+          { type: DATE, values: dates },
+          { type: VARCHAR, values: syms },
+        ],
+        { schema: "main", catalog: "temp" },
+      );
+      const rows = (
+        await db.runAndReadAll(
+          `SELECT DISTINCT e.date::VARCHAR AS date FROM temp.main.backfill_expected e
+           ANTI JOIN bars_daily b ON b.symbol = e.symbol AND b.date = e.date ORDER BY 1`,
+        )
+      ).getRowObjectsJS();
+      const missing = new Set(rows.map((r) => String(r.date)));
+      wanted = sessions.filter((d) => missing.has(d));
+      complete = sessions.length - wanted.length;
+    } finally {
+      await db.run("DROP TABLE IF EXISTS temp.main.backfill_expected");
+    }
+  }
+  const waiting = new Set(
+    (
+      await db.runAndReadAll(
+        `SELECT logical_date::VARCHAR AS d FROM runs WHERE deployment = $name
+           AND state IN ('Scheduled', 'Late', 'Pending', 'Running') AND logical_date BETWEEN $from::DATE AND $to::DATE`,
+        { name: deployment, from: range.from, to: range.to },
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => String(r.d)),
+  );
+  const queue = wanted.filter((d) => !waiting.has(d)).map((date) => ({ id: newRunId(), date }));
+  if (queue.length > 0) {
+    await withTransaction(db, () =>
+      insertRuns(
+        db,
+        queue.map((run) => ({
+          id: run.id,
+          pipeline: String(found.pipeline),
+          deployment,
+          state: "Scheduled",
+          parameters: JSON.stringify(parameters),
+          logical_date: run.date,
+          scheduled_at: now.toISOString(),
+          schedule_id: null,
+          work_pool: found.work_pool === null ? null : String(found.work_pool),
+          work_queue: found.work_queue === null ? null : String(found.work_queue),
+          pipeline_file: String(found.pipeline_file),
+        })),
+        now,
+        "queued by backfill",
+      ),
+    );
+  }
+  return {
+    sessions: sessions.length,
+    queued: queue,
+    pending: wanted.length - queue.length,
+    complete,
+  };
+}

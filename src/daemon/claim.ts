@@ -1,0 +1,219 @@
+/**
+ * Taking due runs for the workers, within limits: queue priority first (lower number first), then
+ * scheduled time; the pool's, the queue's and the deployment's concurrency limits count the runs
+ * holding a slot (Pending, Running, Cancelling). A deployment at its own limit either waits
+ * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { timestampTZ, withTransaction } from "../store/index.js";
+import { recordRunTransitions } from "./scheduler.js";
+
+/** States in which a run holds a slot of its pool, queue and deployment. */
+export const SLOT_STATES = ["Pending", "Running", "Cancelling"] as const;
+
+export interface ClaimedRun {
+  id: string;
+  deployment: string | null;
+  pipelineFile: string;
+  parameters: Record<string, unknown>;
+  logicalDate: string | null;
+  workPool: string | null;
+  workQueue: string | null;
+}
+
+interface Candidate {
+  id: string;
+  deployment: string | null;
+  pipeline_file: string;
+  parameters: string;
+  logical_date: string | null;
+  work_pool: string | null;
+  work_queue: string | null;
+  priority: number;
+  collision_strategy: string | null;
+  deployment_limit: number | null;
+  pool_limit: number | null;
+  pool_paused: boolean | null;
+  queue_limit: number | null;
+}
+
+const SLOTS = SLOT_STATES.map((s) => `'${s}'`).join(", ");
+
+/**
+ * Takes up to `capacity` due runs (Scheduled or Late, scheduled at or before `now`, of unpaused
+ * deployments and pools) for `owner`, leased until `now + leaseMs`; cancels those that
+ * `cancel_new` refuses. Returns the runs taken, in the order to start them.
+ */
+export async function claimRuns(
+  db: DuckDBConnection,
+  now: Date,
+  owner: string,
+  leaseMs: number,
+  capacity: number,
+): Promise<{ claimed: ClaimedRun[]; cancelled: string[] }> {
+  if (capacity <= 0) return { claimed: [], cancelled: [] };
+  return withTransaction(db, async () => {
+    const candidates = (
+      await db.runAndReadAll(
+        `SELECT r.id, r.deployment, r.pipeline_file, r.parameters::VARCHAR AS parameters,
+           r.logical_date::VARCHAR AS logical_date, r.work_pool, r.work_queue,
+           coalesce(q.priority, 1000000) AS priority, d.collision_strategy, d.concurrency_limit AS deployment_limit,
+           p.concurrency_limit AS pool_limit, p.paused AS pool_paused, q.concurrency_limit AS queue_limit
+         FROM runs r
+         LEFT JOIN deployments d ON d.name = r.deployment
+         LEFT JOIN work_pools p ON p.name = r.work_pool
+         LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
+         WHERE r.state IN ('Scheduled', 'Late') AND r.scheduled_at <= $now
+           AND coalesce(d.paused, false) = false
+         ORDER BY priority, r.scheduled_at, r.id`,
+        { now: timestampTZ(now) },
+      )
+    ).getRowObjectsJS() as unknown as Candidate[];
+    if (candidates.length === 0) return { claimed: [], cancelled: [] };
+
+    const held = (
+      await db.runAndReadAll(
+        `SELECT deployment, work_pool, work_queue, count(*)::INTEGER AS n FROM runs
+         WHERE state IN (${SLOTS}) GROUP BY ALL`,
+      )
+    ).getRowObjectsJS();
+    const count = new Map<string, number>();
+    const bump = (key: string, n = 1) => count.set(key, (count.get(key) ?? 0) + n);
+    for (const h of held) {
+      const n = Number(h.n);
+      if (h.deployment !== null) bump(`d:${h.deployment}`, n);
+      if (h.work_pool !== null) bump(`p:${h.work_pool}`, n);
+      if (h.work_queue !== null) bump(`q:${h.work_pool}/${h.work_queue}`, n);
+    }
+    const full = (key: string, limit: number | null) =>
+      limit !== null && (count.get(key) ?? 0) >= Number(limit);
+
+    const claimed: Candidate[] = [];
+    const cancelled: string[] = [];
+    for (const c of candidates) {
+      if (claimed.length >= capacity) break;
+      if (c.pool_paused) continue;
+      if (c.work_pool !== null && full(`p:${c.work_pool}`, c.pool_limit)) continue;
+      if (c.work_queue !== null && full(`q:${c.work_pool}/${c.work_queue}`, c.queue_limit)) continue;
+      if (c.deployment !== null && full(`d:${c.deployment}`, c.deployment_limit)) {
+        if (c.collision_strategy === "cancel_new") cancelled.push(c.id);
+        continue;
+      }
+      claimed.push(c);
+      if (c.deployment !== null) bump(`d:${c.deployment}`);
+      if (c.work_pool !== null) bump(`p:${c.work_pool}`);
+      if (c.work_queue !== null) bump(`q:${c.work_pool}/${c.work_queue}`);
+    }
+
+    if (claimed.length > 0) {
+      await db.run(
+        `UPDATE runs SET state = 'Pending', lease_owner = $owner, lease_expires_at = $expires
+         WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
+        {
+          owner,
+          expires: timestampTZ(new Date(now.getTime() + leaseMs)),
+          ids: `[${claimed.map((c) => JSON.stringify(c.id)).join(",")}]`,
+        },
+      );
+      await recordRunTransitions(
+        db,
+        claimed.map((c) => c.id),
+        claimed.map(() => "Pending"),
+        now,
+        `taken by ${owner}`,
+      );
+    }
+    if (cancelled.length > 0) {
+      const message =
+        "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
+      await db.run(
+        `UPDATE runs SET state = 'Cancelled', ended_at = $now, error = $message
+         WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
+        { now: timestampTZ(now), message, ids: `[${cancelled.map((id) => JSON.stringify(id)).join(",")}]` },
+      );
+      await recordRunTransitions(
+        db,
+        cancelled,
+        cancelled.map(() => "Cancelled"),
+        now,
+        message,
+      );
+    }
+    return {
+      claimed: claimed.map((c) => ({
+        id: c.id,
+        deployment: c.deployment,
+        pipelineFile: c.pipeline_file,
+        parameters: JSON.parse(c.parameters ?? "{}") as Record<string, unknown>,
+        logicalDate: c.logical_date,
+        workPool: c.work_pool,
+        workQueue: c.work_queue,
+      })),
+      cancelled,
+    };
+  });
+}
+
+/** Extends the leases of `ids` held by `owner` to `until`. */
+export async function renewLeases(
+  db: DuckDBConnection,
+  owner: string,
+  ids: readonly string[],
+  until: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db.run(
+    `UPDATE runs SET lease_expires_at = $until
+     WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))`,
+    { owner, until: timestampTZ(until), ids: `[${ids.map((id) => JSON.stringify(id)).join(",")}]` },
+  );
+}
+
+/**
+ * Marks `Crashed` the runs that hold a slot but whose holder is gone: at daemon start every such
+ * run (only one process can hold the database, so whoever ran them has died), later those whose
+ * lease expired and that `live` does not hold. Their running tasks become Crashed too. Returns
+ * the ids.
+ */
+export async function recoverCrashedRuns(
+  db: DuckDBConnection,
+  now: Date,
+  options: { atStart: boolean; live?: ReadonlySet<string> },
+): Promise<string[]> {
+  return withTransaction(db, async () => {
+    const rows = (
+      await db.runAndReadAll(
+        `SELECT id FROM runs WHERE state IN (${SLOTS})
+           AND ($atStart OR lease_expires_at IS NULL OR lease_expires_at < $now)`,
+        { atStart: options.atStart, now: timestampTZ(now) },
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => String(r.id))
+      .filter((id) => !options.live?.has(id));
+    if (rows.length === 0) return [];
+    const ids = `[${rows.map((id) => JSON.stringify(id)).join(",")}]`;
+    const message = options.atStart
+      ? "crashed: its process ended while it ran (found at daemon start)"
+      : "crashed: its lease expired";
+    await db.run(
+      `UPDATE runs SET state = 'Crashed', ended_at = $now, error = $message, lease_owner = NULL,
+         lease_expires_at = NULL
+       WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
+      { now: timestampTZ(now), message, ids },
+    );
+    await db.run(
+      `UPDATE task_runs SET state = 'Crashed', ended_at = $now, error = $message
+       WHERE run_id IN (SELECT unnest($ids::VARCHAR[])) AND state IN ('Pending', 'Running', 'Retrying')`,
+      { now: timestampTZ(now), message, ids },
+    );
+    await recordRunTransitions(
+      db,
+      rows,
+      rows.map(() => "Crashed"),
+      now,
+      message,
+    );
+    return rows;
+  });
+}

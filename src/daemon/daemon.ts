@@ -1,0 +1,428 @@
+/**
+ * `tickflow daemon`: the scheduler, the workers and the HTTP API in one process holding the
+ * database. One control connection (serialised) does the scheduling, claiming and API reads;
+ * runs execute in this process on the store, as `tickflow run` does.
+ *
+ * Lifecycle: open, register the deployment files (if given), mark Crashed whatever a dead process
+ * left holding a slot, serve, READY=1. SIGTERM/SIGINT: STOPPING=1, take no more runs, let running
+ * ones finish up to the grace period, cancel the rest, exit 0. SIGHUP: reload the files.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { DateTime } from "luxon";
+import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
+import {
+  findRun,
+  listRuns,
+  logsOf,
+  openStore,
+  type Store,
+  taskRunsOf,
+  timestampTZ,
+  withConnectionLock,
+  withTransaction,
+} from "../store/index.js";
+import { ApiError, type ApiHandlers, checkApiBinding, startApi } from "./api.js";
+import { backfill } from "./backfill.js";
+import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
+import type { DeployChange } from "./deploy.js";
+import { createNotifier } from "./notify.js";
+import { recordRunTransitions, type SchedulerOptions, schedulePass } from "./scheduler.js";
+import { workRun } from "./worker.js";
+
+export type DaemonLog = (
+  level: "debug" | "info" | "warn" | "error",
+  message: string,
+  fields?: object,
+) => void;
+
+export interface DaemonOptions {
+  dbPath: string;
+  host: string;
+  port: number;
+  token: string | undefined;
+  env: Record<string, string | undefined>;
+  log: DaemonLog;
+  /** Registers the deployment files; called at start and on SIGHUP. Absent: use what is registered. */
+  register?: (db: DuckDBConnection) => Promise<DeployChange[]>;
+  /** Most runs executing at once in this daemon. Default 4. */
+  maxRuns?: number;
+  /** Scheduler pass interval. Default 10 s. */
+  scheduleEveryMs?: number;
+  /** Claim loop interval. Default 1 s. */
+  pollMs?: number;
+  leaseMs?: number;
+  /** How long SIGTERM waits for running runs before cancelling them. Default 30 s. */
+  graceMs?: number;
+  scheduler?: SchedulerOptions;
+  /** The clock (tests). */
+  now?: () => Date;
+  version: string;
+}
+
+export interface Daemon {
+  readonly port: number;
+  /** Begins the shutdown (as SIGTERM does); resolves with the exit code when it is over. */
+  stop(): Promise<number>;
+  readonly done: Promise<number>;
+}
+
+interface Active {
+  controller: AbortController;
+  done: Promise<unknown>;
+  deployment: string | null;
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const now = options.now ?? (() => new Date());
+  const log = options.log;
+  const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const maxRuns = options.maxRuns ?? 4;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const graceMs = options.graceMs ?? 30_000;
+  // Refuse a bad binding before taking the database.
+  checkApiBinding(options.host, options.token);
+  const notifier = createNotifier(options.env, (m) => log("warn", m));
+  const store: Store = await openStore(options.dbPath);
+  try {
+    return await serve();
+  } catch (err) {
+    notifier.close();
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+
+  async function serve(): Promise<Daemon> {
+    const control = await store.connect();
+    const locked = <T>(fn: () => Promise<T>) => withConnectionLock(control, fn);
+    const active = new Map<string, Active>();
+    let stopping = false;
+    let lastPass: Date | undefined;
+    let lastPassMs = 0;
+    let finished = 0;
+
+    const register = async (why: string) => {
+      if (!options.register) return;
+      const changes = await locked(() => options.register!(control));
+      for (const c of changes)
+        log("info", `${why}: ${c.kind} ${c.name} ${c.change}${c.detail ? ` (${c.detail})` : ""}`);
+      if (changes.length === 0) log("info", `${why}: deployments unchanged`);
+    };
+    await register("deploy");
+    const crashed = await locked(() => recoverCrashedRuns(control, now(), { atStart: true }));
+    if (crashed.length > 0) log("warn", `marked ${crashed.length} run(s) Crashed: ${crashed.join(", ")}`);
+
+    const today = () => DateTime.fromJSDate(now()).setZone(XNYS_TIMEZONE).toISODate()!;
+
+    const poolDefaults = async (
+      pool: string | null,
+    ): Promise<{ timeout?: string; env: Record<string, string> }> => {
+      if (pool === null) return { env: {} };
+      const rows = (
+        await locked(() =>
+          control.runAndReadAll("SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool", {
+            pool,
+          }),
+        )
+      ).getRowObjectsJS();
+      const defaults = rows[0]
+        ? (JSON.parse(String(rows[0].j)) as { timeout?: string; env?: Record<string, string> })
+        : {};
+      return { ...(defaults.timeout ? { timeout: defaults.timeout } : {}), env: defaults.env ?? {} };
+    };
+
+    const tick = async () => {
+      const t = now();
+      if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
+        const started = performance.now();
+        const result = await locked(() => schedulePass(control, t, options.scheduler));
+        lastPassMs = performance.now() - started;
+        lastPass = t;
+        if (result.created + result.late + result.dropped > 0) {
+          log(
+            "info",
+            `scheduler: ${result.created} run(s) created, ${result.late} late, ${result.dropped} missed dropped`,
+          );
+        }
+      }
+      if (stopping) return;
+      const { claimed, cancelled } = await locked(() =>
+        claimRuns(control, t, owner, leaseMs, maxRuns - active.size),
+      );
+      for (const id of cancelled)
+        log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`);
+      for (const run of claimed) {
+        const controller = new AbortController();
+        const defaults = await poolDefaults(run.workPool);
+        log(
+          "info",
+          `run ${run.id} starting (${run.deployment ?? "on demand"}, ${run.logicalDate ?? today()})`,
+        );
+        const done = workRun(store, run, {
+          signal: controller.signal,
+          env: { ...options.env, ...defaults.env },
+          ...(defaults.timeout ? { timeout: defaults.timeout } : {}),
+          today: today(),
+        })
+          .then((r) =>
+            log(
+              r.state === "Completed" ? "info" : "warn",
+              `run ${run.id} ${r.state}${r.error ? `: ${r.error}` : ""}`,
+            ),
+          )
+          .catch((err: unknown) =>
+            log("error", `run ${run.id}: ${err instanceof Error ? err.message : String(err)}`),
+          )
+          .finally(() => {
+            active.delete(run.id);
+            finished++;
+          });
+        active.set(run.id, { controller, done, deployment: run.deployment });
+      }
+    };
+
+    let timer: NodeJS.Timeout | undefined;
+    let ticking: Promise<void> = Promise.resolve();
+    const loop = () => {
+      ticking = tick()
+        .catch((err: unknown) =>
+          log("error", `scheduler/worker loop: ${err instanceof Error ? err.message : String(err)}`),
+        )
+        .finally(() => {
+          if (!stopping) timer = setTimeout(loop, options.pollMs ?? 1000);
+        });
+    };
+    const handlers: ApiHandlers = {
+      health: async () => ({
+        status: stopping ? "stopping" : "ok",
+        version: options.version,
+        runs_active: active.size,
+        last_schedule_pass: lastPass?.toISOString() ?? null,
+      }),
+      deployments: () =>
+        locked(async () =>
+          (
+            await control.runAndReadAll(
+              `SELECT name, pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue,
+               concurrency_limit, collision_strategy, missed_runs, paused,
+               (SELECT min(scheduled_at) FROM runs r WHERE r.deployment = d.name AND r.state = 'Scheduled')::VARCHAR AS next_run
+             FROM deployments d ORDER BY name`,
+            )
+          )
+            .getRowObjectsJson()
+            .map((r) => ({ ...r, parameters: JSON.parse(String(r.parameters ?? "{}")) })),
+        ),
+      createRun: (deployment, parameters) =>
+        locked(() => createRunNow(control, deployment, parameters, now(), today())),
+      backfill: (deployment, body) => {
+        const from = String(body.from ?? "");
+        const to = String(body.to ?? "");
+        if (!isValidIsoDate(from) || !isValidIsoDate(to))
+          throw new ApiError(400, '"from" and "to" must be YYYY-MM-DD');
+        return locked(() =>
+          backfill(control, deployment, { from, to, missing: body.missing === true }, now()),
+        );
+      },
+      runs: (query) =>
+        locked(async () =>
+          listRuns(control, {
+            limit: Math.min(1000, Number(query.get("limit") ?? 50) || 50),
+            ...(query.get("state") ? { state: query.get("state")! } : {}),
+            ...(query.get("pipeline") ? { pipeline: query.get("pipeline")! } : {}),
+          }),
+        ),
+      run: (id) =>
+        locked(async () => {
+          const run = await findRun(control, id);
+          if (!run) return undefined;
+          return { ...run, tasks: await taskRunsOf(control, run.id) };
+        }),
+      logs: (id, query) =>
+        locked(async () => {
+          const run = await findRun(control, id);
+          if (!run) return undefined;
+          // ?after_ts=ISO&after_seq=N: only lines after the last one a follower has seen.
+          const ts = query.get("after_ts");
+          return logsOf(
+            control,
+            run.id,
+            ts ? { after: { ts: new Date(ts), seq: Number(query.get("after_seq") ?? 0) } } : {},
+          );
+        }),
+      cancel: async (id) => {
+        const run = await locked(() => findRun(control, id));
+        if (!run) return undefined;
+        const live = active.get(run.id);
+        if (live) {
+          live.controller.abort(new Error("cancelled through the API"));
+          return { state: "Cancelling" };
+        }
+        if (run.state === "Scheduled" || run.state === "Late") {
+          await locked(() => cancelUnstarted(control, run.id, now()));
+          return { state: "Cancelled" };
+        }
+        return { state: run.state };
+      },
+      metrics: async () => {
+        const states = (
+          await locked(() =>
+            control.runAndReadAll("SELECT state, count(*)::INTEGER AS n FROM runs GROUP BY state"),
+          )
+        ).getRowObjectsJS();
+        return [
+          "# HELP tickflow_runs Runs in the database by state.",
+          "# TYPE tickflow_runs gauge",
+          ...states.map((s) => `tickflow_runs{state="${String(s.state)}"} ${Number(s.n)}`),
+          "# HELP tickflow_runs_active Runs executing in this daemon.",
+          "# TYPE tickflow_runs_active gauge",
+          `tickflow_runs_active ${active.size}`,
+          "# HELP tickflow_runs_finished_total Runs this daemon has finished since it started.",
+          "# TYPE tickflow_runs_finished_total counter",
+          `tickflow_runs_finished_total ${finished}`,
+          "# HELP tickflow_scheduler_pass_seconds Duration of the last scheduler pass.",
+          "# TYPE tickflow_scheduler_pass_seconds gauge",
+          `tickflow_scheduler_pass_seconds ${(lastPassMs / 1000).toFixed(6)}`,
+          "",
+        ].join("\n");
+      },
+    };
+
+    const api = await startApi(handlers, {
+      host: options.host,
+      port: options.port,
+      token: options.token,
+      onError: (m) => log("error", m),
+    });
+    log("info", `listening on http://${options.host}:${api.port}, database ${options.dbPath}`);
+    const leaseTimer = setInterval(
+      () => {
+        const ids = [...active.keys()];
+        locked(async () => {
+          await renewLeases(control, owner, ids, new Date(now().getTime() + leaseMs));
+          const lost = await recoverCrashedRuns(control, now(), { atStart: false, live: new Set(ids) });
+          if (lost.length > 0) log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`);
+        }).catch((err: unknown) =>
+          log("error", `lease renewal: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      },
+      Math.max(100, Math.floor(leaseMs / 3)),
+    );
+    const watchdog = notifier.watchdogMs
+      ? setInterval(() => void notifier.send("WATCHDOG=1"), notifier.watchdogMs)
+      : undefined;
+
+    loop();
+    await notifier.send(`READY=1\nSTATUS=serving on ${options.host}:${api.port}\nMAINPID=${process.pid}`);
+
+    let resolveDone!: (code: number) => void;
+    const done = new Promise<number>((resolve) => {
+      resolveDone = resolve;
+    });
+    let stopPromise: Promise<number> | undefined;
+    const stop = (): Promise<number> => {
+      stopPromise ??= (async () => {
+        stopping = true;
+        log("info", `stopping: ${active.size} run(s) in flight, grace ${graceMs} ms`);
+        await notifier.send("STOPPING=1");
+        if (timer) clearTimeout(timer);
+        await ticking;
+        const all = Promise.all([...active.values()].map((a) => a.done));
+        const graceOver = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+        if ((await Promise.race([all.then(() => "done"), graceOver.then(() => "grace")])) === "grace") {
+          log("warn", `grace period over: cancelling ${active.size} run(s)`);
+          for (const a of active.values()) a.controller.abort(new Error("daemon stopping"));
+          await all;
+        }
+        clearInterval(leaseTimer);
+        if (watchdog) clearInterval(watchdog);
+        await api.close();
+        // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
+        await locked(() =>
+          control.run(
+            "UPDATE runs SET state = 'Scheduled', lease_owner = NULL, lease_expires_at = NULL WHERE state = 'Pending' AND lease_owner = $owner",
+            { owner },
+          ),
+        );
+        notifier.close();
+        control.closeSync();
+        await store.close();
+        log("info", "stopped");
+        resolveDone(0);
+        return 0;
+      })();
+      return stopPromise;
+    };
+
+    const onTerm = () => void stop();
+    const onHup = () => {
+      register("reload").catch((err: unknown) =>
+        log(
+          "error",
+          `reload failed, keeping the registered deployments: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
+    };
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onTerm);
+    process.on("SIGHUP", onHup);
+    done.finally(() => {
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onTerm);
+      process.off("SIGHUP", onHup);
+    });
+    return { port: api.port, stop, done };
+  }
+}
+
+/** A run of `deployment` now (`deployment run`, the API): Scheduled at `now`, so the next claim takes it. */
+export async function createRunNow(
+  db: DuckDBConnection,
+  deployment: string,
+  parameters: Record<string, unknown>,
+  now: Date,
+  today: string,
+): Promise<{ id: string } | undefined> {
+  const rows = (
+    await db.runAndReadAll(
+      "SELECT pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue FROM deployments WHERE name = $name",
+      { name: deployment },
+    )
+  ).getRowObjectsJS();
+  const d = rows[0];
+  if (!d) return undefined;
+  const { newRunId } = await import("../store/index.js");
+  const id = newRunId();
+  await withTransaction(db, async () => {
+    await db.run(
+      `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at, scheduled_at,
+         work_pool, work_queue, pipeline_file)
+       VALUES ($id, $pipeline, $deployment, 'Scheduled', $parameters::JSON, $today::DATE, $now, $now,
+         $work_pool, $work_queue, $pipeline_file)`,
+      {
+        id,
+        pipeline: String(d.pipeline),
+        deployment,
+        parameters: JSON.stringify({ ...JSON.parse(String(d.parameters ?? "{}")), ...parameters }),
+        today,
+        now: timestampTZ(now),
+        work_pool: d.work_pool === null ? null : String(d.work_pool),
+        work_queue: d.work_queue === null ? null : String(d.work_queue),
+        pipeline_file: String(d.pipeline_file),
+      },
+    );
+    await recordRunTransitions(db, [id], ["Scheduled"], now, "created on demand");
+  });
+  return { id };
+}
+
+/** Cancels a run that has not started. */
+async function cancelUnstarted(db: DuckDBConnection, id: string, now: Date): Promise<void> {
+  await withTransaction(db, async () => {
+    await db.run(
+      "UPDATE runs SET state = 'Cancelled', ended_at = $now, error = 'cancelled before it started' WHERE id = $id AND state IN ('Scheduled', 'Late')",
+      { id, now: timestampTZ(now) },
+    );
+    await recordRunTransitions(db, [id], ["Cancelled"], now, "cancelled before it started");
+  });
+}

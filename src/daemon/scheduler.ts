@@ -1,0 +1,241 @@
+/**
+ * One scheduler pass (Prefect's model): for every active schedule of an unpaused deployment,
+ * create the runs it fires up to `now + horizon` as `Scheduled`, keyed by (deployment, schedule,
+ * instant) so a pass repeated, or after a redeploy, never creates one twice; after downtime the
+ * deployment's `missed_runs` decides which missed fires still run; runs not started in time
+ * become `Late`. Pure computation comes from src/schedule; this file only reads and writes.
+ */
+import { type DuckDBConnection, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
+import type { ScheduleDocument } from "../schedule/deployments-file.js";
+import { fireTimes } from "../schedule/fire-times.js";
+import { decideMissedRuns, type MissedRunsPolicy } from "../schedule/missed-runs.js";
+import { scheduledRunKey } from "../schedule/run-key.js";
+import { appendColumns, timestampTZ, withTransaction } from "../store/index.js";
+
+export interface SchedulerOptions {
+  /** How far ahead runs are created. Default 1 hour. */
+  horizonMs?: number;
+  /** Most runs one schedule creates in one pass. Default 100. */
+  maxRunsPerSchedule?: number;
+  /** A run due longer ago than this and not started is Late (and a fire missed by more, "missed"). Default 60 s. */
+  lateAfterMs?: number;
+}
+
+export interface PassResult {
+  created: number;
+  /** Runs marked Late in this pass. */
+  late: number;
+  /** Missed fires that `missed_runs` dropped. */
+  dropped: number;
+}
+
+interface DueSchedule {
+  deployment: string;
+  pipeline: string;
+  pipeline_file: string;
+  parameters: string;
+  work_pool: string | null;
+  work_queue: string | null;
+  missed_runs: MissedRunsPolicy;
+  schedule_id: string;
+  definition: string;
+  scheduled_until: Date | null;
+}
+
+const RUN_COLUMNS = [
+  "id",
+  "pipeline",
+  "deployment",
+  "state",
+  "parameters",
+  "logical_date",
+  "scheduled_at",
+  "schedule_id",
+  "work_pool",
+  "work_queue",
+  "pipeline_file",
+] as const;
+
+export async function schedulePass(
+  db: DuckDBConnection,
+  now: Date,
+  options: SchedulerOptions = {},
+): Promise<PassResult> {
+  const horizonMs = options.horizonMs ?? 3_600_000;
+  const maxRuns = options.maxRunsPerSchedule ?? 100;
+  const lateAfterMs = options.lateAfterMs ?? 60_000;
+  const until = new Date(now.getTime() + horizonMs);
+  const due = await dueSchedules(db);
+
+  const rows: QueuedRun[] = [];
+  let dropped = 0;
+  for (const s of due) {
+    const definition = scheduleOf(s.definition);
+    // A new schedule starts now: it does not make up for fires before it was deployed.
+    const after = s.scheduled_until ?? now;
+    const fires = fireTimes(definition, after, until).fires.slice(0, maxRuns);
+    const decision = decideMissedRuns(s.missed_runs, fires, now, lateAfterMs);
+    dropped += decision.dropped.length;
+    const parameters = JSON.stringify({ ...JSON.parse(s.parameters), ...(definition.parameters ?? {}) });
+    for (const { fire, status } of decision.create) {
+      rows.push({
+        id: scheduledRunKey(s.deployment, s.schedule_id, fire.at),
+        pipeline: s.pipeline,
+        deployment: s.deployment,
+        state: status === "future" ? "Scheduled" : "Late",
+        parameters,
+        logical_date: fire.local.slice(0, 10),
+        scheduled_at: fire.at.toISOString(),
+        schedule_id: s.schedule_id,
+        work_pool: s.work_pool,
+        work_queue: s.work_queue,
+        pipeline_file: s.pipeline_file,
+      });
+    }
+  }
+
+  return withTransaction(db, async () => {
+    const created = rows.length > 0 ? await insertRuns(db, rows, now, "created by the scheduler") : 0;
+    if (due.length > 0) {
+      await db.run(
+        `UPDATE schedules SET scheduled_until = $until
+         WHERE active AND NOT paused AND deployment IN (SELECT name FROM deployments WHERE NOT paused)`,
+        { until: timestampTZ(until) },
+      );
+    }
+    const late = await markLate(db, now, lateAfterMs);
+    return { created, late, dropped };
+  });
+}
+
+const schedules = new Map<string, ScheduleDocument>();
+
+/**
+ * The schedule a stored definition holds, one object per definition text: src/schedule caches
+ * each schedule's compiled trigger (and where it last stopped) per object, which makes a pass over
+ * 1,000 schedules take milliseconds instead of recompiling every pattern each time.
+ */
+function scheduleOf(definition: string): ScheduleDocument {
+  let schedule = schedules.get(definition);
+  if (schedule === undefined) {
+    if (schedules.size > 50_000) schedules.clear();
+    schedule = JSON.parse(definition) as ScheduleDocument;
+    schedules.set(definition, schedule);
+  }
+  return schedule;
+}
+
+/** Active, unpaused schedules of unpaused deployments, with what their runs need. */
+async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT d.name AS deployment, d.pipeline, d.pipeline_file, d.parameters::VARCHAR AS parameters,
+       d.work_pool, d.work_queue, d.missed_runs, s.id AS schedule_id, s.definition::VARCHAR AS definition,
+       s.scheduled_until
+     FROM deployments d JOIN schedules s ON s.deployment = d.name
+     WHERE NOT d.paused AND s.active AND NOT s.paused
+     ORDER BY d.name, s.position`,
+  );
+  return reader.getRowObjectsJS().map((r) => ({
+    ...(r as unknown as DueSchedule),
+    scheduled_until: r.scheduled_until === null ? null : new Date(String(r.scheduled_until)),
+  }));
+}
+
+/** A run row to queue (all values as text; JSON and dates are cast on insert). */
+export type QueuedRun = Record<(typeof RUN_COLUMNS)[number], string | null>;
+
+/**
+ * Appends the runs to a staging table and inserts those not already there (by id), recording
+ * their first transition with `message`; returns how many were inserted.
+ */
+export async function insertRuns(
+  db: DuckDBConnection,
+  rows: readonly QueuedRun[],
+  now: Date,
+  message: string,
+): Promise<number> {
+  await db.run(
+    `CREATE OR REPLACE TEMP TABLE scheduler_staging (${RUN_COLUMNS.map((c) => `${c} VARCHAR`).join(", ")})`,
+  );
+  try {
+    await appendColumns(
+      db,
+      "scheduler_staging",
+      RUN_COLUMNS.map((c) => ({ type: VARCHAR, values: rows.map((r) => r[c]) })),
+      { schema: "main", catalog: "temp" },
+    );
+    const created = await db.runAndReadAll(
+      `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at,
+         scheduled_at, schedule_id, work_pool, work_queue, pipeline_file)
+       SELECT s.id, s.pipeline, s.deployment, s.state, s.parameters::JSON, s.logical_date::DATE, $now,
+         s.scheduled_at::TIMESTAMPTZ, s.schedule_id, s.work_pool, s.work_queue, s.pipeline_file
+       FROM temp.main.scheduler_staging s
+       WHERE s.id NOT IN (SELECT id FROM runs)
+       RETURNING id, state`,
+      { now: timestampTZ(now) },
+    );
+    const made = created.getRowObjectsJS();
+    if (made.length > 0) {
+      await recordRunTransitions(
+        db,
+        made.map((r) => String(r.id)),
+        made.map((r) => String(r.state)),
+        now,
+        message,
+      );
+    }
+    return made.length;
+  } finally {
+    await db.run("DROP TABLE IF EXISTS temp.main.scheduler_staging");
+  }
+}
+
+/** Scheduled runs due more than `lateAfterMs` ago become Late; returns how many. */
+async function markLate(db: DuckDBConnection, now: Date, lateAfterMs: number): Promise<number> {
+  const late = await db.runAndReadAll(
+    `UPDATE runs SET state = 'Late' WHERE state = 'Scheduled' AND scheduled_at < $cutoff RETURNING id`,
+    { cutoff: timestampTZ(new Date(now.getTime() - lateAfterMs)) },
+  );
+  const ids = late.getRowObjectsJS().map((r) => String(r.id));
+  if (ids.length > 0)
+    await recordRunTransitions(
+      db,
+      ids,
+      ids.map(() => "Late"),
+      now,
+      "not started in time",
+    );
+  return ids.length;
+}
+
+/** State transitions of whole runs (task_id NULL), in bulk. */
+export async function recordRunTransitions(
+  db: DuckDBConnection,
+  runIds: readonly string[],
+  states: readonly string[],
+  at: Date,
+  message: string,
+): Promise<void> {
+  await db.run(
+    "CREATE OR REPLACE TEMP TABLE transition_staging (run_id VARCHAR, state VARCHAR, ts TIMESTAMPTZ)",
+  );
+  try {
+    await appendColumns(
+      db,
+      "transition_staging",
+      [
+        { type: VARCHAR, values: runIds },
+        { type: VARCHAR, values: states },
+        { type: TIMESTAMPTZ, values: runIds.map(() => timestampTZ(at)) },
+      ],
+      { schema: "main", catalog: "temp" },
+    );
+    await db.run(
+      `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
+       SELECT run_id, NULL, ts, 0, state, 0, $message FROM temp.main.transition_staging`,
+      { message },
+    );
+  } finally {
+    await db.run("DROP TABLE IF EXISTS temp.main.transition_staging");
+  }
+}

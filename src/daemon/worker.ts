@@ -1,0 +1,80 @@
+/**
+ * Executes one run a worker took: loads and plans its pipeline with the run's parameters and
+ * logical date, then runs it in this process on the daemon's store. A pipeline that no longer
+ * loads or plans fails the run with the reason (it never throws).
+ */
+import { dirname } from "node:path";
+import { parseDuration } from "../config/duration.js";
+import { executeRun, type RunResult } from "../engine/run.js";
+import { loadPipeline } from "../pipeline/load.js";
+import { resolveParameters } from "../pipeline/parameters.js";
+import { planPipeline } from "../pipeline/plan.js";
+import { builtinSteps } from "../steps/index.js";
+import { type Store, updateRun } from "../store/index.js";
+import type { ClaimedRun } from "./claim.js";
+import { recordRunTransitions } from "./scheduler.js";
+
+const steps = new Map(builtinSteps.map((s) => [s.name, s]));
+
+export interface WorkOptions {
+  /** Aborting it cancels the run (runs cancel, daemon shutdown). */
+  signal: AbortSignal;
+  /** The service's environment plus the pool's job_defaults.env. */
+  env: Record<string, string | undefined>;
+  /** The pool's job_defaults.timeout: the run is cancelled past it. */
+  timeout?: string;
+  /** Today in the exchange's time zone, for runs without a logical date. */
+  today: string;
+}
+
+/** Runs a claimed run to its end; returns its final state and error. */
+export async function workRun(
+  store: Store,
+  run: ClaimedRun,
+  options: WorkOptions,
+): Promise<{ state: string; error?: string }> {
+  const failed = async (error: string) => {
+    const now = new Date();
+    await updateRun(store.db, run.id, { state: "Failed", started_at: now, ended_at: now, error });
+    await recordRunTransitions(store.db, [run.id], ["Failed"], now, error);
+    return { state: "Failed", error };
+  };
+  const loaded = await loadPipeline(run.pipelineFile, builtinSteps, { withDefaults: false });
+  const problems = loaded.diagnostics.filter((d) => d.severity === "error");
+  if (!loaded.doc || problems.length > 0) {
+    return failed(
+      `pipeline ${run.pipelineFile} does not load: ${problems.map((p) => `${p.line}:${p.col}: ${p.message}`).join("; ")}`,
+    );
+  }
+  const doc = loaded.doc;
+  const params = resolveParameters(doc.parameters ?? {}, run.parameters, {});
+  if (params.problems.length > 0) {
+    return failed(`parameters: ${params.problems.map((p) => `${p.name}: ${p.message}`).join("; ")}`);
+  }
+  let signal = options.signal;
+  const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  if (timeoutMs !== undefined) signal = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+  let result: RunResult;
+  try {
+    const plan = planPipeline(doc, params.values, run.logicalDate ?? options.today, options.env);
+    result = await executeRun({
+      store,
+      doc,
+      plan,
+      steps,
+      baseDir: dirname(run.pipelineFile),
+      file: run.pipelineFile,
+      env: options.env,
+      ...(run.deployment ? { deployment: run.deployment } : {}),
+      signal,
+      runId: run.id,
+      existingRun: true,
+    });
+  } catch (err) {
+    return failed(err instanceof Error ? err.message : String(err));
+  }
+  await store.db.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $id", {
+    id: run.id,
+  });
+  return { state: result.state, ...(result.error ? { error: result.error } : {}) };
+}

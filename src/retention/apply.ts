@@ -1,0 +1,174 @@
+/**
+ * Applying one retention rule: count (dry run), or archive then delete in one transaction,
+ * checking that exactly the archived rows went.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { withConnectionLock } from "../store/connection-lock.js";
+import { runScript } from "../store/script.js";
+import { prepareArchive, publishStaged, removeFiles } from "./archive.js";
+import { type Part, stringLiteral } from "./parts.js";
+
+export interface RuleOutcome {
+  /** Rows deleted (or, dry run, that would be) per table. */
+  tables: Record<string, number>;
+  deleted: number;
+  archived: number;
+  /** Archive files written (absolute paths). */
+  files: string[];
+}
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Absolute archive folder; undefined: delete without archiving. */
+  archive?: string | undefined;
+  /** Unique file name stem for this rule's archive files (see archiveStem). */
+  stem: string;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Applies a rule's parts (see retentionParts). With an archive, the rows are copied to Parquet in
+ * the same transaction (same snapshot) that deletes them, the files are moved into place before the
+ * commit, and the commit happens only when, for every part, rows archived = rows in the files =
+ * rows deleted (counted through the readable relation, so a view over a wide table counts alike)
+ * and no matching row is left. Otherwise everything is rolled back and the files removed.
+ */
+export async function applyRule(
+  db: DuckDBConnection,
+  parts: readonly Part[],
+  options: ApplyOptions,
+): Promise<RuleOutcome> {
+  const { signal } = options;
+  return withConnectionLock(db, async () => {
+    if (options.dryRun) {
+      const tables: Record<string, number> = {};
+      for (const part of parts) tables[part.table] = await countRows(db, part.relation, part.where, signal);
+      return { tables, deleted: sum(Object.values(tables)), archived: 0, files: [] };
+    }
+    const staging = options.archive === undefined ? undefined : prepareArchive(options.archive, options.stem);
+    // Several parts (runs and their rows): one subfolder each.
+    const subfolder = (part: Part) => (parts.length > 1 ? part.table : "");
+    let published: string[] = [];
+    await runScript(db, "BEGIN TRANSACTION", { signal });
+    try {
+      const before = new Map<Part, { total: number; matching: number }>();
+      for (const part of parts) {
+        before.set(part, {
+          total: await countRows(db, part.relation, undefined, signal),
+          matching: await countRows(db, part.relation, part.where, signal),
+        });
+      }
+      const archived = new Map<Part, number>();
+      if (staging !== undefined) {
+        for (const part of parts) {
+          const matching = before.get(part)?.matching ?? 0;
+          if (matching === 0) {
+            archived.set(part, 0);
+            continue;
+          }
+          const folder = join(staging, subfolder(part));
+          mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
+          const written = await archiveRows(db, part, folder, options.stem, signal);
+          const inFiles = await countParquetRows(db, folder, signal);
+          if (written !== matching || inFiles !== matching) {
+            throw new Error(
+              `${part.table}: archived ${written} rows (${inFiles} readable in the files) but ${matching} are due: nothing deleted`,
+            );
+          }
+          archived.set(part, written);
+        }
+      }
+      for (const part of parts) await deleteRows(db, part, signal);
+      const tables: Record<string, number> = {};
+      for (const part of parts) {
+        const was = before.get(part) ?? { total: 0, matching: 0 };
+        const deleted = was.total - (await countRows(db, part.relation, undefined, signal));
+        const left = await countRows(db, part.relation, part.where, signal);
+        if (left !== 0 || deleted !== was.matching) {
+          throw new Error(
+            `${part.table}: deleted ${deleted} rows, ${was.matching} were due and ${left} are left: rolled back`,
+          );
+        }
+        if (staging !== undefined && deleted !== archived.get(part)) {
+          throw new Error(
+            `${part.table}: deleted ${deleted} rows but archived ${archived.get(part)}: rolled back`,
+          );
+        }
+        tables[part.table] = deleted;
+      }
+      if (staging !== undefined && options.archive !== undefined) {
+        published = publishStaged(staging, options.archive);
+      }
+      await runScript(db, "COMMIT", { signal });
+      return {
+        tables,
+        deleted: sum(Object.values(tables)),
+        archived: sum([...archived.values()]),
+        files: published,
+      };
+    } catch (err) {
+      await db.run("ROLLBACK").catch(() => {});
+      removeFiles(published);
+      throw err;
+    } finally {
+      if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Rows of `relation` (matching `where` when given). */
+export async function countRows(
+  db: DuckDBConnection,
+  relation: string,
+  where: string | undefined,
+  signal?: AbortSignal,
+): Promise<number> {
+  const sql = `SELECT count(*)::BIGINT AS n FROM ${relation}${where === undefined ? "" : ` WHERE ${where}`}`;
+  const result = await runScript(db, sql, { signal });
+  return Number(result.first.n ?? 0);
+}
+
+/** Writes the part's rows to `folder` as Parquet, one folder per year; returns the rows written. */
+export async function archiveRows(
+  db: DuckDBConnection,
+  part: Part,
+  folder: string,
+  stem: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  const sql = `COPY (\n${part.archiveQuery}\n) TO ${stringLiteral(folder)} (FORMAT parquet, PARTITION_BY (year), FILENAME_PATTERN ${stringLiteral(`${stem}_{i}`)})`;
+  return (await runScript(db, sql, { signal })).rows;
+}
+
+/** Rows readable from the Parquet files under `folder`. */
+export async function countParquetRows(
+  db: DuckDBConnection,
+  folder: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  const glob = stringLiteral(join(folder, "**", "*.parquet"));
+  const result = await runScript(
+    db,
+    `SELECT count(*)::BIGINT AS n FROM read_parquet(${glob}, hive_partitioning = true)`,
+    {
+      signal,
+    },
+  );
+  return Number(result.first.n ?? 0);
+}
+
+/** Deletes the part's rows from its physical table; returns the rows DuckDB reports changed. */
+export async function deleteRows(db: DuckDBConnection, part: Part, signal?: AbortSignal): Promise<number> {
+  return (await runScript(db, `DELETE FROM ${part.deleteFrom} WHERE ${part.where}`, { signal })).rows;
+}
+
+/** CHECKPOINT (never inside a transaction): writes the WAL out and frees the deleted rows' space. */
+export async function checkpoint(db: DuckDBConnection, signal?: AbortSignal): Promise<void> {
+  await withConnectionLock(db, () => runScript(db, "CHECKPOINT", { signal }));
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

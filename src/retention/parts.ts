@@ -1,0 +1,144 @@
+/**
+ * What a retention rule touches: one or more "parts", each a table (or view) with the predicate
+ * that picks its old rows, the physical table those rows are deleted from, and the query that
+ * archives them with a `year` column to partition by. The predicates are plain SQL over constants
+ * (the cutoff is fixed before anything runs), so archiving and deleting pick the same rows.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { XNYS_TIMEZONE } from "../calendar/xnys.js";
+import type { Cutoff } from "./cutoff.js";
+
+/** Run states after which a run never changes again: only such runs (and their rows) are pruned. */
+export const FINISHED_RUN_STATES = ["Completed", "Failed", "Crashed", "Cancelled"] as const;
+
+/** Tables whose age is a timestamp (run history); the others are market data, aged by date. */
+export const HISTORY_TABLES: readonly string[] = ["runs", "run_logs"];
+
+export interface Part {
+  /** Name reported in the outputs, and the archive subfolder when a rule has several parts. */
+  table: string;
+  /** What is read, counted and archived: a table or a view. */
+  relation: string;
+  /** The physical table the rows are deleted from. */
+  deleteFrom: string;
+  /** Picks the rows to go; valid over both `relation` and `deleteFrom`. */
+  where: string;
+  /** The rows to archive, with a trailing `year` column (hive partition). */
+  archiveQuery: string;
+}
+
+export interface RuleTarget {
+  table: string;
+  source?: string | undefined;
+}
+
+/**
+ * The parts of a rule, in delete order (rows that point at others first: `runs` comes last).
+ * `indicators` is deleted from `indicator_values` when that physical table exists (the wide
+ * layout, `indicators` then being a view over it), else from the `indicators` table.
+ */
+export async function retentionParts(
+  db: DuckDBConnection,
+  rule: RuleTarget,
+  cutoff: Cutoff,
+): Promise<Part[]> {
+  const date = dateLiteral(cutoff.date);
+  const instant = timestampLiteral(cutoff.instant);
+  const bySource = rule.source === undefined ? "" : ` AND source = ${stringLiteral(rule.source)}`;
+  const finished = FINISHED_RUN_STATES.map(stringLiteral).join(", ");
+  const dated = (table: string, deleteFrom = table): Part => {
+    const where = `date < ${date}${bySource}`;
+    return {
+      table,
+      relation: table,
+      deleteFrom,
+      where,
+      archiveQuery: `SELECT *, year(date) AS year FROM ${table} WHERE ${where}`,
+    };
+  };
+  switch (rule.table) {
+    case "bars_daily":
+    case "corporate_actions":
+      return [dated(rule.table)];
+    case "indicators":
+      return [
+        dated("indicators", (await tableExists(db, "indicator_values")) ? "indicator_values" : "indicators"),
+      ];
+    case "quality_results": {
+      // A result without a date (a check over a whole source) ages by when it was recorded.
+      const where = `(date < ${date} OR (date IS NULL AND created_at < ${instant}))${bySource}`;
+      const day = `COALESCE(date, CAST(created_at AT TIME ZONE '${XNYS_TIMEZONE}' AS DATE))`;
+      return [
+        {
+          table: "quality_results",
+          relation: "quality_results",
+          deleteFrom: "quality_results",
+          where,
+          archiveQuery: `SELECT *, year(${day}) AS year FROM quality_results WHERE ${where}`,
+        },
+      ];
+    }
+    case "run_logs": {
+      // Logs of a run that has not finished stay (its log is still being written).
+      const where = `ts < ${instant} AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = run_logs.run_id AND r.state NOT IN (${finished}))`;
+      return [
+        {
+          table: "run_logs",
+          relation: "run_logs",
+          deleteFrom: "run_logs",
+          where,
+          archiveQuery: `SELECT *, year(ts AT TIME ZONE 'UTC') AS year FROM run_logs WHERE ${where}`,
+        },
+      ];
+    }
+    case "runs": {
+      const runWhere = `created_at < ${instant} AND state IN (${finished})`;
+      const doomed = `run_id IN (SELECT id FROM runs WHERE ${runWhere})`;
+      // Rows of a run are archived under the year the run was created (UTC), like the run.
+      const child = (table: string): Part => ({
+        table,
+        relation: table,
+        deleteFrom: table,
+        where: doomed,
+        archiveQuery: `SELECT c.*, year(r.created_at AT TIME ZONE 'UTC') AS year FROM ${table} c JOIN runs r ON r.id = c.run_id WHERE c.${doomed}`,
+      });
+      return [
+        child("task_runs"),
+        child("state_transitions"),
+        child("run_logs"),
+        {
+          table: "runs",
+          relation: "runs",
+          deleteFrom: "runs",
+          where: runWhere,
+          archiveQuery: `SELECT *, year(created_at AT TIME ZONE 'UTC') AS year FROM runs WHERE ${runWhere}`,
+        },
+      ];
+    }
+    default:
+      throw new Error(`no retention rule for table "${rule.table}"`);
+  }
+}
+
+/** Whether a base table (not a view) of that name exists in the main schema. */
+export async function tableExists(db: DuckDBConnection, name: string): Promise<boolean> {
+  const reader = await db.runAndReadAll(
+    "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = $name AND NOT temporary",
+    { name },
+  );
+  return Number(reader.getRows()[0]?.[0]) > 0;
+}
+
+export function stringLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function dateLiteral(date: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`invalid cutoff date "${date}"`);
+  return `DATE '${date}'`;
+}
+
+function timestampLiteral(instant: Date): string {
+  if (Number.isNaN(instant.getTime())) throw new Error("invalid cutoff instant");
+  return `TIMESTAMPTZ '${instant.toISOString()}'`;
+}

@@ -1,0 +1,208 @@
+/**
+ * The real daemon as a child process: systemd notify through a fake NOTIFY_SOCKET (a unix datagram
+ * socket held by a small python3 receiver, as Node has none), runs through the API, SIGTERM with a
+ * run in flight, kill -9 and restart, and the API's token rules.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO, tempDir, tickflow } from "./helpers/cli.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+const SLOW = `kind: pipeline
+name: slow
+tasks:
+  setup: {uses: sql, with: {query: "CREATE TABLE IF NOT EXISTS t(n INTEGER)"}}
+  wait:
+    uses: sql
+    needs: [setup]
+    retries: 1
+    retry_delay: 3s
+    with: {query: "INSERT INTO t VALUES (1); SELECT CASE WHEN count(*) % 2 = 1 THEN error('again') END FROM t"}
+`;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  mkdirSync(join(dir, "pipelines"));
+  mkdirSync(join(dir, "deployment/work-pools"), { recursive: true });
+  writeFileSync(join(dir, "pipelines/slow.yaml"), SLOW);
+  writeFileSync(
+    join(dir, "deployment/work-pools/default.yaml"),
+    "kind: work_pool\nname: default\nconcurrency_limit: 2\n",
+  );
+  writeFileSync(
+    join(dir, "deployment/tickflow.yaml"),
+    `kind: deployments
+work_pools: [work-pools/*.yaml]
+deployments:
+  - name: slow
+    pipeline: ../pipelines/slow.yaml
+    work_pool: {name: default}
+    concurrency_limit: {limit: 1}
+`,
+  );
+});
+afterAll(async () => {
+  await cleanup();
+});
+
+interface Daemon {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+async function startDaemon(
+  db: string,
+  env: Record<string, string> = {},
+  args: string[] = [],
+): Promise<Daemon> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO, "bin/tickflow.js"),
+      "daemon",
+      "--db",
+      db,
+      "--port",
+      "0",
+      "--config",
+      "deployment/tickflow.yaml",
+      ...args,
+    ],
+    { cwd: dir, env: { ...process.env, TICKFLOW_LOG_FORMAT: "json", ...env } },
+  );
+  let err = "";
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr.on("data", (d: Buffer) => {
+      err += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    exited.then(() => reject(new Error(`daemon exited: ${err}`)));
+  });
+  return { child, port, stderr: () => err, exited };
+}
+
+async function api(d: Daemon, method: string, path: string, headers: Record<string, string> = {}) {
+  const r = await fetch(`http://127.0.0.1:${d.port}${path}`, { method, headers });
+  return { status: r.status, json: (await r.json().catch(() => null)) as Record<string, unknown> };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const runState = async (d: Daemon, id: string) =>
+  (await api(d, "GET", `/api/runs/${id}`)).json.state as string;
+
+describe("tickflow daemon", () => {
+  it("tells systemd READY and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
+    const socket = join(dir, "notify.sock");
+    const receiver = spawn("python3", [
+      "-c",
+      "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nwhile True:\n  print(s.recv(4096).decode().replace(chr(10),'|'),flush=True)",
+      socket,
+    ]);
+    let heard = "";
+    await new Promise<void>((resolve) =>
+      receiver.stdout.on("data", (d: Buffer) => {
+        heard += d;
+        if (heard.includes("bound")) resolve();
+      }),
+    );
+    const db = join(dir, "term.duckdb");
+    const daemon = await startDaemon(db, { NOTIFY_SOCKET: socket });
+    try {
+      await waitFor("READY=1", async () => (heard.includes("READY=1") ? true : undefined));
+      const made = await api(daemon, "POST", "/api/deployments/slow/runs");
+      expect(made.status).toBe(201);
+      const id = String(made.json.id);
+      await waitFor("the run to start", async () =>
+        (await runState(daemon, id)) === "Running" ? true : undefined,
+      );
+      const stoppedAt = Date.now();
+      daemon.child.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+      expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+      await waitFor("STOPPING=1", async () => (heard.includes("STOPPING=1") ? true : undefined), 2000);
+      // The run was let finish within the grace period; nothing is left Running.
+      const q = await tickflow(["query", "--db", db, "--json", "SELECT state FROM runs"]);
+      expect(JSON.parse(q.stdout)).toEqual([{ state: "Completed" }]);
+      expect(daemon.stderr()).toContain('"msg":"stopped"');
+    } finally {
+      receiver.kill();
+      daemon.child.kill("SIGKILL");
+    }
+  });
+
+  it("after kill -9 mid-run, a restart marks the run Crashed, frees its slot and runs the next", async () => {
+    const db = join(dir, "crash.duckdb");
+    const first = await startDaemon(db);
+    const made = await api(first, "POST", "/api/deployments/slow/runs");
+    const id = String(made.json.id);
+    await waitFor("the run to start", async () =>
+      (await runState(first, id)) === "Running" ? true : undefined,
+    );
+    first.child.kill("SIGKILL");
+    await first.exited;
+
+    const second = await startDaemon(db);
+    try {
+      expect(await runState(second, id)).toBe("Crashed");
+      // The deployment's limit is 1: the next run can only start if the crashed one freed it.
+      const next = String((await api(second, "POST", "/api/deployments/slow/runs")).json.id);
+      await waitFor("the next run to complete", async () =>
+        (await runState(second, next)) === "Completed" ? true : undefined,
+      );
+      const health = await api(second, "GET", "/api/health");
+      expect(health.json.status).toBe("ok");
+      const metrics = await fetch(`http://127.0.0.1:${second.port}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/tickflow_runs\{state="Crashed"\} 1/);
+    } finally {
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    }
+    // The database opens after all that.
+    const q = await tickflow(["query", "--db", db, "--json", "SELECT count(*)::INT AS n FROM runs"]);
+    expect(JSON.parse(q.stdout)).toEqual([{ n: 2 }]);
+  });
+
+  it("refuses a non-loopback address without a token; with one, requests without it get 401", async () => {
+    const refused = await tickflow(
+      ["daemon", "--db", join(dir, "token.duckdb"), "--host", "0.0.0.0", "--port", "0"],
+      {
+        cwd: dir,
+        env: { ...process.env, TICKFLOW_API_TOKEN: "" },
+      },
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/refusing to serve the API on 0\.0\.0\.0 without TICKFLOW_API_TOKEN/);
+
+    const token = "a-long-enough-test-token-123";
+    const daemon = await startDaemon(join(dir, "token.duckdb"), { TICKFLOW_API_TOKEN: token }, [
+      "--host",
+      "0.0.0.0",
+    ]);
+    try {
+      expect((await api(daemon, "GET", "/api/runs")).status).toBe(401);
+      expect((await api(daemon, "GET", "/api/runs", { authorization: "Bearer wrong" })).status).toBe(401);
+      expect((await api(daemon, "GET", "/api/runs", { authorization: `Bearer ${token}` })).status).toBe(200);
+      expect(daemon.stderr()).not.toContain(token);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited;
+    }
+  });
+});

@@ -1,15 +1,9 @@
-import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
 import { SettingsError } from "../config/settings-error.js";
+import { VERSION } from "../version.js";
 import { ReportedFailure, UsageError } from "./output.js";
 
-/** Set by the single-executable build (esbuild `define`); from package.json otherwise. */
-declare const TICKFLOW_BUNDLED_VERSION: string | undefined;
-
-const version =
-  typeof TICKFLOW_BUNDLED_VERSION === "string"
-    ? TICKFLOW_BUNDLED_VERSION
-    : (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+const version = VERSION;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

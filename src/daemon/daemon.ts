@@ -199,6 +199,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         version: options.version,
         runs_active: active.size,
         last_schedule_pass: lastPass?.toISOString() ?? null,
+        memory_mb: Object.fromEntries(
+          Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]),
+        ),
       }),
       deployments: () =>
         locked(async () =>

@@ -4,12 +4,12 @@
  * deployment or schedule paused through the CLI/API stays paused.
  */
 import { resolve } from "node:path";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
 import type { DeploymentDocument, DeploymentsDocument } from "../schedule/deployments-file.js";
 import { DEFAULT_MISSED_RUNS } from "../schedule/missed-runs.js";
 import { scheduleId, stableJson } from "../schedule/run-key.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
-import { timestampTZ, withTransaction } from "../store/index.js";
+import { appendColumns, timestampTZ, withTransaction } from "../store/index.js";
 
 /** A deployment as stored: what the file says, resolved (absolute pipeline path, schedule ids). */
 export interface DeploymentRecord {
@@ -110,7 +110,9 @@ interface StoredDeployment {
 /**
  * Writes deployments, schedules, pools and queues in one transaction; removes what the files no
  * longer hold. Runs not yet started (Scheduled, Late) of a removed or changed deployment, or of a
- * removed schedule, are deleted: the scheduler creates them again from the new definition.
+ * removed or deactivated schedule, are deleted: the scheduler creates them again from the new
+ * definition. Set-based: the rows are staged and written with a few statements whatever their
+ * number (a statement per deployment held hundreds of MB of native memory for 1,000 of them).
  */
 export async function registerDeployments(
   db: DuckDBConnection,
@@ -127,21 +129,25 @@ export async function registerDeployments(
         .getRowObjectsJS()
         .map((r) => [String(r.name), r as unknown as StoredDeployment]),
     );
-    const wanted = new Set(deployments.map((d) => d.name));
-    for (const name of stored.keys()) {
-      if (wanted.has(name)) continue;
-      await db.run("DELETE FROM schedules WHERE deployment = $name", { name });
-      await db.run("DELETE FROM deployments WHERE name = $name", { name });
-      await deleteUnstartedRuns(db, name);
-      changes.push({ kind: "deployment", name, change: "removed" });
-    }
+    const storedSchedules = (
+      await db.runAndReadAll("SELECT deployment, id, active, position FROM schedules")
+    ).getRowObjectsJS() as unknown as { deployment: string; id: string; active: boolean; position: number }[];
+    const wanted = new Map(deployments.map((d) => [d.name, d]));
+
+    const removed = [...stored.keys()].filter((name) => !wanted.has(name));
+    for (const name of removed) changes.push({ kind: "deployment", name, change: "removed" });
+    const upserts: DeploymentRecord[] = [];
+    const definitions = new Map<string, string>();
+    const paused = new Map<string, boolean>();
+    const redo: string[] = [...removed];
     for (const d of deployments) {
-      const { schedules, paused, ...rest } = d;
-      const definition = stableJson({ ...rest, paused });
+      const { schedules: _schedules, ...rest } = d;
+      const definition = stableJson(rest);
       const before = stored.get(d.name);
-      if (before === undefined) {
-        changes.push({ kind: "deployment", name: d.name, change: "added" });
-      } else if (before.definition !== definition) {
+      // Paused by the user (stored true while the file said false) stays paused: the file can pause, not unpause.
+      const keepPaused = before?.paused === true && !JSON.parse(before.definition).paused;
+      if (before === undefined) changes.push({ kind: "deployment", name: d.name, change: "added" });
+      else if (before.definition !== definition) {
         changes.push({
           kind: "deployment",
           name: d.name,
@@ -149,111 +155,169 @@ export async function registerDeployments(
           detail: changedKeys(JSON.parse(before.definition), JSON.parse(definition)),
         });
         // Runs made from the old definition (parameters, pool) must not run: they are made again.
-        await deleteUnstartedRuns(db, d.name);
-        await db.run("UPDATE schedules SET scheduled_until = NULL WHERE deployment = $name", {
-          name: d.name,
-        });
+        redo.push(d.name);
+      } else continue;
+      upserts.push(d);
+      definitions.set(d.name, definition);
+      paused.set(d.name, d.paused || keepPaused);
+    }
+
+    // Schedules: by (deployment, id); an id is the schedule's content.
+    const storedByKey = new Map(storedSchedules.map((s) => [`${s.deployment}\u0000${s.id}`, s]));
+    const wantedKeys = new Set<string>();
+    const addedSchedules: { deployment: string; s: ScheduleRecord }[] = [];
+    const movedSchedules: { deployment: string; s: ScheduleRecord }[] = [];
+    const stopped: { deployment: string; id: string }[] = [];
+    for (const d of deployments) {
+      for (const s of d.schedules) {
+        const key = `${d.name}\u0000${s.id}`;
+        wantedKeys.add(key);
+        const before = storedByKey.get(key);
+        if (before === undefined) {
+          if (stored.has(d.name)) {
+            changes.push({ kind: "schedule", name: `${d.name}/${s.id}`, change: "added" });
+          }
+          addedSchedules.push({ deployment: d.name, s });
+        } else if (before.active !== s.active || before.position !== s.position) {
+          if (before.active !== s.active) {
+            changes.push({
+              kind: "schedule",
+              name: `${d.name}/${s.id}`,
+              change: "changed",
+              detail: s.active ? "active" : "inactive",
+            });
+            if (!s.active) stopped.push({ deployment: d.name, id: s.id });
+          }
+          movedSchedules.push({ deployment: d.name, s });
+        }
       }
-      // Paused by the user (stored true) stays paused; the file can pause but not unpause it.
-      const keepPaused = before !== undefined && before.paused && !JSON.parse(before.definition).paused;
+    }
+    for (const s of storedSchedules) {
+      if (wantedKeys.has(`${s.deployment}\u0000${s.id}`)) continue;
+      stopped.push({ deployment: s.deployment, id: s.id });
+      if (wanted.has(s.deployment)) {
+        changes.push({ kind: "schedule", name: `${s.deployment}/${s.id}`, change: "removed" });
+      }
+    }
+
+    const temp = { schema: "main", catalog: "temp" };
+    const stage = async (name: string, columns: Record<string, (string | null)[]>) => {
       await db.run(
-        `INSERT OR REPLACE INTO deployments (name, pipeline, pipeline_file, parameters, work_pool, work_queue,
-           concurrency_limit, collision_strategy, missed_runs, tags, paused, definition, updated_at)
-         VALUES ($name, $pipeline, $pipeline_file, $parameters::JSON, $work_pool, $work_queue, $concurrency_limit,
-           $collision_strategy, $missed_runs, $tags::JSON, $paused, $definition::JSON, $updated_at)`,
-        {
-          name: d.name,
-          pipeline: d.pipeline,
-          pipeline_file: d.pipelineFile,
-          parameters: JSON.stringify(d.parameters),
-          work_pool: d.workPool,
-          work_queue: d.workQueue,
-          concurrency_limit: d.concurrencyLimit,
-          collision_strategy: d.collisionStrategy,
-          missed_runs: d.missedRuns,
-          tags: JSON.stringify(d.tags),
-          paused: paused || keepPaused,
-          definition,
-          updated_at: timestampTZ(now),
-        },
+        `CREATE OR REPLACE TEMP TABLE ${name} (${Object.keys(columns)
+          .map((c) => `${c} VARCHAR`)
+          .join(", ")})`,
       );
-      changes.push(...(await registerSchedules(db, d.name, schedules, before === undefined)));
+      await appendColumns(
+        db,
+        name,
+        Object.values(columns).map((values) => ({ type: VARCHAR, values })),
+        temp,
+      );
+      return `temp.main.${name}`;
+    };
+    try {
+      if (redo.length > 0) {
+        const t = await stage("deploy_redo", { name: redo });
+        await db.run(
+          `DELETE FROM runs WHERE state IN ('Scheduled', 'Late') AND deployment IN (SELECT name FROM ${t})`,
+        );
+        await db.run(
+          `UPDATE schedules SET scheduled_until = NULL WHERE deployment IN (SELECT name FROM ${t})`,
+        );
+      }
+      if (removed.length > 0) {
+        const t = await stage("deploy_removed", { name: removed });
+        await db.run(`DELETE FROM schedules WHERE deployment IN (SELECT name FROM ${t})`);
+        await db.run(`DELETE FROM deployments WHERE name IN (SELECT name FROM ${t})`);
+      }
+      if (stopped.length > 0) {
+        const t = await stage("deploy_stopped", {
+          deployment: stopped.map((s) => s.deployment),
+          id: stopped.map((s) => s.id),
+        });
+        await db.run(
+          `DELETE FROM runs r USING ${t} t WHERE r.deployment = t.deployment AND r.schedule_id = t.id
+             AND r.state IN ('Scheduled', 'Late')`,
+        );
+        await db.run(
+          `UPDATE schedules s SET scheduled_until = NULL FROM ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
+        );
+        await db.run(
+          `DELETE FROM schedules s USING ${t} t WHERE s.deployment = t.deployment AND s.id = t.id
+             AND NOT EXISTS (SELECT 1 FROM ${await stage("deploy_wanted", {
+               key: [...wantedKeys],
+             })} w WHERE w.key = s.deployment || chr(0) || s.id)`,
+        );
+      }
+      if (upserts.length > 0) {
+        const t = await stage("deploy_upserts", {
+          name: upserts.map((d) => d.name),
+          pipeline: upserts.map((d) => d.pipeline),
+          pipeline_file: upserts.map((d) => d.pipelineFile),
+          parameters: upserts.map((d) => JSON.stringify(d.parameters)),
+          work_pool: upserts.map((d) => d.workPool),
+          work_queue: upserts.map((d) => d.workQueue),
+          concurrency_limit: upserts.map((d) =>
+            d.concurrencyLimit === null ? null : String(d.concurrencyLimit),
+          ),
+          collision_strategy: upserts.map((d) => d.collisionStrategy),
+          missed_runs: upserts.map((d) => d.missedRuns),
+          tags: upserts.map((d) => JSON.stringify(d.tags)),
+          paused: upserts.map((d) => String(paused.get(d.name))),
+          definition: upserts.map((d) => definitions.get(d.name) ?? "{}"),
+        });
+        await db.run(
+          `INSERT OR REPLACE INTO deployments (name, pipeline, pipeline_file, parameters, work_pool, work_queue,
+             concurrency_limit, collision_strategy, missed_runs, tags, paused, definition, updated_at)
+           SELECT name, pipeline, pipeline_file, parameters::JSON, work_pool, work_queue,
+             concurrency_limit::INTEGER, collision_strategy, missed_runs, tags::JSON, paused::BOOLEAN,
+             definition::JSON, $now
+           FROM ${t}`,
+          { now: timestampTZ(now) },
+        );
+      }
+      if (addedSchedules.length > 0) {
+        const t = await stage("deploy_schedules", {
+          deployment: addedSchedules.map((a) => a.deployment),
+          id: addedSchedules.map((a) => a.s.id),
+          position: addedSchedules.map((a) => String(a.s.position)),
+          definition: addedSchedules.map((a) => stableJson(a.s.definition)),
+          active: addedSchedules.map((a) => String(a.s.active)),
+        });
+        await db.run(
+          `INSERT INTO schedules (deployment, id, position, definition, active, paused, scheduled_until)
+           SELECT DISTINCT ON (deployment, id) deployment, id, position::INTEGER, definition::JSON,
+             active::BOOLEAN, false, NULL
+           FROM ${t}`,
+        );
+      }
+      if (movedSchedules.length > 0) {
+        const t = await stage("deploy_moved", {
+          deployment: movedSchedules.map((a) => a.deployment),
+          id: movedSchedules.map((a) => a.s.id),
+          position: movedSchedules.map((a) => String(a.s.position)),
+          active: movedSchedules.map((a) => String(a.s.active)),
+        });
+        await db.run(
+          `UPDATE schedules s SET position = t.position::INTEGER, active = t.active::BOOLEAN
+           FROM ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
+        );
+      }
+    } finally {
+      for (const t of [
+        "deploy_redo",
+        "deploy_removed",
+        "deploy_stopped",
+        "deploy_wanted",
+        "deploy_upserts",
+        "deploy_schedules",
+        "deploy_moved",
+      ]) {
+        await db.run(`DROP TABLE IF EXISTS temp.main.${t}`);
+      }
     }
     return changes;
   });
-}
-
-async function registerSchedules(
-  db: DuckDBConnection,
-  deployment: string,
-  schedules: readonly ScheduleRecord[],
-  newDeployment: boolean,
-): Promise<DeployChange[]> {
-  const changes: DeployChange[] = [];
-  const stored = new Map(
-    (
-      await db.runAndReadAll(
-        "SELECT id, active, paused, position FROM schedules WHERE deployment = $deployment",
-        { deployment },
-      )
-    )
-      .getRowObjectsJS()
-      .map((r) => [String(r.id), r as { id: string; active: boolean; paused: boolean; position: number }]),
-  );
-  const wanted = new Map(schedules.map((s) => [s.id, s]));
-  for (const id of stored.keys()) {
-    if (wanted.has(id)) continue;
-    await db.run("DELETE FROM schedules WHERE deployment = $deployment AND id = $id", { deployment, id });
-    await db.run(
-      "DELETE FROM runs WHERE deployment = $deployment AND schedule_id = $id AND state IN ('Scheduled', 'Late')",
-      { deployment, id },
-    );
-    changes.push({ kind: "schedule", name: `${deployment}/${id}`, change: "removed" });
-  }
-  for (const s of wanted.values()) {
-    const before = stored.get(s.id);
-    if (before === undefined) {
-      if (!newDeployment) changes.push({ kind: "schedule", name: `${deployment}/${s.id}`, change: "added" });
-      await db.run(
-        `INSERT INTO schedules (deployment, id, position, definition, active, paused, scheduled_until)
-         VALUES ($deployment, $id, $position, $definition::JSON, $active, false, NULL)`,
-        {
-          deployment,
-          id: s.id,
-          position: s.position,
-          definition: stableJson(s.definition),
-          active: s.active,
-        },
-      );
-    } else if (before.active !== s.active || before.position !== s.position) {
-      if (before.active !== s.active) {
-        changes.push({
-          kind: "schedule",
-          name: `${deployment}/${s.id}`,
-          change: "changed",
-          detail: s.active ? "active" : "inactive",
-        });
-      }
-      await db.run(
-        "UPDATE schedules SET active = $active, position = $position WHERE deployment = $deployment AND id = $id",
-        { deployment, id: s.id, active: s.active, position: s.position },
-      );
-      if (!s.active) {
-        await db.run(
-          "DELETE FROM runs WHERE deployment = $deployment AND schedule_id = $id AND state IN ('Scheduled', 'Late')",
-          { deployment, id: s.id },
-        );
-        await db.run(
-          "UPDATE schedules SET scheduled_until = NULL WHERE deployment = $deployment AND id = $id",
-          {
-            deployment,
-            id: s.id,
-          },
-        );
-      }
-    }
-  }
-  return changes;
 }
 
 async function registerPools(
@@ -306,13 +370,6 @@ async function registerPools(
     }
   }
   return changes;
-}
-
-/** Deletes a deployment's runs that have not started (Scheduled, Late). */
-async function deleteUnstartedRuns(db: DuckDBConnection, deployment: string): Promise<void> {
-  await db.run("DELETE FROM runs WHERE deployment = $deployment AND state IN ('Scheduled', 'Late')", {
-    deployment,
-  });
 }
 
 /** The top-level keys whose values differ, e.g. "parameters, work_pool". */

@@ -99,6 +99,41 @@ describe("schedulePass", () => {
     expect(await rows("SELECT DISTINCT parameters->>'days_back' AS d FROM runs")).toEqual([{ d: "9" }]);
   });
 
+  it("redeploys schedules by content: deactivated and removed ones lose their waiting runs, added ones report", async () => {
+    const t0 = new Date("2025-06-30T12:00:00Z");
+    const weekly = { cron: "0 9 * * 1", timezone: "America/New_York" };
+    const both = deployment("d");
+    both.schedules.push({ id: scheduleId(weekly), position: 1, definition: weekly, active: true });
+    await registerDeployments(store.db, [both, deployment("gone")], [], t0);
+    await schedulePass(store.db, t0, { horizonMs: 7.5 * 86_400_000 });
+    expect(await rows("SELECT deployment, count(*)::INT AS n FROM runs GROUP BY ALL ORDER BY 1")).toEqual([
+      { deployment: "d", n: 7 }, // five weekday 17:30 runs and two Monday 09:00 runs
+      { deployment: "gone", n: 5 },
+    ]);
+    // The weekly schedule switched off, a new one added, "gone" removed.
+    const hourly = { cron: "0 * * * *", timezone: "UTC", active: false };
+    const next = deployment("d");
+    next.schedules.push(
+      { id: scheduleId(weekly), position: 1, definition: weekly, active: false },
+      { id: scheduleId(hourly), position: 2, definition: hourly, active: false },
+    );
+    const changes = await registerDeployments(store.db, [next], [], t0);
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { kind: "deployment", name: "gone", change: "removed" },
+        { kind: "schedule", name: `d/${scheduleId(weekly)}`, change: "changed", detail: "inactive" },
+        { kind: "schedule", name: `d/${scheduleId(hourly)}`, change: "added" },
+      ]),
+    );
+    expect(changes).toHaveLength(3);
+    // Only the daily schedule's runs remain: the weekly ones and all of "gone" are deleted.
+    expect(await rows("SELECT deployment, count(*)::INT AS n FROM runs GROUP BY ALL")).toEqual([
+      { deployment: "d", n: 5 },
+    ]);
+    expect(await rows("SELECT count(*)::INT AS n FROM schedules")).toEqual([{ n: 3 }]);
+    expect(await registerDeployments(store.db, [next], [], t0)).toEqual([]);
+  });
+
   it("keeps New York wall-clock time across the March DST change", async () => {
     const t0 = new Date("2026-03-06T12:00:00Z");
     await registerDeployments(store.db, [deployment("daily")], [], t0);

@@ -21,8 +21,10 @@ export interface Part {
   relation: string;
   /** The physical table the rows are deleted from. */
   deleteFrom: string;
-  /** Picks the rows to go; valid over both `relation` and `deleteFrom`. */
+  /** Picks the rows to go in `relation` (and in `deleteFrom`, unless `deleteWhere` says otherwise). */
   where: string;
+  /** The same rows as `where`, over `deleteFrom` when its columns differ (indicator_values). */
+  deleteWhere?: string;
   /** The rows to archive, with a trailing `year` column (hive partition). */
   archiveQuery: string;
 }
@@ -60,10 +62,17 @@ export async function retentionParts(
     case "bars_daily":
     case "corporate_actions":
       return [dated(rule.table)];
-    case "indicators":
-      return [
-        dated("indicators", (await tableExists(db, "indicator_values")) ? "indicator_values" : "indicators"),
-      ];
+    case "indicators": {
+      const part = dated(
+        "indicators",
+        (await tableExists(db, "indicator_values")) ? "indicator_values" : "indicators",
+      );
+      // indicator_values keys its rows by series (a source and symbol in indicator_series).
+      if (part.deleteFrom === "indicator_values" && rule.source !== undefined) {
+        part.deleteWhere = `date < ${date} AND series IN (SELECT id FROM indicator_series WHERE source = ${stringLiteral(rule.source)})`;
+      }
+      return [part];
+    }
     case "quality_results": {
       // A result without a date (a check over a whole source) ages by when it was recorded.
       const where = `(date < ${date} OR (date IS NULL AND created_at < ${instant}))${bySource}`;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ensureIndicatorColumns } from "../store/indicators.js";
 import type { Store } from "../store/open.js";
 import { stepContext, tempStore } from "../store/testing.js";
 import { cleanupRetention } from "./cleanup-retention.js";
@@ -395,57 +396,50 @@ describe("cleanup.retention", () => {
   });
 
   describe("indicators", () => {
-    async function insertLong(): Promise<void> {
+    /** Values in the layout of migration 2: series x, two output columns, the long view over them. */
+    async function insertIndicators(): Promise<void> {
+      await ensureIndicatorColumns(store.db, ["sma_5", "rsi_14"]);
       await store.db.run(`
-        INSERT INTO indicators (source, symbol, date, name, value)
-        SELECT 'x', 'AAPL', DATE '2015-01-01' + (30 * i)::INTEGER, n, i * 1.5
-        FROM range(120) r(i), (VALUES ('sma_5'), ('rsi_14')) v(n)`);
+        INSERT INTO indicator_series VALUES (1, 'x', 'AAPL'), (2, 'x', 'MSFT'), (3, 'y', 'AAPL');
+        INSERT INTO indicator_values (series, date, sma_5, rsi_14)
+        SELECT s, DATE '2015-01-01' + (30 * i)::INTEGER, i * 1.5, CASE WHEN i % 4 <> 0 THEN i / 2 END
+        FROM range(120) r(i), (VALUES (1), (2), (3)) v(s);
+        CREATE TABLE ind_before AS SELECT * FROM indicators;
+        CREATE TABLE wide_before AS SELECT * FROM indicator_values;`);
     }
 
-    it("archives and deletes from the indicators table", async () => {
-      await insertLong();
-      await store.db.run("CREATE TABLE ind_before AS SELECT * FROM indicators");
+    it("archives the long rows and deletes them from indicator_values", async () => {
+      await insertIndicators();
       const out = await run({
         rules: [{ table: "indicators", older_than: "2y", archive: "archive/ind" }],
       }).promise;
       const gone = "SELECT * FROM ind_before EXCEPT ALL SELECT * FROM indicators";
+      // Counted in the long form (one row per value), as the view shows them.
       expect(out.deleted).toBe(await count(gone));
-      expect(out.deleted).toBeGreaterThan(100);
-      expect(await count("SELECT * FROM indicators WHERE date < DATE '2022-01-02'")).toBe(0);
+      expect(out.deleted).toBeGreaterThan(300);
+      expect(await count("SELECT * FROM indicator_values WHERE date < DATE '2022-01-02'")).toBe(0);
       expect(
         await difference(gone, `SELECT * EXCLUDE (year) FROM (${archived(join(dir, "archive", "ind"))})`),
       ).toBe(0);
     });
 
-    it("deletes from indicator_values when indicators is a view over that wide table", async () => {
-      await store.db.run(`
-        DROP TABLE indicators;
-        CREATE TABLE indicator_values (source VARCHAR, symbol VARCHAR, date DATE, sma_5 DOUBLE, rsi_14 DOUBLE,
-          PRIMARY KEY (source, symbol, date));
-        INSERT INTO indicator_values
-        SELECT 'x', s, DATE '2015-01-01' + (30 * i)::INTEGER, i * 1.5, CASE WHEN i % 4 <> 0 THEN i / 2 END
-        FROM range(120) r(i), (VALUES ('AAPL'), ('MSFT')) v(s);
-        CREATE VIEW indicators AS
-          SELECT source, symbol, date, name, value
-          FROM (UNPIVOT indicator_values ON sma_5, rsi_14 INTO NAME name VALUE value);
-        CREATE TABLE ind_before AS SELECT * FROM indicators;
-        CREATE TABLE wide_before AS SELECT * FROM indicator_values;`);
+    it("with a source, deletes only that source's series", async () => {
+      await insertIndicators();
       const out = await run({
         rules: [{ table: "indicators", older_than: "2y", archive: "archive/ind", source: "x" }],
       }).promise;
       const gone = "SELECT * FROM ind_before EXCEPT ALL SELECT * FROM indicators";
       const deleted = await count(gone);
-      expect(deleted).toBeGreaterThan(100);
-      // Counted in the long form (one row per value), as the view shows them.
+      expect(deleted).toBeGreaterThan(200);
       expect(out).toMatchObject({ deleted, archived: deleted, tables: { indicators: deleted } });
-      expect(await count("SELECT * FROM indicator_values WHERE date < DATE '2022-01-02'")).toBe(0);
+      expect(await count("SELECT * FROM indicators WHERE date < DATE '2022-01-02' AND source = 'x'")).toBe(0);
+      expect(
+        await count("SELECT * FROM indicators WHERE date < DATE '2022-01-02' AND source = 'y'"),
+      ).toBeGreaterThan(100);
       expect(
         await count(
-          "SELECT * FROM wide_before WHERE date >= DATE '2022-01-02' EXCEPT ALL SELECT * FROM indicator_values",
+          "SELECT * FROM wide_before WHERE date >= DATE '2022-01-02' OR series = 3 EXCEPT ALL SELECT * FROM indicator_values",
         ),
-      ).toBe(0);
-      expect(
-        await difference(gone, `SELECT * EXCLUDE (year) FROM (${archived(join(dir, "archive", "ind"))})`),
       ).toBe(0);
     });
   });

@@ -11,14 +11,18 @@ import { tempDir } from "./testing.js";
 const TABLES = [
   "bars_daily",
   "corporate_actions",
+  "deployments",
   "indicator_series",
   "indicator_values",
   "quality_results",
   "run_logs",
   "runs",
+  "schedules",
   "schema_migrations",
   "state_transitions",
   "task_runs",
+  "work_pools",
+  "work_queues",
 ];
 
 const cleanups: (() => unknown)[] = [];
@@ -135,10 +139,14 @@ describe("openStore", () => {
     expect(reader.getRowsJson()).toEqual([
       ["bars_daily", ["source", "symbol", "date"]],
       ["corporate_actions", ["source", "symbol", "date", "kind"]],
+      ["deployments", ["name"]],
       ["indicator_series", ["id"]],
       ["runs", ["id"]],
+      ["schedules", ["deployment", "id"]],
       ["schema_migrations", ["version"]],
       ["task_runs", ["run_id", "task_id"]],
+      ["work_pools", ["name"]],
+      ["work_queues", ["pool", "name"]],
     ]);
   });
 

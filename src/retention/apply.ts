@@ -161,7 +161,9 @@ export async function countParquetRows(
 
 /** Deletes the part's rows from its physical table; returns the rows DuckDB reports changed. */
 export async function deleteRows(db: DuckDBConnection, part: Part, signal?: AbortSignal): Promise<number> {
-  return (await runScript(db, `DELETE FROM ${part.deleteFrom} WHERE ${part.deleteWhere ?? part.where}`, { signal })).rows;
+  return (
+    await runScript(db, `DELETE FROM ${part.deleteFrom} WHERE ${part.deleteWhere ?? part.where}`, { signal })
+  ).rows;
 }
 
 /** CHECKPOINT (never inside a transaction): writes the WAL out and frees the deleted rows' space. */

@@ -3,7 +3,6 @@
  * While the daemon holds the database (DuckDB allows one process), the others talk to its API.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { isValidIsoDate } from "../calendar/index.js";
 import { loadSettings } from "../config/settings.js";
@@ -17,11 +16,12 @@ import {
 } from "../daemon/deploy.js";
 import { loadDeployments } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
+import { VERSION } from "../version.js";
 import { openStoreForCli } from "./db.js";
 import { formatTable, printDiagnostics, ReportedFailure, UsageError } from "./output.js";
 import { parseParamFlags } from "./plan.js";
 
-const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+const version = VERSION;
 
 /** Loads and checks the deployments file; the records to register (problems printed, then a ReportedFailure). */
 async function registrationOf(file: string) {

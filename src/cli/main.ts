@@ -1,9 +1,9 @@
-import { createRequire } from "node:module";
 import { Command, CommanderError, Option } from "commander";
-import { SettingsError } from "../config/settings.js";
+import { SettingsError } from "../config/settings-error.js";
+import { VERSION } from "../version.js";
 import { ReportedFailure, UsageError } from "./output.js";
 
-const version = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+const version = VERSION;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -275,6 +275,18 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { out: string; check?: boolean }) => {
       const { schemasCommand } = await import("./schemas.js");
       code = await schemasCommand(opts);
+    });
+
+  program
+    .command("init")
+    .description(
+      "write a starter project: example pipelines, the offline demo and its data, deployments, schemas",
+    )
+    .argument("[dir]", "folder to write to", ".")
+    .option("--force", "overwrite files that exist")
+    .action(async (dir: string, opts: { force?: boolean }) => {
+      const { initCommand } = await import("./init.js");
+      code = await initCommand(dir, opts);
     });
 
   try {

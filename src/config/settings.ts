@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SettingsError } from "./settings-error.js";
 
 /**
  * Every environment variable tickflow reads, parsed once into one typed object.
@@ -60,7 +61,7 @@ export type Settings = z.output<typeof settingsSchema>;
 /** Variables whose values are secrets: never printed, logged or stored. */
 export const SECRET_SETTINGS = ["TICKFLOW_API_TOKEN", "POLYGON_API_KEY"] as const;
 
-export class SettingsError extends Error {}
+export { SettingsError };
 
 /** Reads the settings from an environment; empty strings count as unset. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {

@@ -12,7 +12,6 @@ import {
   mergeSameDay,
   resolveRange,
 } from "../sources/polygon/index.js";
-import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const polygonApiKey = z
@@ -67,6 +66,8 @@ export const polygonDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, pages and retries included." },
   },
   async run(ctx, params) {
+    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
+    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const client = createPolygonClient(ctx, params);
     const symbolList = [...new Set(params.symbols)];

@@ -10,7 +10,6 @@ import {
   ingestAll,
   resolveRange,
 } from "../sources/polygon/index.js";
-import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 import { polygonApiKey } from "./polygon-daily-bars.js";
 
@@ -45,6 +44,8 @@ export const polygonGroupedDaily = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
+    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
+    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const sessions = sessionsBetween(from, to);
     const keep = params.symbols === undefined ? undefined : new Set(params.symbols);

@@ -3,7 +3,6 @@ import { defineStep } from "../pipeline/step-spec.js";
 import { stepHttpClient } from "../sources/http/step-client.js";
 import type { ParsedChart } from "../sources/yahoo/chart.js";
 import { chartRange, fetchChart } from "../sources/yahoo/fetch.js";
-import { BarsWriter } from "../store/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
 
 export const yahooDailyBars = defineStep({
@@ -36,6 +35,8 @@ export const yahooDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
+    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
+    const { BarsWriter } = await import("../store/bars-writer.js");
     const range = chartRange(params, ctx.runDate);
     const client = stepHttpClient(ctx, params);
 

@@ -6,6 +6,9 @@ import { cacheRoot } from "./native.js";
 describe("cacheRoot", () => {
   it("prefers an absolute XDG_CACHE_HOME", () => {
     expect(cacheRoot({ XDG_CACHE_HOME: "/x/cache" })).toBe("/x/cache/tickflow");
+    expect(cacheRoot({ TICKFLOW_CACHE_DIR: "/var/cache/tickflow", XDG_CACHE_HOME: "/x/cache" })).toBe(
+      "/var/cache/tickflow",
+    );
   });
 
   it("ignores a relative XDG_CACHE_HOME, as the XDG spec says, and uses ~/.cache", () => {

@@ -31,8 +31,13 @@ import { binaryManifest, type Manifest } from "./assets.js";
  * `@duckdb/node-api`, and must not extract or load 70 MB of native code for nothing.
  */
 
-/** The folder holding every extracted version: `$XDG_CACHE_HOME/tickflow`, `~/.cache/tickflow`, or temp. */
+/**
+ * The folder holding every extracted version: `$TICKFLOW_CACHE_DIR` (the systemd unit points it at
+ * its CacheDirectory), `$XDG_CACHE_HOME/tickflow`, `~/.cache/tickflow`, or temp.
+ */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const own = env.TICKFLOW_CACHE_DIR;
+  if (own && isAbsolute(own)) return own;
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && isAbsolute(xdg)) return join(xdg, "tickflow");
   let home = "";

@@ -182,7 +182,7 @@ export async function computeIndicators(
 ): Promise<{ rows: number; symbols: number }> {
   const db = ctx.db;
   const exec = (sql: string, params?: Record<string, string>) =>
-    runInterruptibly(db, sql, ctx.signal, params);
+    runInterruptibly(db, ctx.signal, () => db.runAndReadAll(sql, params));
   const written: string[] = [];
   const planned: Planned[] = [];
   for (const name of new Set(options.indicators)) {
@@ -262,7 +262,7 @@ export async function computeIndicators(
         ],
         { catalog: "temp" },
       );
-      return { batch, series: await readBars(exec, options.source, batchSymbols, batch.length) };
+      return { batch, series: await readBars(db, ctx.signal, options.source, batchSymbols, batch.length) };
     };
     /** Computes a batch and builds its rows as data chunks (synchronous: no database work). */
     const build = ({ batch, series }: Awaited<ReturnType<typeof read>>) => {
@@ -369,41 +369,63 @@ interface SymbolBars extends BarSeries {
  * (indexed like the symbols table). Columnar: every value is read straight off DuckDB's vectors.
  */
 async function readBars(
-  exec: (sql: string, params?: Record<string, string>) => Promise<Reader>,
+  db: DuckDBConnection,
+  signal: AbortSignal,
   source: string,
   symbolsTable: string,
   count: number,
 ): Promise<(SymbolBars | undefined)[]> {
-  const reader = await exec(
-    `SELECT s.idx, CAST(b.date - DATE '1970-01-01' AS INTEGER) AS d, b.high, b.low, b.close, b.volume
-     FROM bars_daily b JOIN ${symbolsTable} s ON s.symbol = b.symbol
-     WHERE b.source = $source ORDER BY s.idx, b.date`,
-    { source },
-  );
-  const columns = reader.getColumns();
-  const idx = columns[0]!;
-  const n = idx.length;
-  const series: (SymbolBars | undefined)[] = new Array(count).fill(undefined);
-  const toNumbers = (values: readonly unknown[], from: number, to: number) => {
-    const out = new Float64Array(to - from);
-    for (let i = from; i < to; i++) {
-      const v = values[i];
-      out[i - from] = v === null ? Number.NaN : (v as number);
+  // Chunk by chunk with getItem into typed arrays: materialising JS arrays of every column
+  // (getColumns) cost more than computing all the indicators.
+  const chunks = await runInterruptibly(db, signal, async () => {
+    const result = await db.run(
+      `SELECT s.idx, CAST(b.date - DATE '1970-01-01' AS INTEGER) AS d, b.high, b.low, b.close, b.volume
+         FROM bars_daily b JOIN ${symbolsTable} s ON s.symbol = b.symbol
+         WHERE b.source = $source ORDER BY s.idx, b.date`,
+      { source },
+    );
+    const out: DuckDBDataChunk[] = [];
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      out.push(chunk);
     }
     return out;
-  };
+  });
+  const n = chunks.reduce((sum, c) => sum + c.rowCount, 0);
+  const idx = new Int32Array(n);
+  const day = new Int32Array(n);
+  const values = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+  let at = 0;
+  for (const chunk of chunks) {
+    const rows = chunk.rowCount;
+    const idxVector = chunk.getColumnVector(0);
+    const dayVector = chunk.getColumnVector(1);
+    for (let i = 0; i < rows; i++) {
+      idx[at + i] = idxVector.getItem(i) as number;
+      day[at + i] = dayVector.getItem(i) as number;
+    }
+    for (let c = 0; c < 4; c++) {
+      const vector = chunk.getColumnVector(c + 2);
+      const target = values[c]!;
+      for (let i = 0; i < rows; i++) {
+        const v = vector.getItem(i);
+        target[at + i] = v === null ? Number.NaN : (v as number);
+      }
+    }
+    at += rows;
+  }
+  const series: (SymbolBars | undefined)[] = new Array(count).fill(undefined);
   for (let from = 0; from < n; ) {
-    const symbol = idx[from] as number;
+    const symbol = idx[from]!;
     let to = from + 1;
     while (to < n && idx[to] === symbol) to++;
-    const days = new Int32Array(to - from);
-    for (let i = from; i < to; i++) days[i - from] = columns[1]![i] as number;
     series[symbol] = {
-      days,
-      high: toNumbers(columns[2]!, from, to),
-      low: toNumbers(columns[3]!, from, to),
-      close: toNumbers(columns[4]!, from, to),
-      volume: toNumbers(columns[5]!, from, to),
+      days: day.slice(from, to),
+      high: values[0]!.slice(from, to),
+      low: values[1]!.slice(from, to),
+      close: values[2]!.slice(from, to),
+      volume: values[3]!.slice(from, to),
     };
     from = to;
   }
@@ -515,12 +537,11 @@ interface Reader {
 }
 
 /** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
-async function runInterruptibly(
+async function runInterruptibly<T = Reader>(
   db: DuckDBConnection,
-  sql: string,
   signal: AbortSignal,
-  params?: Record<string, string>,
-) {
+  work: () => Promise<T>,
+): Promise<T> {
   throwIfAborted(signal);
   let repeat: NodeJS.Timeout | undefined;
   const onAbort = () => {
@@ -529,7 +550,7 @@ async function runInterruptibly(
   };
   signal.addEventListener("abort", onAbort, { once: true });
   try {
-    return await db.runAndReadAll(sql, params);
+    return await work();
   } catch (err) {
     throwIfAborted(signal);
     throw err;

@@ -58,7 +58,11 @@ export async function ensureIndicatorColumns(
   await db.run("BEGIN TRANSACTION");
   try {
     for (const name of missing) {
-      await db.run(`ALTER TABLE ${INDICATOR_TABLE} ADD COLUMN ${quoteIdent(name)} DOUBLE`);
+      // Stored uncompressed: indicator values are noise to ALP (the double codec), which spent a
+      // quarter of a full refresh compressing them for little gain (bench/indicators.mjs).
+      await db.run(
+        `ALTER TABLE ${INDICATOR_TABLE} ADD COLUMN ${quoteIdent(name)} DOUBLE USING COMPRESSION uncompressed`,
+      );
     }
     await db.run(indicatorsViewSql([...existing, ...missing]));
     await db.run("COMMIT");

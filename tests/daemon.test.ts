@@ -4,7 +4,7 @@
  * run in flight, kill -9 and restart, and the API's token rules.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, tempDir, tickflow } from "./helpers/cli.js";
@@ -194,6 +194,47 @@ describe("tickflow daemon", () => {
     // The database opens after all that.
     const q = await tickflow(["query", "--db", db, "--json", "SELECT count(*)::INT AS n FROM runs"]);
     expect(JSON.parse(q.stdout)).toEqual([{ n: 2 }]);
+  });
+
+  it("cancels a run still going when the grace period ends, and exits 0", async () => {
+    const db = join(dir, "grace.duckdb");
+    const daemon = await startDaemon(db, { TICKFLOW_SHUTDOWN_GRACE: "500ms" });
+    const id = String((await api(daemon, "POST", "/api/deployments/slow/runs")).json.id);
+    await waitFor("the run to start", async () =>
+      (await runState(daemon, id)) === "Running" ? true : undefined,
+    );
+    daemon.child.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    const q = await tickflow([
+      "query",
+      "--db",
+      db,
+      "--json",
+      "SELECT state FROM runs UNION ALL SELECT state FROM task_runs WHERE state = 'Running'",
+    ]);
+    expect(JSON.parse(q.stdout)).toEqual([{ state: "Cancelled" }]);
+    expect(daemon.stderr()).toMatch(/grace period over: cancelling 1 run/);
+  });
+
+  it("re-reads the deployment files on SIGHUP", async () => {
+    const file = join(dir, "deployment/tickflow.yaml");
+    const before = readFileSync(file, "utf8");
+    const daemon = await startDaemon(join(dir, "hup.duckdb"));
+    try {
+      writeFileSync(file, `${before}  - name: slow-again\n    pipeline: ../pipelines/slow.yaml\n`);
+      daemon.child.kill("SIGHUP");
+      await waitFor("the new deployment", async () => {
+        const names = (
+          (await api(daemon, "GET", "/api/deployments")).json as unknown as { name: string }[]
+        ).map((d) => d.name);
+        return names.includes("slow-again") ? names : undefined;
+      });
+      expect(daemon.stderr()).toMatch(/reload: deployment slow-again added/);
+    } finally {
+      writeFileSync(file, before);
+      daemon.child.kill("SIGTERM");
+      await daemon.exited;
+    }
   });
 
   it("refuses a non-loopback address without a token; with one, requests without it get 401", async () => {

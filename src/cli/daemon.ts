@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isValidIsoDate } from "../calendar/index.js";
+import { parseDuration } from "../config/duration.js";
 import { loadSettings } from "../config/settings.js";
 import type { BackfillResult } from "../daemon/backfill.js";
 import type { DaemonLog } from "../daemon/daemon.js";
@@ -129,6 +130,7 @@ export async function daemonCommand(opts: {
       host: opts.host ?? settings.TICKFLOW_API_HOST,
       port,
       token: settings.TICKFLOW_API_TOKEN,
+      graceMs: parseDuration(settings.TICKFLOW_SHUTDOWN_GRACE) ?? 30_000,
       env: process.env,
       log,
       register: async (db) => {

@@ -41,6 +41,13 @@ export const settingsSchema = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("Bearer token for the HTTP API; required when it binds to a non-loopback address."),
+  TICKFLOW_SHUTDOWN_GRACE: z
+    .string()
+    .regex(/^\d+(ms|s|m)$/, "a duration such as 30s, 2m or 500ms")
+    .default("30s")
+    .describe(
+      "On SIGTERM, how long the daemon lets running runs finish before it cancels them (keep it under the unit's TimeoutStopSec).",
+    ),
   TICKFLOW_CACHE_DIR: z
     .string()
     .min(1)

@@ -298,7 +298,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       token: options.token,
       onError: (m) => log("error", m),
     });
-    log("info", `listening on http://${options.host}:${api.port}, database ${options.dbPath}`);
     const leaseTimer = setInterval(
       () => {
         const ids = [...active.keys()];
@@ -317,7 +316,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       : undefined;
 
     loop();
-    await notifier.send(`READY=1\nSTATUS=serving on ${options.host}:${api.port}\nMAINPID=${process.pid}`);
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((resolve) => {
@@ -375,6 +373,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       process.off("SIGINT", onTerm);
       process.off("SIGHUP", onHup);
     });
+    // Signals are handled from here on: only now say so (tests and systemd wait for these).
+    log("info", `listening on http://${options.host}:${api.port}, database ${options.dbPath}`);
+    await notifier.send(`READY=1\nSTATUS=serving on ${options.host}:${api.port}\nMAINPID=${process.pid}`);
     return { port: api.port, stop, done };
   }
 }

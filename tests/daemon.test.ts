@@ -108,7 +108,7 @@ const runState = async (d: Daemon, id: string) =>
   (await api(d, "GET", `/api/runs/${id}`)).json.state as string;
 
 describe("tickflow daemon", () => {
-  it("tells systemd READY and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
+  it("tells systemd READY, WATCHDOG and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
     const socket = join(dir, "notify.sock");
     const receiver = spawn("python3", [
       "-c",
@@ -123,9 +123,11 @@ describe("tickflow daemon", () => {
       }),
     );
     const db = join(dir, "term.duckdb");
-    const daemon = await startDaemon(db, { NOTIFY_SOCKET: socket });
+    const daemon = await startDaemon(db, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "400000" });
     try {
       await waitFor("READY=1", async () => (heard.includes("READY=1") ? true : undefined));
+      // WATCHDOG_USEC 0.4 s: pings every 0.2 s.
+      await waitFor("WATCHDOG=1", async () => (heard.includes("WATCHDOG=1") ? true : undefined), 3000);
       const made = await api(daemon, "POST", "/api/deployments/slow/runs");
       expect(made.status).toBe(201);
       const id = String(made.json.id);

@@ -4,6 +4,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { z } from "zod";
 import { defineStep, type StepContext } from "../pipeline/step-spec.js";
+import { abortReason, interruptibly } from "../store/interrupt.js";
 import { formatFromExtension, onObjects, sourceName, symbol, symbols } from "./common.js";
 
 /** The bars_daily columns a file can provide, with what each holds. */
@@ -288,29 +289,9 @@ async function validate(
   }
 }
 
-/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
-async function runInterruptibly(db: DuckDBConnection, sql: string, signal: AbortSignal) {
-  if (signal.aborted) throw abortReason(signal);
-  let repeat: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    db.interrupt();
-    repeat ??= setInterval(() => db.interrupt(), 50);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await db.runAndReadAll(sql);
-  } catch (err) {
-    if (signal.aborted) throw abortReason(signal);
-    throw err;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    if (repeat !== undefined) clearInterval(repeat);
-  }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error("cancelled");
+/** Runs one statement; an abort of `signal` interrupts it and rejects. */
+function runInterruptibly(db: DuckDBConnection, sql: string, signal: AbortSignal) {
+  return interruptibly(db, signal, () => db.runAndReadAll(sql));
 }
 
 function readError(files: string[], err: unknown, signal: AbortSignal): Error {

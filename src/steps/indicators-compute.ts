@@ -23,6 +23,7 @@ import {
   mergeIndicatorBatch,
   overlappingRows,
 } from "../store/indicators.js";
+import { abortReason, interruptibly } from "../store/interrupt.js";
 import { sourceName, symbols } from "./common.js";
 
 /** A period: a positive integer without leading zeros. */
@@ -182,7 +183,7 @@ export async function computeIndicators(
 ): Promise<{ rows: number; symbols: number }> {
   const db = ctx.db;
   const exec = (sql: string, params?: Record<string, string>) =>
-    runInterruptibly(db, ctx.signal, () => db.runAndReadAll(sql, params));
+    interruptibly(db, ctx.signal, () => db.runAndReadAll(sql, params));
   const written: string[] = [];
   const planned: Planned[] = [];
   for (const name of new Set(options.indicators)) {
@@ -198,7 +199,7 @@ export async function computeIndicators(
     });
     planned.push({ kind: parsed.kind, params: parsed.params, columns });
   }
-  throwIfAborted(ctx.signal);
+  if (ctx.signal.aborted) throw abortReason(ctx.signal);
   const all = await ensureIndicatorColumns(db, written);
 
   const filter =
@@ -323,13 +324,13 @@ export async function computeIndicators(
     // DuckDB commits (on its own thread): computing overlaps storing.
     let built = batches.length > 0 ? build(await read(batches[0]!)) : undefined;
     for (let k = 0; k < batches.length; k++) {
-      throwIfAborted(ctx.signal);
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
       await exec("BEGIN TRANSACTION");
       let next: ReturnType<typeof build> | undefined;
       try {
         await write(built!);
         const nextBars = k + 1 < batches.length ? await read(batches[k + 1]!) : undefined;
-        throwIfAborted(ctx.signal);
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
         const commit = exec("COMMIT");
         let buildError: unknown;
         try {
@@ -377,7 +378,7 @@ async function readBars(
 ): Promise<(SymbolBars | undefined)[]> {
   // Chunk by chunk with getItem into typed arrays: materialising JS arrays of every column
   // (getColumns) cost more than computing all the indicators.
-  const chunks = await runInterruptibly(db, signal, async () => {
+  const chunks = await interruptibly(db, signal, async () => {
     const result = await db.run(
       `SELECT s.idx, CAST(b.date - DATE '1970-01-01' AS INTEGER) AS d, b.high, b.low, b.close, b.volume
          FROM bars_daily b JOIN ${symbolsTable} s ON s.symbol = b.symbol
@@ -529,41 +530,6 @@ class RowChunks {
     this.chunk = undefined;
     this.filled = 0;
   }
-}
-
-interface Reader {
-  getRows(): unknown[][];
-  getColumns(): unknown[][];
-}
-
-/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
-async function runInterruptibly<T = Reader>(
-  db: DuckDBConnection,
-  signal: AbortSignal,
-  work: () => Promise<T>,
-): Promise<T> {
-  throwIfAborted(signal);
-  let repeat: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    db.interrupt();
-    repeat ??= setInterval(() => db.interrupt(), 50);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await work();
-  } catch (err) {
-    throwIfAborted(signal);
-    throw err;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    if (repeat !== undefined) clearInterval(repeat);
-  }
-}
-
-function throwIfAborted(signal: AbortSignal): void {
-  if (!signal.aborted) return;
-  const reason: unknown = signal.reason;
-  throw reason instanceof Error ? reason : new Error("cancelled");
 }
 
 /** A SQL string literal: single quotes doubled. */

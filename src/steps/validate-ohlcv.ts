@@ -16,6 +16,7 @@ import {
   stalePriceSql,
 } from "../quality/checks.js";
 import { appendColumns } from "../store/index.js";
+import { interruptibly } from "../store/interrupt.js";
 import { checkDateRange, onObjects, optionalDateRangeShape, sourceName, symbols } from "./common.js";
 
 /** The data checks, named as in `quality_results.check_name`. */
@@ -377,27 +378,7 @@ async function createSessions(
   await appendColumns(db, table, [{ type: DATE, values: days }], { schema: "main", catalog: "temp" });
 }
 
-/** Runs one statement; an abort of `signal` interrupts it (repeatedly, until it settles) and rejects. */
-async function runInterruptibly(db: DuckDBConnection, sql: string, signal: AbortSignal) {
-  if (signal.aborted) throw abortReason(signal);
-  let repeat: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    db.interrupt();
-    repeat ??= setInterval(() => db.interrupt(), 50);
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await db.runAndReadAll(sql);
-  } catch (err) {
-    if (signal.aborted) throw abortReason(signal);
-    throw err;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    if (repeat !== undefined) clearInterval(repeat);
-  }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new Error("cancelled");
+/** Runs one statement; an abort of `signal` interrupts it and rejects. */
+function runInterruptibly(db: DuckDBConnection, sql: string, signal: AbortSignal) {
+  return interruptibly(db, signal, () => db.runAndReadAll(sql));
 }

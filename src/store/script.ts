@@ -10,6 +10,7 @@ import {
   ResultReturnType,
   StatementType,
 } from "@duckdb/node-api";
+import { abortReason, interruptibly } from "./interrupt.js";
 import { type JsonValue, toJsonValue } from "./values.js";
 
 /** A value bound to a `$name` placeholder. */
@@ -49,7 +50,7 @@ export async function runScript(
 ): Promise<ScriptResult> {
   const { signal } = options;
   const params = options.params ?? {};
-  throwIfAborted(signal);
+  if (signal?.aborted) throw abortReason(signal);
   let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
   try {
     extracted = await db.extractStatements(sql);
@@ -63,7 +64,7 @@ export async function runScript(
   let openedTransaction = false;
   try {
     for (let i = 0; i < count; i++) {
-      throwIfAborted(signal);
+      if (signal?.aborted) throw abortReason(signal);
       let prepared: DuckDBPreparedStatement;
       try {
         prepared = await extracted.prepare(i);
@@ -122,36 +123,22 @@ function bindParams(
   }
 }
 
-/**
- * Runs a prepared statement; an abort meanwhile interrupts it on the connection. DuckDB forgets an
- * interrupt that arrives before the statement starts (it may wait for a thread, or for the
- * connection), so the interrupt is repeated until the statement has settled.
- */
+/** Runs a prepared statement, interruptible by `signal`; errors get `prefix`. */
 async function runInterruptibly(
   db: DuckDBConnection,
   prepared: DuckDBPreparedStatement,
   signal: AbortSignal | undefined,
   prefix: string,
 ): Promise<DuckDBMaterializedResult> {
-  let repeat: NodeJS.Timeout | undefined;
-  const onAbort = () => {
-    db.interrupt();
-    repeat ??= setInterval(() => db.interrupt(), INTERRUPT_REPEAT_MS);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    throwIfAborted(signal);
-    return await prepared.run();
-  } catch (err) {
-    throwIfAborted(signal);
-    throw new Error(prefix + messageOf(err), { cause: err });
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    if (repeat !== undefined) clearInterval(repeat);
-  }
+  return interruptibly(db, signal, async () => {
+    try {
+      return await prepared.run();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new Error(prefix + messageOf(err), { cause: err });
+    }
+  });
 }
-
-const INTERRUPT_REPEAT_MS = 50;
 
 /** The numbers a statement's result gives: rows returned (or changed), and the first row. */
 function summarize(result: DuckDBMaterializedResult): { rows: number; first: Record<string, JsonValue> } {
@@ -173,12 +160,6 @@ export function firstRow(result: DuckDBMaterializedResult): Record<string, JsonV
     return row;
   }
   return {};
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  throw reason instanceof Error ? reason : new Error(reason === undefined ? "cancelled" : String(reason));
 }
 
 function messageOf(err: unknown): string {

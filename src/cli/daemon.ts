@@ -120,8 +120,8 @@ export async function daemonCommand(opts: {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${opts.port}`);
   const log = daemonLogger();
-  // Check the files before taking the database.
-  await registrationOf(configFile);
+  // Check the files before taking the database; the first registration uses what this read.
+  let checked: Awaited<ReturnType<typeof registrationOf>> | undefined = await registrationOf(configFile);
   const { startDaemon } = await import("../daemon/daemon.js");
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
@@ -134,7 +134,8 @@ export async function daemonCommand(opts: {
       env: process.env,
       log,
       register: async (db) => {
-        const r = await registrationOf(configFile);
+        const r = checked ?? (await registrationOf(configFile));
+        checked = undefined;
         return registerDeployments(db, r.deployments, r.pools, new Date());
       },
       version,

@@ -18,6 +18,7 @@ import {
   findRun,
   listRuns,
   logsOf,
+  newRunId,
   openStore,
   type Store,
   taskRunsOf,
@@ -414,7 +415,6 @@ export async function createRunNow(
   ).getRowObjectsJS();
   const d = rows[0];
   if (!d) return undefined;
-  const { newRunId } = await import("../store/index.js");
   const id = newRunId();
   await withTransaction(db, async () => {
     await db.run(

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { sessionsBetween } from "../dist/calendar/index.js";
+import { mulberry32 } from "./lib/prng.mjs";
 
 const SEED = 20160104;
 const START = "2016-01-04";
@@ -25,18 +26,6 @@ const SYMBOLS = {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "pipelines", "data", "demo-synthetic-bars.csv.gz");
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = mulberry32(SEED);
 /** Standard normal (Box-Muller). */

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
+import { mulberry32 as prng } from "./lib/prng.mjs";
 
 const modulePath = process.argv[2] ?? process.env.TALIB_MODULE;
 if (!modulePath) {
@@ -15,18 +16,6 @@ if (!modulePath) {
   process.exit(2);
 }
 const talib = createRequire(import.meta.url)(resolve(modulePath));
-
-/** mulberry32: a small seeded PRNG, so that the data set is the same on every run. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SESSIONS = 600;
 /** Weekdays from 2022-01-03 (holidays are not skipped: the indicators only see the row order). */

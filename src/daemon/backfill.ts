@@ -7,7 +7,7 @@
  */
 import { DATE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
 import { sessionsBetween } from "../calendar/index.js";
-import { appendColumns, newRunId, withTransaction } from "../store/index.js";
+import { newRunId, withStaged, withTransaction } from "../store/index.js";
 import { insertRuns } from "./scheduler.js";
 
 export interface BackfillResult {
@@ -47,34 +47,24 @@ export async function backfill(
       range.symbols ?? (Array.isArray(parameters.symbols) ? parameters.symbols.map(String) : []);
     if (symbols.length === 0) {
       throw new Error(
-        `--missing needs the deployment's symbols: ${deployment} has no "symbols" parameter (pass --param symbols=... to its pipeline's default)`,
+        `--missing needs the deployment's symbols: give ${deployment} a "symbols" parameter in the deployments file`,
       );
     }
-    await db.run("CREATE OR REPLACE TEMP TABLE backfill_expected (date DATE, symbol VARCHAR)");
-    try {
-      const dates = sessions.flatMap((d) => symbols.map(() => dayValue(d)));
-      const syms = sessions.flatMap(() => symbols);
-      await appendColumns(
-        db,
-        "backfill_expected",
-        [
-          { type: DATE, values: dates },
-          { type: VARCHAR, values: syms },
-        ],
-        { schema: "main", catalog: "temp" },
-      );
-      const rows = (
+    const expected = {
+      date: { type: DATE, values: sessions.flatMap((d) => symbols.map(() => dayValue(d))) },
+      symbol: { type: VARCHAR, values: sessions.flatMap(() => symbols) },
+    };
+    const rows = await withStaged(db, "backfill_expected", expected, async (staged) =>
+      (
         await db.runAndReadAll(
-          `SELECT DISTINCT e.date::VARCHAR AS date FROM temp.main.backfill_expected e
+          `SELECT DISTINCT e.date::VARCHAR AS date FROM ${staged} e
            ANTI JOIN bars_daily b ON b.symbol = e.symbol AND b.date = e.date ORDER BY 1`,
         )
-      ).getRowObjectsJS();
-      const missing = new Set(rows.map((r) => String(r.date)));
-      wanted = sessions.filter((d) => missing.has(d));
-      complete = sessions.length - wanted.length;
-    } finally {
-      await db.run("DROP TABLE IF EXISTS temp.main.backfill_expected");
-    }
+      ).getRowObjectsJS(),
+    );
+    const missing = new Set(rows.map((r) => String(r.date)));
+    wanted = sessions.filter((d) => missing.has(d));
+    complete = sessions.length - wanted.length;
   }
   const waiting = new Set(
     (

@@ -9,7 +9,7 @@ import type { DeploymentDocument, DeploymentsDocument } from "../schedule/deploy
 import { DEFAULT_MISSED_RUNS } from "../schedule/missed-runs.js";
 import { scheduleId, stableJson } from "../schedule/run-key.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
-import { appendColumns, timestampTZ, withTransaction } from "../store/index.js";
+import { dropStaged, stageColumns, timestampTZ, withTransaction } from "../store/index.js";
 
 /** A deployment as stored: what the file says, resolved (absolute pipeline path, schedule ids). */
 export interface DeploymentRecord {
@@ -200,20 +200,14 @@ export async function registerDeployments(
       }
     }
 
-    const temp = { schema: "main", catalog: "temp" };
-    const stage = async (name: string, columns: Record<string, (string | null)[]>) => {
-      await db.run(
-        `CREATE OR REPLACE TEMP TABLE ${name} (${Object.keys(columns)
-          .map((c) => `${c} VARCHAR`)
-          .join(", ")})`,
-      );
-      await appendColumns(
+    const staged: string[] = [];
+    const stage = (name: string, columns: Record<string, (string | null)[]>) => {
+      staged.push(name);
+      return stageColumns(
         db,
         name,
-        Object.values(columns).map((values) => ({ type: VARCHAR, values })),
-        temp,
+        Object.fromEntries(Object.entries(columns).map(([c, values]) => [c, { type: VARCHAR, values }])),
       );
-      return `temp.main.${name}`;
     };
     try {
       if (redo.length > 0) {
@@ -304,17 +298,7 @@ export async function registerDeployments(
         );
       }
     } finally {
-      for (const t of [
-        "deploy_redo",
-        "deploy_removed",
-        "deploy_stopped",
-        "deploy_wanted",
-        "deploy_upserts",
-        "deploy_schedules",
-        "deploy_moved",
-      ]) {
-        await db.run(`DROP TABLE IF EXISTS temp.main.${t}`);
-      }
+      await dropStaged(db, ...staged);
     }
     return changes;
   });

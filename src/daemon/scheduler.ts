@@ -5,12 +5,12 @@
  * deployment's `missed_runs` decides which missed fires still run; runs not started in time
  * become `Late`. Pure computation comes from src/schedule; this file only reads and writes.
  */
-import { type DuckDBConnection, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
+import { type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
 import type { ScheduleDocument } from "../schedule/deployments-file.js";
 import { fireTimes } from "../schedule/fire-times.js";
 import { decideMissedRuns, type MissedRunsPolicy } from "../schedule/missed-runs.js";
 import { scheduledRunKey } from "../schedule/run-key.js";
-import { appendColumns, timestampTZ, withTransaction } from "../store/index.js";
+import { timestampTZ, withStaged, withTransaction } from "../store/index.js";
 
 export interface SchedulerOptions {
   /** How far ahead runs are created. Default 1 hour. */
@@ -154,22 +154,16 @@ export async function insertRuns(
   now: Date,
   message: string,
 ): Promise<number> {
-  await db.run(
-    `CREATE OR REPLACE TEMP TABLE scheduler_staging (${RUN_COLUMNS.map((c) => `${c} VARCHAR`).join(", ")})`,
+  const columns = Object.fromEntries(
+    RUN_COLUMNS.map((c) => [c, { type: VARCHAR, values: rows.map((r) => r[c]) }]),
   );
-  try {
-    await appendColumns(
-      db,
-      "scheduler_staging",
-      RUN_COLUMNS.map((c) => ({ type: VARCHAR, values: rows.map((r) => r[c]) })),
-      { schema: "main", catalog: "temp" },
-    );
+  return withStaged(db, "scheduler_staging", columns, async (staged) => {
     const created = await db.runAndReadAll(
       `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at,
          scheduled_at, schedule_id, work_pool, work_queue, pipeline_file)
        SELECT s.id, s.pipeline, s.deployment, s.state, s.parameters::JSON, s.logical_date::DATE, $now,
          s.scheduled_at::TIMESTAMPTZ, s.schedule_id, s.work_pool, s.work_queue, s.pipeline_file
-       FROM temp.main.scheduler_staging s
+       FROM ${staged} s
        WHERE s.id NOT IN (SELECT id FROM runs)
        RETURNING id, state`,
       { now: timestampTZ(now) },
@@ -185,9 +179,7 @@ export async function insertRuns(
       );
     }
     return made.length;
-  } finally {
-    await db.run("DROP TABLE IF EXISTS temp.main.scheduler_staging");
-  }
+  });
 }
 
 /** Scheduled runs due more than `lateAfterMs` ago become Late; returns how many. */
@@ -216,26 +208,12 @@ export async function recordRunTransitions(
   at: Date,
   message: string,
 ): Promise<void> {
-  await db.run(
-    "CREATE OR REPLACE TEMP TABLE transition_staging (run_id VARCHAR, state VARCHAR, ts TIMESTAMPTZ)",
-  );
-  try {
-    await appendColumns(
-      db,
-      "transition_staging",
-      [
-        { type: VARCHAR, values: runIds },
-        { type: VARCHAR, values: states },
-        { type: TIMESTAMPTZ, values: runIds.map(() => timestampTZ(at)) },
-      ],
-      { schema: "main", catalog: "temp" },
-    );
-    await db.run(
+  const columns = { run_id: { type: VARCHAR, values: runIds }, state: { type: VARCHAR, values: states } };
+  await withStaged(db, "transition_staging", columns, (staged) =>
+    db.run(
       `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
-       SELECT run_id, NULL, ts, 0, state, 0, $message FROM temp.main.transition_staging`,
-      { message },
-    );
-  } finally {
-    await db.run("DROP TABLE IF EXISTS temp.main.transition_staging");
-  }
+       SELECT run_id, NULL, $at, 0, state, 0, $message FROM ${staged}`,
+      { at: timestampTZ(at), message },
+    ),
+  );
 }

@@ -122,6 +122,32 @@ export function columnsToChunks(columns: readonly AppendColumn[]): DuckDBDataChu
   return chunks;
 }
 
+/** How one column of a row-shaped source reads its value. */
+export interface RowColumn<T> {
+  type: DuckDBType;
+  value: (row: T) => DuckDBValue;
+}
+
+/**
+ * Rows as data chunks of up to 2048 rows, a column at a time (`columns` in the table's order):
+ * no per-column copy of the rows is made, unlike `columnsToChunks`.
+ */
+export function rowsToChunks<T>(rows: readonly T[], columns: readonly RowColumn<T>[]): DuckDBDataChunk[] {
+  const types = columns.map((c) => c.type);
+  const chunks: DuckDBDataChunk[] = [];
+  for (let offset = 0; offset < rows.length; offset += CHUNK_ROWS) {
+    const count = Math.min(CHUNK_ROWS, rows.length - offset);
+    const chunk = DuckDBDataChunk.create(types, count);
+    columns.forEach(({ value }, c) => {
+      const vector = chunk.getColumnVector(c);
+      for (let i = 0; i < count; i++) vector.setItem(i, value(rows[offset + i]!));
+      vector.flush();
+    });
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
 /**
  * Bulk-appends columns to a table with DuckDB's appender, a data chunk (2048 rows) at a time: far
  * fewer native calls than appending value by value. The columns must be the table's, in its order.

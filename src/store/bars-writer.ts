@@ -8,16 +8,8 @@
  * Why: a transaction per symbol cost ~25 ms of commit and index work each, four times the whole
  * fetch-and-parse time of a symbol (bench/ingest.mjs).
  */
-import {
-  BIGINT,
-  DATE,
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  DuckDBDateValue,
-  VARCHAR,
-} from "@duckdb/node-api";
-import { appendChunks } from "./append.js";
+import { BIGINT, DATE, DOUBLE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
 
 /** One daily bar as bars_daily stores it (the source is the writer's). */
@@ -76,9 +68,6 @@ interface Span {
   last: string;
 }
 
-const BAR_TYPES = [VARCHAR, DATE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, DOUBLE, BIGINT, DOUBLE];
-const ACTION_TYPES = [VARCHAR, DATE, VARCHAR, DOUBLE, VARCHAR];
-const CHUNK_ROWS = 2048;
 let stagingCounter = 0;
 
 export class BarsWriter {
@@ -196,8 +185,8 @@ export class BarsWriter {
       const staging = await this.ensureStaging();
       const temp = { schema: "main", catalog: "temp" };
       try {
-        await appendChunks(this.db, `${staging}_bars`, barChunks(bars), temp);
-        await appendChunks(this.db, `${staging}_actions`, actionChunks(actions), temp);
+        await appendChunks(this.db, `${staging}_bars`, rowsToChunks(bars, BAR_COLUMNS), temp);
+        await appendChunks(this.db, `${staging}_actions`, rowsToChunks(actions, ACTION_COLUMNS), temp);
         await this.db.run("BEGIN TRANSACTION");
         try {
           const source = sqlString(this.source);
@@ -292,51 +281,27 @@ function dateValue(date: string): DuckDBDateValue {
   return value;
 }
 
-/** Bars as data chunks of the staging table's columns, filled a column at a time. */
-function barChunks(bars: readonly BarRow[]): DuckDBDataChunk[] {
-  const chunks: DuckDBDataChunk[] = [];
-  for (let offset = 0; offset < bars.length; offset += CHUNK_ROWS) {
-    const count = Math.min(CHUNK_ROWS, bars.length - offset);
-    const chunk = DuckDBDataChunk.create(BAR_TYPES, count);
-    const fill = (column: number, value: (bar: BarRow) => unknown): void => {
-      const vector = chunk.getColumnVector(column);
-      for (let i = 0; i < count; i++) vector.setItem(i, value(bars[offset + i]!) as never);
-      vector.flush();
-    };
-    fill(0, (b) => b.symbol);
-    fill(1, (b) => dateValue(b.date));
-    fill(2, (b) => b.open);
-    fill(3, (b) => b.high);
-    fill(4, (b) => b.low);
-    fill(5, (b) => b.close);
-    fill(6, (b) => b.volume);
-    fill(7, (b) => b.vwap ?? null);
-    fill(8, (b) => (b.trades == null ? null : BigInt(Math.round(b.trades))));
-    fill(9, (b) => b.adj_close ?? null);
-    chunks.push(chunk);
-  }
-  return chunks;
-}
+/** The staging tables' columns, in their order. */
+const BAR_COLUMNS: RowColumn<BarRow>[] = [
+  { type: VARCHAR, value: (b) => b.symbol },
+  { type: DATE, value: (b) => dateValue(b.date) },
+  { type: DOUBLE, value: (b) => b.open },
+  { type: DOUBLE, value: (b) => b.high },
+  { type: DOUBLE, value: (b) => b.low },
+  { type: DOUBLE, value: (b) => b.close },
+  { type: DOUBLE, value: (b) => b.volume },
+  { type: DOUBLE, value: (b) => b.vwap ?? null },
+  { type: BIGINT, value: (b) => (b.trades == null ? null : BigInt(Math.round(b.trades))) },
+  { type: DOUBLE, value: (b) => b.adj_close ?? null },
+];
 
-function actionChunks(actions: readonly ActionRow[]): DuckDBDataChunk[] {
-  const chunks: DuckDBDataChunk[] = [];
-  for (let offset = 0; offset < actions.length; offset += CHUNK_ROWS) {
-    const count = Math.min(CHUNK_ROWS, actions.length - offset);
-    const chunk = DuckDBDataChunk.create(ACTION_TYPES, count);
-    const fill = (column: number, value: (action: ActionRow) => unknown): void => {
-      const vector = chunk.getColumnVector(column);
-      for (let i = 0; i < count; i++) vector.setItem(i, value(actions[offset + i]!) as never);
-      vector.flush();
-    };
-    fill(0, (a) => a.symbol);
-    fill(1, (a) => dateValue(a.date));
-    fill(2, (a) => a.kind);
-    fill(3, (a) => a.value);
-    fill(4, (a) => a.currency);
-    chunks.push(chunk);
-  }
-  return chunks;
-}
+const ACTION_COLUMNS: RowColumn<ActionRow>[] = [
+  { type: VARCHAR, value: (a) => a.symbol },
+  { type: DATE, value: (a) => dateValue(a.date) },
+  { type: VARCHAR, value: (a) => a.kind },
+  { type: DOUBLE, value: (a) => a.value },
+  { type: VARCHAR, value: (a) => a.currency },
+];
 
 function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;

@@ -41,5 +41,6 @@ export {
   type SqlParam,
   singleStatement,
 } from "./script.js";
+export { dropStaged, stageColumns, withStaged } from "./staging.js";
 export { withTransaction } from "./transaction.js";
 export { type JsonValue, timestampTZ, toJsonValue } from "./values.js";

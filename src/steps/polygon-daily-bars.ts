@@ -5,9 +5,8 @@ import {
   abortError,
   createPolygonClient,
   failureMessage,
+  fetchActions,
   fetchAggregates,
-  fetchDividends,
-  fetchSplits,
   ingestAll,
   mergeSameDay,
   resolveRange,
@@ -88,8 +87,8 @@ export const polygonDailyBars = defineStep({
           if (!params.corporate_actions) return { bars: fetched.bars };
           // Fetched after the bars, before anything is written: a failure here writes none of them.
           const options = { from, to, signal: ctx.signal };
-          const splits = await fetchSplits(client, symbol, options);
-          const dividends = await fetchDividends(client, symbol, options);
+          const splits = await fetchActions(client, "splits", symbol, options);
+          const dividends = await fetchActions(client, "dividends", symbol, options);
           const all = [...splits.actions, ...dividends.actions];
           // The query names the ticker; a row of another one (should Polygon send it) is not this symbol's.
           const actions = mergeSameDay(all.filter((action) => action.symbol === symbol));

@@ -66,48 +66,36 @@ export async function fetchAggregates(
   return { bars: rows, pages };
 }
 
-/** Splits of `symbol` executed from `from` to `to` (inclusive), following next_url. */
-export async function fetchSplits(
-  client: PolygonClient,
-  symbol: string,
-  options: { from: string; to: string; signal: AbortSignal },
-): Promise<{ actions: PolygonAction[]; pages: number }> {
-  const query = new URLSearchParams({
-    ticker: symbol,
-    "execution_date.gte": options.from,
-    "execution_date.lte": options.to,
-    limit: "1000",
-  });
-  const what = `${symbol} splits`;
-  const { rows, pages } = await fetchPages(
-    client,
-    `/v3/reference/splits?${query}`,
-    symbol,
-    options.signal,
-    (body) => parseSplits(body, what),
-  );
-  return { actions: rows, pages };
-}
+/** The reference endpoints of corporate actions: path, the date field its range filters on, parser. */
+const ACTIONS = {
+  splits: { path: "/v3/reference/splits", dateField: "execution_date", parse: parseSplits },
+  dividends: { path: "/v3/reference/dividends", dateField: "ex_dividend_date", parse: parseDividends },
+} as const;
 
-/** Dividends of `symbol` going ex from `from` to `to` (inclusive), following next_url. */
-export async function fetchDividends(
+/**
+ * Splits (executed) or dividends (going ex) of `symbol` from `from` to `to` (inclusive),
+ * following next_url.
+ */
+export async function fetchActions(
   client: PolygonClient,
+  kind: keyof typeof ACTIONS,
   symbol: string,
   options: { from: string; to: string; signal: AbortSignal },
 ): Promise<{ actions: PolygonAction[]; pages: number }> {
+  const endpoint = ACTIONS[kind];
   const query = new URLSearchParams({
     ticker: symbol,
-    "ex_dividend_date.gte": options.from,
-    "ex_dividend_date.lte": options.to,
+    [`${endpoint.dateField}.gte`]: options.from,
+    [`${endpoint.dateField}.lte`]: options.to,
     limit: "1000",
   });
-  const what = `${symbol} dividends`;
+  const what = `${symbol} ${kind}`;
   const { rows, pages } = await fetchPages(
     client,
-    `/v3/reference/dividends?${query}`,
+    `${endpoint.path}?${query}`,
     symbol,
     options.signal,
-    (body) => parseDividends(body, what),
+    (body) => endpoint.parse(body, what),
   );
   return { actions: rows, pages };
 }

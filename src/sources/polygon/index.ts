@@ -1,9 +1,8 @@
 export {
   createPolygonClient,
+  fetchActions,
   fetchAggregates,
-  fetchDividends,
   fetchGroupedDaily,
-  fetchSplits,
   type PolygonClient,
   type PolygonHttpParams,
   resolveApiKey,

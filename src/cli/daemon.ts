@@ -229,7 +229,7 @@ export async function runsCancelCommand(id: string, opts: { db: string; json?: b
   }
   const store = await openStoreForCli(opts.db);
   try {
-    const { findRun, timestampTZ } = await import("../store/index.js");
+    const { findRun, transitionRuns } = await import("../store/index.js");
     const run = await findRun(store.db, id);
     if (!run) {
       process.stderr.write(`tickflow: no run with id ${JSON.stringify(id)}\n`);
@@ -241,9 +241,18 @@ export async function runsCancelCommand(id: string, opts: { db: string; json?: b
       );
       return 1;
     }
-    await store.db.run(
-      "UPDATE runs SET state = 'Cancelled', ended_at = $now, error = 'cancelled before it started' WHERE id = $id",
-      { id: run.id, now: timestampTZ(new Date()) },
+    const message = "cancelled before it started";
+    const now = new Date();
+    await transitionRuns(
+      store.db,
+      { ids: [run.id] },
+      {
+        to: "Cancelled",
+        from: ["Scheduled", "Late"],
+        at: now,
+        message,
+        set: { ended_at: now, error: message },
+      },
     );
     process.stdout.write(
       opts.json ? `${JSON.stringify({ id: run.id, state: "Cancelled" })}\n` : `run ${run.id}: Cancelled\n`,

@@ -7,8 +7,7 @@
  */
 import { DATE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
 import { sessionsBetween } from "../calendar/index.js";
-import { newRunId, withStaged, withTransaction } from "../store/index.js";
-import { insertRuns } from "./scheduler.js";
+import { createRuns, newRunId, withStaged } from "../store/index.js";
 
 export interface BackfillResult {
   /** Sessions in the range. */
@@ -78,28 +77,23 @@ export async function backfill(
       .map((r) => String(r.d)),
   );
   const queue = wanted.filter((d) => !waiting.has(d)).map((date) => ({ id: newRunId(), date }));
-  if (queue.length > 0) {
-    await withTransaction(db, () =>
-      insertRuns(
-        db,
-        queue.map((run) => ({
-          id: run.id,
-          pipeline: String(found.pipeline),
-          deployment,
-          state: "Scheduled",
-          parameters: JSON.stringify(parameters),
-          logical_date: run.date,
-          scheduled_at: now.toISOString(),
-          schedule_id: null,
-          work_pool: found.work_pool === null ? null : String(found.work_pool),
-          work_queue: found.work_queue === null ? null : String(found.work_queue),
-          pipeline_file: String(found.pipeline_file),
-        })),
-        now,
-        "queued by backfill",
-      ),
-    );
-  }
+  await createRuns(
+    db,
+    queue.map((run) => ({
+      id: run.id,
+      pipeline: String(found.pipeline),
+      deployment,
+      state: "Scheduled",
+      parameters,
+      logical_date: run.date,
+      scheduled_at: now,
+      work_pool: found.work_pool === null ? null : String(found.work_pool),
+      work_queue: found.work_queue === null ? null : String(found.work_queue),
+      pipeline_file: String(found.pipeline_file),
+    })),
+    now,
+    "queued by backfill",
+  );
   return {
     sessions: sessions.length,
     queued: queue,

@@ -5,11 +5,17 @@
  * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { timestampTZ, withTransaction } from "../store/index.js";
-import { recordRunTransitions } from "./scheduler.js";
+import {
+  crashRuns,
+  renewLeases,
+  runsWithoutHolder,
+  SLOT_RUN_STATES,
+  timestampTZ,
+  transitionRuns,
+  withTransaction,
+} from "../store/index.js";
 
-/** States in which a run holds a slot of its pool, queue and deployment. */
-export const SLOT_STATES = ["Pending", "Running", "Cancelling"] as const;
+export { renewLeases };
 
 export interface ClaimedRun {
   id: string;
@@ -37,7 +43,7 @@ interface Candidate {
   queue_limit: number | null;
 }
 
-const SLOTS = SLOT_STATES.map((s) => `'${s}'`).join(", ");
+const SLOTS = SLOT_RUN_STATES.map((s) => `'${s}'`).join(", ");
 
 /**
  * Takes up to `capacity` due runs (Scheduled or Late, scheduled at or before `now`, of unpaused
@@ -105,74 +111,52 @@ export async function claimRuns(
       if (c.work_queue !== null) bump(`q:${c.work_pool}/${c.work_queue}`);
     }
 
-    if (claimed.length > 0) {
-      await db.run(
-        `UPDATE runs SET state = 'Pending', lease_owner = $owner, lease_expires_at = $expires
-         WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
+    const taken = new Set(
+      await transitionRuns(
+        db,
+        { ids: claimed.map((c) => c.id) },
         {
-          owner,
-          expires: timestampTZ(new Date(now.getTime() + leaseMs)),
-          ids: `[${claimed.map((c) => JSON.stringify(c.id)).join(",")}]`,
+          to: "Pending",
+          from: ["Scheduled", "Late"],
+          at: now,
+          message: `taken by ${owner}`,
+          set: { lease_owner: owner, lease_expires_at: new Date(now.getTime() + leaseMs) },
         },
-      );
-      await recordRunTransitions(
-        db,
-        claimed.map((c) => c.id),
-        claimed.map(() => "Pending"),
-        now,
-        `taken by ${owner}`,
-      );
-    }
-    if (cancelled.length > 0) {
-      const message =
-        "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
-      await db.run(
-        `UPDATE runs SET state = 'Cancelled', ended_at = $now, error = $message
-         WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
-        { now: timestampTZ(now), message, ids: `[${cancelled.map((id) => JSON.stringify(id)).join(",")}]` },
-      );
-      await recordRunTransitions(
-        db,
-        cancelled,
-        cancelled.map(() => "Cancelled"),
-        now,
+      ),
+    );
+    const message = "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
+    const refused = await transitionRuns(
+      db,
+      { ids: cancelled },
+      {
+        to: "Cancelled",
+        from: ["Scheduled", "Late"],
+        at: now,
         message,
-      );
-    }
+        set: { ended_at: now, error: message },
+      },
+    );
     return {
-      claimed: claimed.map((c) => ({
-        id: c.id,
-        deployment: c.deployment,
-        pipelineFile: c.pipeline_file,
-        parameters: JSON.parse(c.parameters ?? "{}") as Record<string, unknown>,
-        logicalDate: c.logical_date,
-        workPool: c.work_pool,
-        workQueue: c.work_queue,
-      })),
-      cancelled,
+      claimed: claimed
+        .filter((c) => taken.has(c.id))
+        .map((c) => ({
+          id: c.id,
+          deployment: c.deployment,
+          pipelineFile: c.pipeline_file,
+          parameters: JSON.parse(c.parameters ?? "{}") as Record<string, unknown>,
+          logicalDate: c.logical_date,
+          workPool: c.work_pool,
+          workQueue: c.work_queue,
+        })),
+      cancelled: refused,
     };
   });
-}
-
-/** Extends the leases of `ids` held by `owner` to `until`. */
-export async function renewLeases(
-  db: DuckDBConnection,
-  owner: string,
-  ids: readonly string[],
-  until: Date,
-): Promise<void> {
-  if (ids.length === 0) return;
-  await db.run(
-    `UPDATE runs SET lease_expires_at = $until
-     WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))`,
-    { owner, until: timestampTZ(until), ids: `[${ids.map((id) => JSON.stringify(id)).join(",")}]` },
-  );
 }
 
 /**
  * Marks `Crashed` the runs that hold a slot but whose holder is gone: at daemon start every such
  * run (only one process can hold the database, so whoever ran them has died), later those whose
- * lease expired and that `live` does not hold. Their running tasks become Crashed too. Returns
+ * lease expired and that `live` does not hold. Their unfinished tasks become Crashed too. Returns
  * the ids.
  */
 export async function recoverCrashedRuns(
@@ -180,40 +164,12 @@ export async function recoverCrashedRuns(
   now: Date,
   options: { atStart: boolean; live?: ReadonlySet<string> },
 ): Promise<string[]> {
-  return withTransaction(db, async () => {
-    const rows = (
-      await db.runAndReadAll(
-        `SELECT id FROM runs WHERE state IN (${SLOTS})
-           AND ($atStart OR lease_expires_at IS NULL OR lease_expires_at < $now)`,
-        { atStart: options.atStart, now: timestampTZ(now) },
-      )
-    )
-      .getRowObjectsJS()
-      .map((r) => String(r.id))
-      .filter((id) => !options.live?.has(id));
-    if (rows.length === 0) return [];
-    const ids = `[${rows.map((id) => JSON.stringify(id)).join(",")}]`;
-    const message = options.atStart
-      ? "crashed: its process ended while it ran (found at daemon start)"
-      : "crashed: its lease expired";
-    await db.run(
-      `UPDATE runs SET state = 'Crashed', ended_at = $now, error = $message, lease_owner = NULL,
-         lease_expires_at = NULL
-       WHERE id IN (SELECT unnest($ids::VARCHAR[]))`,
-      { now: timestampTZ(now), message, ids },
-    );
-    await db.run(
-      `UPDATE task_runs SET state = 'Crashed', ended_at = $now, error = $message
-       WHERE run_id IN (SELECT unnest($ids::VARCHAR[])) AND state IN ('Pending', 'Running', 'Retrying')`,
-      { now: timestampTZ(now), message, ids },
-    );
-    await recordRunTransitions(
-      db,
-      rows,
-      rows.map(() => "Crashed"),
-      now,
-      message,
-    );
-    return rows;
+  const ids = await runsWithoutHolder(db, now, {
+    all: options.atStart,
+    ...(options.live ? { live: options.live } : {}),
   });
+  const message = options.atStart
+    ? "crashed: its process ended while it ran (found at daemon start)"
+    : "crashed: its lease expired";
+  return crashRuns(db, ids, now, message);
 }

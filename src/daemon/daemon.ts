@@ -15,6 +15,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { DateTime } from "luxon";
 import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
 import {
+  createRuns,
   findRun,
   listRuns,
   logsOf,
@@ -22,16 +23,15 @@ import {
   openStore,
   type Store,
   taskRunsOf,
-  timestampTZ,
+  transitionRuns,
   withConnectionLock,
-  withTransaction,
 } from "../store/index.js";
 import { ApiError, type ApiHandlers, checkApiBinding, startApi } from "./api.js";
 import { backfill } from "./backfill.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
 import { type DeployChange, setDeploymentPaused } from "./deploy.js";
 import { createNotifier } from "./notify.js";
-import { recordRunTransitions, type SchedulerOptions, schedulePass } from "./scheduler.js";
+import { type SchedulerOptions, schedulePass } from "./scheduler.js";
 import { workRun } from "./worker.js";
 
 export type DaemonLog = (
@@ -349,11 +349,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (watchdog) clearInterval(watchdog);
         await api.close();
         // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
-        await locked(() =>
-          control.run(
-            "UPDATE runs SET state = 'Scheduled', lease_owner = NULL, lease_expires_at = NULL WHERE state = 'Pending' AND lease_owner = $owner",
-            { owner },
-          ),
+        await transitionRuns(
+          control,
+          { leaseOwner: owner },
+          {
+            to: "Scheduled",
+            from: ["Pending"],
+            at: now(),
+            message: "handed back: the daemon stopped before starting it",
+            set: { lease_owner: null, lease_expires_at: null },
+          },
         );
         notifier.close();
         control.closeSync();
@@ -416,36 +421,40 @@ export async function createRunNow(
   const d = rows[0];
   if (!d) return undefined;
   const id = newRunId();
-  await withTransaction(db, async () => {
-    await db.run(
-      `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at, scheduled_at,
-         work_pool, work_queue, pipeline_file)
-       VALUES ($id, $pipeline, $deployment, 'Scheduled', $parameters::JSON, $today::DATE, $now, $now,
-         $work_pool, $work_queue, $pipeline_file)`,
+  await createRuns(
+    db,
+    [
       {
         id,
         pipeline: String(d.pipeline),
         deployment,
-        parameters: JSON.stringify({ ...JSON.parse(String(d.parameters ?? "{}")), ...parameters }),
-        today,
-        now: timestampTZ(now),
+        state: "Scheduled",
+        parameters: { ...JSON.parse(String(d.parameters ?? "{}")), ...parameters },
+        logical_date: today,
+        scheduled_at: now,
         work_pool: d.work_pool === null ? null : String(d.work_pool),
         work_queue: d.work_queue === null ? null : String(d.work_queue),
         pipeline_file: String(d.pipeline_file),
       },
-    );
-    await recordRunTransitions(db, [id], ["Scheduled"], now, "created on demand");
-  });
+    ],
+    now,
+    "created on demand",
+  );
   return { id };
 }
 
 /** Cancels a run that has not started. */
 async function cancelUnstarted(db: DuckDBConnection, id: string, now: Date): Promise<void> {
-  await withTransaction(db, async () => {
-    await db.run(
-      "UPDATE runs SET state = 'Cancelled', ended_at = $now, error = 'cancelled before it started' WHERE id = $id AND state IN ('Scheduled', 'Late')",
-      { id, now: timestampTZ(now) },
-    );
-    await recordRunTransitions(db, [id], ["Cancelled"], now, "cancelled before it started");
-  });
+  const message = "cancelled before it started";
+  await transitionRuns(
+    db,
+    { ids: [id] },
+    {
+      to: "Cancelled",
+      from: ["Scheduled", "Late"],
+      at: now,
+      message,
+      set: { ended_at: now, error: message },
+    },
+  );
 }

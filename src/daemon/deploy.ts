@@ -9,7 +9,7 @@ import type { DeploymentDocument, DeploymentsDocument } from "../schedule/deploy
 import { DEFAULT_MISSED_RUNS } from "../schedule/missed-runs.js";
 import { scheduleId, stableJson } from "../schedule/run-key.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
-import { dropStaged, stageColumns, timestampTZ, withTransaction } from "../store/index.js";
+import { deleteWaitingRuns, dropStaged, stageColumns, timestampTZ, withTransaction } from "../store/index.js";
 
 /** A deployment as stored: what the file says, resolved (absolute pipeline path, schedule ids). */
 export interface DeploymentRecord {
@@ -201,20 +201,19 @@ export async function registerDeployments(
     }
 
     const staged: string[] = [];
-    const stage = (name: string, columns: Record<string, (string | null)[]>) => {
-      staged.push(name);
-      return stageColumns(
+    const stage = async (name: string, columns: Record<string, (string | null)[]>) => {
+      const table = await stageColumns(
         db,
         name,
         Object.fromEntries(Object.entries(columns).map(([c, values]) => [c, { type: VARCHAR, values }])),
       );
+      staged.push(table);
+      return table;
     };
     try {
       if (redo.length > 0) {
         const t = await stage("deploy_redo", { name: redo });
-        await db.run(
-          `DELETE FROM runs WHERE state IN ('Scheduled', 'Late') AND deployment IN (SELECT name FROM ${t})`,
-        );
+        await deleteWaitingRuns(db, { deployments: redo });
         await db.run(
           `UPDATE schedules SET scheduled_until = NULL WHERE deployment IN (SELECT name FROM ${t})`,
         );
@@ -229,10 +228,7 @@ export async function registerDeployments(
           deployment: stopped.map((s) => s.deployment),
           id: stopped.map((s) => s.id),
         });
-        await db.run(
-          `DELETE FROM runs r USING ${t} t WHERE r.deployment = t.deployment AND r.schedule_id = t.id
-             AND r.state IN ('Scheduled', 'Late')`,
-        );
+        await deleteWaitingRuns(db, { schedules: stopped });
         await db.run(
           `UPDATE schedules s SET scheduled_until = NULL FROM ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
         );
@@ -386,7 +382,7 @@ export async function setDeploymentPaused(
     );
     if (found.getRowObjectsJS().length === 0) return false;
     if (paused) {
-      await db.run("DELETE FROM runs WHERE deployment = $name AND state IN ('Scheduled', 'Late')", { name });
+      await deleteWaitingRuns(db, { deployments: [name] });
     } else {
       await db.run("UPDATE schedules SET scheduled_until = $now WHERE deployment = $name", {
         name,

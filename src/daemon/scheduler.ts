@@ -5,12 +5,12 @@
  * deployment's `missed_runs` decides which missed fires still run; runs not started in time
  * become `Late`. Pure computation comes from src/schedule; this file only reads and writes.
  */
-import { type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ScheduleDocument } from "../schedule/deployments-file.js";
 import { fireTimes } from "../schedule/fire-times.js";
 import { decideMissedRuns, type MissedRunsPolicy } from "../schedule/missed-runs.js";
 import { scheduledRunKey } from "../schedule/run-key.js";
-import { timestampTZ, withStaged, withTransaction } from "../store/index.js";
+import { createRuns, type NewRun, timestampTZ, transitionRuns, withTransaction } from "../store/index.js";
 
 export interface SchedulerOptions {
   /** How far ahead runs are created. Default 1 hour. */
@@ -42,20 +42,6 @@ interface DueSchedule {
   scheduled_until: Date | null;
 }
 
-const RUN_COLUMNS = [
-  "id",
-  "pipeline",
-  "deployment",
-  "state",
-  "parameters",
-  "logical_date",
-  "scheduled_at",
-  "schedule_id",
-  "work_pool",
-  "work_queue",
-  "pipeline_file",
-] as const;
-
 export async function schedulePass(
   db: DuckDBConnection,
   now: Date,
@@ -67,7 +53,7 @@ export async function schedulePass(
   const until = new Date(now.getTime() + horizonMs);
   const due = await dueSchedules(db);
 
-  const rows: QueuedRun[] = [];
+  const rows: NewRun[] = [];
   let dropped = 0;
   for (const s of due) {
     const definition = scheduleOf(s.definition);
@@ -76,7 +62,7 @@ export async function schedulePass(
     const fires = fireTimes(definition, after, until).fires.slice(0, maxRuns);
     const decision = decideMissedRuns(s.missed_runs, fires, now, lateAfterMs);
     dropped += decision.dropped.length;
-    const parameters = JSON.stringify({ ...JSON.parse(s.parameters), ...(definition.parameters ?? {}) });
+    const parameters = { ...JSON.parse(s.parameters), ...(definition.parameters ?? {}) };
     for (const { fire, status } of decision.create) {
       rows.push({
         id: scheduledRunKey(s.deployment, s.schedule_id, fire.at),
@@ -85,7 +71,7 @@ export async function schedulePass(
         state: status === "future" ? "Scheduled" : "Late",
         parameters,
         logical_date: fire.local.slice(0, 10),
-        scheduled_at: fire.at.toISOString(),
+        scheduled_at: fire.at,
         schedule_id: s.schedule_id,
         work_pool: s.work_pool,
         work_queue: s.work_queue,
@@ -95,7 +81,7 @@ export async function schedulePass(
   }
 
   return withTransaction(db, async () => {
-    const created = rows.length > 0 ? await insertRuns(db, rows, now, "created by the scheduler") : 0;
+    const created = (await createRuns(db, rows, now, "created by the scheduler")).length;
     if (due.length > 0) {
       await db.run(
         `UPDATE schedules SET scheduled_until = $until
@@ -141,79 +127,13 @@ async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
   }));
 }
 
-/** A run row to queue (all values as text; JSON and dates are cast on insert). */
-export type QueuedRun = Record<(typeof RUN_COLUMNS)[number], string | null>;
-
-/**
- * Appends the runs to a staging table and inserts those not already there (by id), recording
- * their first transition with `message`; returns how many were inserted.
- */
-export async function insertRuns(
-  db: DuckDBConnection,
-  rows: readonly QueuedRun[],
-  now: Date,
-  message: string,
-): Promise<number> {
-  const columns = Object.fromEntries(
-    RUN_COLUMNS.map((c) => [c, { type: VARCHAR, values: rows.map((r) => r[c]) }]),
-  );
-  return withStaged(db, "scheduler_staging", columns, async (staged) => {
-    const created = await db.runAndReadAll(
-      `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at,
-         scheduled_at, schedule_id, work_pool, work_queue, pipeline_file)
-       SELECT s.id, s.pipeline, s.deployment, s.state, s.parameters::JSON, s.logical_date::DATE, $now,
-         s.scheduled_at::TIMESTAMPTZ, s.schedule_id, s.work_pool, s.work_queue, s.pipeline_file
-       FROM ${staged} s
-       WHERE s.id NOT IN (SELECT id FROM runs)
-       RETURNING id, state`,
-      { now: timestampTZ(now) },
-    );
-    const made = created.getRowObjectsJS();
-    if (made.length > 0) {
-      await recordRunTransitions(
-        db,
-        made.map((r) => String(r.id)),
-        made.map((r) => String(r.state)),
-        now,
-        message,
-      );
-    }
-    return made.length;
-  });
-}
-
 /** Scheduled runs due more than `lateAfterMs` ago become Late; returns how many. */
 async function markLate(db: DuckDBConnection, now: Date, lateAfterMs: number): Promise<number> {
-  const late = await db.runAndReadAll(
-    `UPDATE runs SET state = 'Late' WHERE state = 'Scheduled' AND scheduled_at < $cutoff RETURNING id`,
+  const due = await db.runAndReadAll(
+    "SELECT id FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
     { cutoff: timestampTZ(new Date(now.getTime() - lateAfterMs)) },
   );
-  const ids = late.getRowObjectsJS().map((r) => String(r.id));
-  if (ids.length > 0)
-    await recordRunTransitions(
-      db,
-      ids,
-      ids.map(() => "Late"),
-      now,
-      "not started in time",
-    );
-  return ids.length;
-}
-
-/** State transitions of whole runs (task_id NULL), in bulk. */
-export async function recordRunTransitions(
-  db: DuckDBConnection,
-  runIds: readonly string[],
-  states: readonly string[],
-  at: Date,
-  message: string,
-): Promise<void> {
-  const columns = { run_id: { type: VARCHAR, values: runIds }, state: { type: VARCHAR, values: states } };
-  await withStaged(db, "transition_staging", columns, (staged) =>
-    db.run(
-      `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
-       SELECT run_id, NULL, $at, 0, state, 0, $message FROM ${staged}`,
-      { at: timestampTZ(at), message },
-    ),
-  );
+  const ids = due.getRows().map((row) => String(row[0]));
+  const late = await transitionRuns(db, { ids }, { to: "Late", at: now, message: "not started in time" });
+  return late.length;
 }

@@ -10,9 +10,8 @@ import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import { planPipeline } from "../pipeline/plan.js";
 import { builtinSteps } from "../steps/index.js";
-import { type Store, updateRun } from "../store/index.js";
+import { type Store, transitionRuns } from "../store/index.js";
 import type { ClaimedRun } from "./claim.js";
-import { recordRunTransitions } from "./scheduler.js";
 
 const steps = new Map(builtinSteps.map((s) => [s.name, s]));
 
@@ -33,10 +32,26 @@ export async function workRun(
   run: ClaimedRun,
   options: WorkOptions,
 ): Promise<{ state: string; error?: string }> {
-  const failed = async (error: string) => {
+  // Before the engine started it (the pipeline no longer loads), or when the engine itself broke.
+  const failed = async (error: string, started = false) => {
     const now = new Date();
-    await updateRun(store.db, run.id, { state: "Failed", started_at: now, ended_at: now, error });
-    await recordRunTransitions(store.db, [run.id], ["Failed"], now, error);
+    await transitionRuns(
+      store.db,
+      { ids: [run.id] },
+      {
+        to: "Failed",
+        from: ["Pending", "Running", "Cancelling"],
+        at: now,
+        message: error,
+        set: {
+          ...(started ? {} : { started_at: now }),
+          ended_at: now,
+          error,
+          lease_owner: null,
+          lease_expires_at: null,
+        },
+      },
+    );
     return { state: "Failed", error };
   };
   const loaded = await loadPipeline(run.pipelineFile, builtinSteps, { withDefaults: false });
@@ -71,10 +86,7 @@ export async function workRun(
       existingRun: true,
     });
   } catch (err) {
-    return failed(err instanceof Error ? err.message : String(err));
+    return failed(err instanceof Error ? err.message : String(err), true);
   }
-  await store.db.run("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $id", {
-    id: run.id,
-  });
   return { state: result.state, ...(result.error ? { error: result.error } : {}) };
 }

@@ -15,16 +15,18 @@ import {
 import { type Plan, type PlannedTask, planContext } from "../pipeline/plan.js";
 import type { LogLevel, StepContext, StepSpec } from "../pipeline/step-spec.js";
 import {
+  createRuns,
   findCachedTask,
-  insertRun,
+  findRun,
   newRunId,
   RunRecorder,
+  type RunState,
   type Store,
   type TaskRunRow,
-  updateRun,
+  type TaskState,
+  transitionRuns,
 } from "../store/index.js";
 import { retryDelayMs, sleep } from "./retry.js";
-import type { RunState, TaskState } from "./states.js";
 
 /** What the engine reports as it goes (progress display, logs). */
 export type EngineEvent =
@@ -107,23 +109,31 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const emit = options.onEvent ?? (() => {});
   const startedAt = new Date();
   if (options.existingRun) {
-    await updateRun(store.db, runId, { state: "Running", started_at: startedAt });
+    const started = await transitionRuns(
+      store.db,
+      { ids: [runId] },
+      { to: "Running", from: ["Pending"], at: startedAt, set: { started_at: startedAt } },
+    );
+    if (started.length === 0) return notStarted(store, runId, doc.name, startedAt);
   } else {
-    await insertRun(store.db, {
-      id: runId,
-      pipeline: doc.name,
-      deployment: options.deployment ?? null,
-      state: "Running",
-      parameters: plan.params,
-      logical_date: plan.runDate,
-      created_at: startedAt,
-      started_at: startedAt,
-      ended_at: null,
-      error: null,
-      pipeline_file: options.file ?? null,
-    });
+    await createRuns(
+      store.db,
+      [
+        {
+          id: runId,
+          pipeline: doc.name,
+          deployment: options.deployment ?? null,
+          state: "Running",
+          parameters: plan.params,
+          logical_date: plan.runDate,
+          started_at: startedAt,
+          pipeline_file: options.file ?? null,
+        },
+      ],
+      startedAt,
+      "started in this process",
+    );
   }
-  recorder.transition(null, "Running", 0, startedAt);
   emit({ type: "run", id: runId, state: "Running" });
   recorder.startAutoFlush(250);
 
@@ -215,8 +225,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     const now = new Date();
     if (state === "Running" && !r.startedAt) r.startedAt = now;
     if (isFinal(state)) r.endedAt = now;
-    recorder.transition(r.id, state, r.attempts, now, message);
-    recorder.task(taskRow(runId, r, inst));
+    recorder.task(taskRow(runId, r, inst), now, message);
     emit({ type: "task", id: r.id, state, attempt: r.attempts, ...(message ? { error: message } : {}) });
   };
 
@@ -433,9 +442,18 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     ? "cancelled"
     : (runError ?? (failed ? `task ${failed.result.id} failed: ${failed.result.error ?? ""}` : undefined));
   const endedAt = new Date();
-  recorder.transition(null, state, 0, endedAt, error);
   await recorder.close();
-  await updateRun(store.db, runId, { state, ended_at: endedAt, error: error ?? null });
+  await transitionRuns(
+    store.db,
+    { ids: [runId] },
+    {
+      to: state,
+      from: ["Running", "Cancelling"],
+      at: endedAt,
+      message: error ?? null,
+      set: { ended_at: endedAt, error: error ?? null, lease_owner: null, lease_expires_at: null },
+    },
+  );
   emit({ type: "run", id: runId, state, ...(error ? { error } : {}) });
   return {
     id: runId,
@@ -447,6 +465,28 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 }
 
 class CancelledError extends Error {}
+
+/**
+ * A taken run that could not start: it was cancelled (Cancelling: ended Cancelled here) or moved on
+ * meanwhile. Nothing ran.
+ */
+async function notStarted(store: Store, runId: string, pipeline: string, at: Date): Promise<RunResult> {
+  const ended = await transitionRuns(
+    store.db,
+    { ids: [runId] },
+    {
+      to: "Cancelled",
+      from: ["Cancelling"],
+      at,
+      message: "cancelled before it started",
+      set: { ended_at: at, error: "cancelled before it started", lease_owner: null, lease_expires_at: null },
+    },
+  );
+  const run = await findRun(store.db, runId);
+  const state = ended.length > 0 ? "Cancelled" : (run?.state ?? "Failed");
+  const error = run?.error ?? `run ${runId} is ${state}: it cannot start`;
+  return { id: runId, pipeline, state, error, tasks: [] };
+}
 
 function isFinal(state: TaskState): boolean {
   return state !== "Pending" && state !== "Running" && state !== "Retrying";

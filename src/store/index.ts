@@ -8,30 +8,36 @@ export {
   type WriteResult,
 } from "./bars-writer.js";
 export { withConnectionLock } from "./connection-lock.js";
+export { crashRuns } from "./crash-runs.js";
+export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
 export { StoreError, StoreLockedError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
+export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
 export { RunRecorder } from "./recorder.js";
 export {
+  type RunSelector,
+  type RunStatePatch,
+  type RunTransition,
+  transitionRuns,
+} from "./run-transitions.js";
+export {
   type CachedTask,
   findCachedTask,
   findCachedTasks,
   findRun,
-  insertRun,
   type ListRunsOptions,
   type LogRow,
   type LogsOptions,
   listRuns,
   logsOf,
-  type RunPatch,
   type RunRow,
   type TaskRunRow,
   type TransitionRow,
   taskRunsOf,
   transitionsOf,
-  updateRun,
 } from "./runs.js";
 export {
   firstRow,
@@ -42,5 +48,6 @@ export {
   singleStatement,
 } from "./script.js";
 export { dropStaged, stageColumns, withStaged } from "./staging.js";
-export { withTransaction } from "./transaction.js";
+export * from "./states.js";
+export { isConflict, withTransaction } from "./transaction.js";
 export { type JsonValue, timestampTZ, toJsonValue } from "./values.js";

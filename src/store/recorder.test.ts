@@ -4,6 +4,7 @@ import type { Store } from "./open.js";
 import { RunRecorder } from "./recorder.js";
 import { logsOf, type TaskRunRow, taskRunsOf, transitionsOf } from "./runs.js";
 import { runScript } from "./script.js";
+import type { TaskState } from "./states.js";
 import { tempStore } from "./testing.js";
 
 let store: Store;
@@ -20,7 +21,14 @@ async function count(sql: string): Promise<number> {
   return Number(reader.getRows()[0]?.[0]);
 }
 
-function row(runId: string, taskId: string, state: string, overrides: Partial<TaskRunRow> = {}): TaskRunRow {
+const at = new Date("2024-01-02T21:00:00Z");
+
+function row(
+  runId: string,
+  taskId: string,
+  state: TaskState,
+  overrides: Partial<TaskRunRow> = {},
+): TaskRunRow {
   return {
     run_id: runId,
     task_id: taskId,
@@ -52,35 +60,33 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
     const recorder = await recorderFor(runId);
     const n = 10_000;
     const base = Date.parse("2024-01-02T21:00:00Z");
-    recorder.transition(null, "Running", 0, new Date(base));
     const block = 1000;
     for (let first = 0; first < n; first += block) {
       for (let i = first; i < first + block; i++) {
         const id = `fetch[S${i}]`;
         const started = new Date(base + i);
-        recorder.transition(id, "Pending", 0, started);
-        recorder.transition(id, "Running", 1, started);
-        recorder.task(row(runId, id, "Running", { started_at: started }));
+        recorder.task(row(runId, id, "Running", { started_at: started }), started);
         recorder.log(id, "info", `fetched ${i} bars`, started);
       }
       // Every other block is still running at a flush: its final states are upserts.
       if ((first / block) % 2 === 0) await recorder.flush();
       for (let i = first; i < first + block; i++) {
         const id = `fetch[S${i}]`;
-        recorder.transition(id, "Completed", 1, new Date(base + i + 1));
-        recorder.task(row(runId, id, "Completed", { started_at: new Date(base + i), outputs: { rows: i } }));
+        recorder.task(
+          row(runId, id, "Completed", { started_at: new Date(base + i), outputs: { rows: i } }),
+          new Date(base + i + 1),
+        );
       }
       if ((first / block) % 3 === 2) await recorder.flush();
     }
-    recorder.transition(null, "Completed", 0, new Date(base + n + 1));
     await recorder.close();
     expect(recorder.pending).toEqual({ tasks: 0, transitions: 0, logs: 0 });
 
     expect(await count(`SELECT count(*) FROM task_runs WHERE run_id = '${runId}'`)).toBe(n);
     expect(await count(`SELECT count(*) FROM task_runs WHERE state = 'Completed'`)).toBe(n);
-    expect(await count(`SELECT count(*) FROM state_transitions WHERE run_id = '${runId}'`)).toBe(3 * n + 2);
+    expect(await count(`SELECT count(*) FROM state_transitions WHERE run_id = '${runId}'`)).toBe(2 * n);
     expect(await count(`SELECT count(*) FROM run_logs WHERE run_id = '${runId}'`)).toBe(n);
-    expect(await count("SELECT count(DISTINCT seq) FROM state_transitions")).toBe(3 * n + 2);
+    expect(await count("SELECT count(DISTINCT seq) FROM state_transitions")).toBe(2 * n);
 
     const tasks = await taskRunsOf(store.db, runId);
     expect(tasks).toHaveLength(n);
@@ -96,29 +102,34 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
       message: "fetched 1234 bars",
     });
     const transitions = await transitionsOf(store.db, runId);
-    expect(transitions[0]).toMatchObject({ task_id: null, state: "Running", attempt: 0, message: null });
+    expect(transitions[0]).toMatchObject({
+      task_id: "fetch[S0]",
+      state: "Running",
+      attempt: 1,
+      message: null,
+    });
     expect(transitions.filter((t) => t.task_id === "fetch[S0]").map((t) => [t.state, t.attempt])).toEqual([
-      ["Pending", 0],
       ["Running", 1],
       ["Completed", 1],
     ]);
-    expect(transitions.at(-1)).toMatchObject({ task_id: null, state: "Completed" });
+    expect(transitions.at(-1)).toMatchObject({ task_id: "fetch[S9999]", state: "Completed" });
   });
 
   it("keeps only the latest state of a task, within a flush and across flushes", async () => {
     const runId = newRunId();
     const recorder = await recorderFor(runId);
-    recorder.task(row(runId, "a", "Running"));
-    recorder.task(row(runId, "a", "Retrying", { error: "try again", attempts: 1 }));
-    recorder.task(row(runId, "b", "Completed"));
+    recorder.task(row(runId, "a", "Running"), at);
+    recorder.task(row(runId, "a", "Retrying", { error: "try again", attempts: 1 }), at, "try again");
+    recorder.task(row(runId, "b", "Running"), at);
+    recorder.task(row(runId, "b", "Completed"), at);
     await recorder.flush();
     expect((await taskRunsOf(store.db, runId)).map((t) => [t.task_id, t.state])).toEqual([
       ["a", "Retrying"],
       ["b", "Completed"],
     ]);
-    recorder.task(row(runId, "a", "Running", { attempts: 2 }));
-    recorder.task(row(runId, "a", "Failed", { attempts: 2, error: "boom" }));
-    recorder.task(row(runId, "b", "Completed", { outputs: { rows: 2 } })); // written before: an upsert
+    recorder.task(row(runId, "a", "Running", { attempts: 2 }), at);
+    recorder.task(row(runId, "a", "Failed", { attempts: 2, error: "boom" }), at, "boom");
+    recorder.task(row(runId, "b", "Completed", { outputs: { rows: 2 } }), at); // written before: an upsert
     await recorder.close();
     const tasks = await taskRunsOf(store.db, runId);
     expect(tasks.map((t) => [t.task_id, t.state, t.attempts, t.error])).toEqual([
@@ -132,13 +143,14 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
   it("upserts rows another recorder of the same run wrote", async () => {
     const runId = newRunId();
     const first = await recorderFor(runId);
-    first.task(row(runId, "a", "Running"));
-    first.task(row(runId, "b", "Completed"));
+    first.task(row(runId, "a", "Running"), at);
+    first.task(row(runId, "b", "Skipped"), at);
     await first.close();
     const second = await recorderFor(runId);
-    second.task(row(runId, "a", "Completed", { outputs: { resumed: true } }));
-    second.task(row(runId, "b", "Failed", { error: "again" }));
-    second.task(row(runId, "c", "Running"));
+    second.task(row(runId, "a", "Running"), at);
+    second.task(row(runId, "a", "Completed", { outputs: { resumed: true } }), at);
+    second.task(row(runId, "b", "Failed", { error: "again" }), at);
+    second.task(row(runId, "c", "Running"), at);
     await second.close();
     const tasks = await taskRunsOf(store.db, runId);
     expect(tasks.map((t) => [t.task_id, t.state])).toEqual([
@@ -155,10 +167,12 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
     recorder.log(null, "info", "started", new Date());
     await recorder.flush();
     const other = new RunRecorder(store.db, runId);
-    other.task(row(runId, "x", "Running"));
+    other.task(row(runId, "x", "Running"), at);
     await other.close();
-    recorder.task(row(runId, "x", "Completed", { outputs: { mine: true } }));
-    recorder.task(row(runId, "y", "Completed"));
+    recorder.task(row(runId, "x", "Running"), at);
+    recorder.task(row(runId, "x", "Completed", { outputs: { mine: true } }), at);
+    recorder.task(row(runId, "y", "Running"), at);
+    recorder.task(row(runId, "y", "Completed"), at);
     await expect(recorder.flush()).rejects.toThrow(/Duplicate key|constraint/i);
     await recorder.close();
     const tasks = await taskRunsOf(store.db, runId);
@@ -188,7 +202,7 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
     const runId = newRunId();
     const recorder = await recorderFor(runId);
     recorder.log(null, "info", "kept", new Date());
-    recorder.task(row(runId, "a", "Completed"));
+    recorder.task(row(runId, "a", "Skipped"), at);
     await store.db.run("ALTER TABLE run_logs RENAME TO run_logs_away");
     await expect(recorder.flush()).rejects.toThrow();
     expect(recorder.pending.logs).toBe(1);
@@ -201,7 +215,8 @@ describe.each(MODES)("RunRecorder %s", (_mode, recorderFor) => {
   it("stores outputs that JSON cannot hold as plainly as it can", async () => {
     const runId = newRunId();
     const recorder = await recorderFor(runId);
-    recorder.task(row(runId, "big", "Completed", { outputs: { small: 1n, huge: 2n ** 70n } }));
+    recorder.task(row(runId, "big", "Running"), at);
+    recorder.task(row(runId, "big", "Completed", { outputs: { small: 1n, huge: 2n ** 70n } }), at);
     await recorder.close();
     expect((await taskRunsOf(store.db, runId))[0]?.outputs).toEqual({
       small: 1,
@@ -218,8 +233,7 @@ describe("RunRecorder given store.db", () => {
     await recorder.flush();
     // Checked first: on store.db itself, what follows would hang the test instead of failing it.
     expect(Reflect.get(recorder, "db")).not.toBe(store.db);
-    recorder.transition("slow", "Running", 1, new Date());
-    recorder.task(row(runId, "slow", "Running"));
+    recorder.task(row(runId, "slow", "Running"), at);
     const controller = new AbortController();
     const query = runScript(store.db, "SELECT count(*) FROM range(1000000000000)", {
       signal: controller.signal,

@@ -10,6 +10,7 @@ import {
 import { type AppendColumn, appendChunks, appendColumns, ChunkBuffer, columnsToChunks } from "./append.js";
 import { type Store, storeOfMainConnection } from "./open.js";
 import type { TaskRunRow } from "./runs.js";
+import { canTaskMove, isFinalTaskState, type TaskState } from "./states.js";
 import { timestampTZ } from "./values.js";
 
 /** `state_transitions`, in table order: run_id, task_id, ts, seq, state, attempt, message. */
@@ -31,16 +32,6 @@ const TASK_TYPES = [
 ];
 const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
-
-/** Task states that never change again: a task in one of them can be written once, as recorded. */
-const FINAL_STATES: ReadonlySet<string> = new Set([
-  "Completed",
-  "Cached",
-  "Failed",
-  "Skipped",
-  "Cancelled",
-  "Crashed",
-]);
 
 let stagingCounter = 0;
 
@@ -73,6 +64,8 @@ export class RunRecorder {
   private readonly finishedIds = new Set<string>();
   private readonly transitions = new ChunkBuffer(TRANSITION_TYPES);
   private readonly logs = new ChunkBuffer(LOG_TYPES);
+  /** The latest state of each task instance recorded, for the transition check. */
+  private readonly states = new Map<string, TaskState>();
   /** Orders transitions and log lines of this recorder that share a millisecond. */
   private seq = 0n;
   private readonly staging = `task_runs_staging_${process.pid}_${++stagingCounter}`;
@@ -121,13 +114,37 @@ export class RunRecorder {
     return new RunRecorder(await store.connect(), runId, { dedicated: true, owned: true });
   }
 
-  /** The latest state of a task instance: it replaces what an earlier call said about the same task_id. */
-  task(row: TaskRunRow): void {
+  /**
+   * A task instance's new state (or its latest row in the same state): it replaces what an earlier
+   * call said about the same task_id, and a change of state is kept as a transition at `at` with
+   * `message`. Only changes the transition table allows are taken (a first state counts as a
+   * change from Pending).
+   * @throws Error for a change tasks never make (a bug in the caller).
+   */
+  task(row: TaskRunRow, at: Date, message?: string | null): void {
     this.assertOpen();
     const id = row.task_id;
+    const before = this.states.get(id);
+    if (before !== row.state) {
+      if (!canTaskMove(before, row.state)) {
+        throw new Error(
+          `task ${id} of run ${this.runId} cannot go from ${before ?? "Pending"} to ${row.state}`,
+        );
+      }
+      this.states.set(id, row.state);
+      this.transitions.add([
+        this.runId,
+        id,
+        timestampTZ(at),
+        this.seq++,
+        row.state,
+        row.attempts,
+        message ?? null,
+      ]);
+    }
     // A copy: the caller may go on changing its object.
     const copy = { ...row };
-    if (FINAL_STATES.has(row.state) && !this.written.has(id) && !this.finishedIds.has(id)) {
+    if (isFinalTaskState(row.state) && !this.written.has(id) && !this.finishedIds.has(id)) {
       this.tasks.delete(id);
       this.finished.add(taskValues(copy));
       this.finishedRows.push(copy);
@@ -135,12 +152,6 @@ export class RunRecorder {
       return;
     }
     this.tasks.set(id, copy);
-  }
-
-  /** A state change of a task (taskId) or of the run itself (taskId null). */
-  transition(taskId: string | null, state: string, attempt: number, ts: Date, message?: string): void {
-    this.assertOpen();
-    this.transitions.add([this.runId, taskId, timestampTZ(ts), this.seq++, state, attempt, message ?? null]);
   }
 
   /** A line of the run log, of a task (taskId) or of the run itself (null). */

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createRuns } from "./create-runs.js";
 import { newRunId } from "./ids.js";
 import type { Store } from "./open.js";
 import { RunRecorder } from "./recorder.js";
@@ -6,14 +7,13 @@ import {
   findCachedTask,
   findCachedTasks,
   findRun,
-  insertRun,
   listRuns,
   logsOf,
   type RunRow,
   type TaskRunRow,
   taskRunsOf,
-  updateRun,
 } from "./runs.js";
+import { canTaskMove } from "./states.js";
 import { tempStore } from "./testing.js";
 
 let store: Store;
@@ -42,6 +42,25 @@ function run(id: string, overrides: Partial<RunRow> = {}): RunRow {
   };
 }
 
+/** Writes runs as they are given (created in their state at their created_at). */
+async function insertRun(db: Store["db"], row: RunRow): Promise<void> {
+  await createRuns(db, [{ ...row, state: "Running", lease_owner: null }], row.created_at, "test");
+  if (row.state !== "Running") {
+    await db.run("UPDATE runs SET state = $state, ended_at = $ended WHERE id = $id", {
+      state: row.state,
+      ended: row.ended_at?.toISOString() ?? null,
+      id: row.id,
+    });
+  }
+}
+
+/** A task recorded as it happens: Running first when it ran, then its row. */
+function recordTask(recorder: RunRecorder, row: TaskRunRow): void {
+  const at = row.started_at ?? new Date();
+  if (!canTaskMove(undefined, row.state)) recorder.task({ ...row, state: "Running", ended_at: null }, at);
+  recorder.task(row, row.ended_at ?? at);
+}
+
 function taskRow(runId: string, taskId: string, overrides: Partial<TaskRunRow> = {}): TaskRunRow {
   return {
     run_id: runId,
@@ -63,25 +82,6 @@ describe("runs", () => {
     const row = run("0190a1b2-0000-7000-8000-000000000001");
     await insertRun(store.db, row);
     expect(await findRun(store.db, row.id)).toEqual(row);
-  });
-
-  it("updates state, times and error; absent keys stay, null clears", async () => {
-    const id = newRunId();
-    await insertRun(store.db, run(id, { error: "old" }));
-    const ended = new Date("2024-01-02T21:05:00.500Z");
-    expect(await updateRun(store.db, id, { state: "Failed", ended_at: ended, error: "boom" })).toBe(true);
-    let found = await findRun(store.db, id);
-    expect(found).toMatchObject({
-      state: "Failed",
-      ended_at: ended,
-      error: "boom",
-      started_at: run(id).started_at,
-    });
-    await updateRun(store.db, id, { error: null });
-    found = await findRun(store.db, id);
-    expect(found?.error).toBeNull();
-    expect(found?.state).toBe("Failed");
-    expect(await updateRun(store.db, "nope", { state: "Failed" })).toBe(false);
   });
 
   it("lists newest first, filtered by pipeline and state, with a limit", async () => {
@@ -127,10 +127,13 @@ describe("runs", () => {
   it("lists a run's tasks in start order, never-started ones last", async () => {
     const id = newRunId();
     const recorder = new RunRecorder(store.db, id);
-    recorder.task(taskRow(id, "b", { started_at: new Date("2024-01-02T21:00:05Z") }));
-    recorder.task(taskRow(id, "a", { started_at: new Date("2024-01-02T21:00:06Z") }));
-    recorder.task(taskRow(id, "c", { state: "Pending", started_at: null, ended_at: null, outputs: null }));
-    recorder.task(taskRow(newRunId(), "other"));
+    recordTask(recorder, taskRow(id, "b", { started_at: new Date("2024-01-02T21:00:05Z") }));
+    recordTask(recorder, taskRow(id, "a", { started_at: new Date("2024-01-02T21:00:06Z") }));
+    recordTask(
+      recorder,
+      taskRow(id, "c", { state: "Skipped", started_at: null, ended_at: null, outputs: null }),
+    );
+    recordTask(recorder, taskRow(newRunId(), "other"));
     await recorder.close();
     const tasks = await taskRunsOf(store.db, id);
     expect(tasks.map((t) => t.task_id)).toEqual(["b", "a", "c"]);
@@ -169,7 +172,8 @@ describe("findCachedTask", () => {
     const old = newRunId();
     const recent = newRunId();
     const recorder = new RunRecorder(store.db, old);
-    recorder.task(
+    recordTask(
+      recorder,
       taskRow(old, "fetch", {
         cache_key: "k",
         ended_at: new Date("2024-01-01T00:00:00Z"),
@@ -178,15 +182,16 @@ describe("findCachedTask", () => {
     );
     await recorder.close();
     const second = new RunRecorder(store.db, recent);
-    second.task(
+    recordTask(
+      second,
       taskRow(recent, "fetch", {
         cache_key: "k",
         ended_at: new Date("2024-01-03T00:00:00Z"),
         outputs: { v: 2 },
       }),
     );
-    second.task(taskRow(recent, "failed", { cache_key: "f", state: "Failed" }));
-    second.task(taskRow(recent, "cached", { cache_key: "c", state: "Cached" }));
+    recordTask(second, taskRow(recent, "failed", { cache_key: "f", state: "Failed" }));
+    recordTask(second, taskRow(recent, "cached", { cache_key: "c", state: "Cached" }));
     await second.close();
 
     expect(await findCachedTask(store.db, "k", undefined)).toEqual({

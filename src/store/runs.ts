@@ -1,8 +1,10 @@
 /**
- * Run history operations: small named functions over an explicit connection. Writes that come in
- * bulk while a run executes (task states, transitions, logs) go through `RunRecorder` instead.
+ * Reading the run history: small named functions over an explicit connection. Nothing here writes:
+ * runs are made by `createRuns`, change state through `transitionRuns` (and `crashRuns`), and the
+ * engine's task states, transitions and logs go through `RunRecorder`.
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import type { RunState, TaskState } from "./states.js";
 import { asDate, asJson, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
 
 /** A row of `runs`. */
@@ -10,8 +12,7 @@ export interface RunRow {
   id: string;
   pipeline: string;
   deployment: string | null;
-  /** A run state of SPEC section 5 (`Running`, `Completed`, ...). */
-  state: string;
+  state: RunState;
   parameters: Record<string, unknown>;
   /** `YYYY-MM-DD`. */
   logical_date: string | null;
@@ -30,7 +31,7 @@ export interface TaskRunRow {
   task_id: string;
   /** The step type (`uses`). */
   step: string;
-  state: string;
+  state: TaskState;
   attempts: number;
   started_at: Date | null;
   ended_at: Date | null;
@@ -68,59 +69,6 @@ const RUN_COLUMNS = `id, pipeline, deployment, state, parameters, logical_date::
 
 const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
-
-/** A JS value to bind: Dates become TIMESTAMPTZ, undefined becomes NULL. */
-function bindable(value: string | number | boolean | Date | null | undefined): DuckDBValue {
-  if (value === undefined || value === null) return null;
-  if (value instanceof Date) return timestampTZ(value);
-  return value;
-}
-
-export async function insertRun(db: DuckDBConnection, run: RunRow): Promise<void> {
-  await db.run(
-    `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at, started_at,
-       ended_at, error, pipeline_file)
-     VALUES ($id, $pipeline, $deployment, $state, $parameters::JSON, $logical_date::DATE, $created_at,
-       $started_at, $ended_at, $error, $pipeline_file)`,
-    {
-      id: run.id,
-      pipeline: run.pipeline,
-      deployment: bindable(run.deployment),
-      state: run.state,
-      parameters: JSON.stringify(run.parameters ?? {}),
-      logical_date: bindable(run.logical_date),
-      created_at: bindable(run.created_at),
-      started_at: bindable(run.started_at),
-      ended_at: bindable(run.ended_at),
-      error: bindable(run.error),
-      pipeline_file: bindable(run.pipeline_file),
-    },
-  );
-}
-
-/** What `updateRun` may change; absent keys stay as they are, null clears. */
-export interface RunPatch {
-  state?: string;
-  started_at?: Date | null;
-  ended_at?: Date | null;
-  error?: string | null;
-}
-
-const PATCHABLE = ["state", "started_at", "ended_at", "error"] as const;
-
-/** Updates a run; returns false when there is no run with that id. */
-export async function updateRun(db: DuckDBConnection, id: string, patch: RunPatch): Promise<boolean> {
-  const sets: string[] = [];
-  const values: Record<string, DuckDBValue> = { id };
-  for (const key of PATCHABLE) {
-    if (!(key in patch) || patch[key] === undefined) continue;
-    sets.push(`${key} = $${key}`);
-    values[key] = bindable(patch[key]);
-  }
-  if (sets.length === 0) return (await findRunById(db, id)) !== undefined;
-  const result = await db.run(`UPDATE runs SET ${sets.join(", ")} WHERE id = $id`, values);
-  return result.rowsChanged > 0;
-}
 
 export interface ListRunsOptions {
   /** At most this many (default: all). */
@@ -314,7 +262,7 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     id: String(r.id),
     pipeline: String(r.pipeline),
     deployment: asString(r.deployment),
-    state: String(r.state),
+    state: String(r.state) as RunState,
     parameters: asJson<Record<string, unknown>>(r.parameters) ?? {},
     logical_date: asString(r.logical_date),
     created_at: asDate(r.created_at)!,
@@ -330,7 +278,7 @@ function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
     run_id: String(r.run_id),
     task_id: String(r.task_id),
     step: String(r.step),
-    state: String(r.state),
+    state: String(r.state) as TaskState,
     attempts: asNumber(r.attempts),
     started_at: asDate(r.started_at),
     ended_at: asDate(r.ended_at),

@@ -1,0 +1,127 @@
+/**
+ * The one way runs come into being: rows staged in bulk, inserted where their id is new (a run
+ * keyed by deployment, schedule and instant is made once however often it is offered), each with
+ * its first `state_transitions` row, in one transaction.
+ */
+import { type DuckDBConnection, listValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
+import { recordRunTransitions } from "./run-transitions.js";
+import { withStaged } from "./staging.js";
+import { INITIAL_RUN_STATES, type RunState } from "./states.js";
+import { withTransaction } from "./transaction.js";
+import { timestampTZ } from "./values.js";
+
+export interface NewRun {
+  id: string;
+  pipeline: string;
+  deployment: string | null;
+  /** Scheduled or Late (queued), or Running (executed at once by this process). */
+  state: (typeof INITIAL_RUN_STATES)[number];
+  parameters: Record<string, unknown>;
+  /** `YYYY-MM-DD`. */
+  logical_date: string | null;
+  pipeline_file: string | null;
+  /** When a queued run is due. */
+  scheduled_at?: Date | null;
+  schedule_id?: string | null;
+  work_pool?: string | null;
+  work_queue?: string | null;
+  started_at?: Date | null;
+  lease_owner?: string | null;
+}
+
+const TEXT_COLUMNS = [
+  "id",
+  "pipeline",
+  "deployment",
+  "state",
+  "parameters",
+  "logical_date",
+  "pipeline_file",
+  "schedule_id",
+  "work_pool",
+  "work_queue",
+  "lease_owner",
+] as const;
+const TIME_COLUMNS = ["scheduled_at", "started_at"] as const;
+
+/**
+ * Inserts the runs whose id is not taken yet, recording their first transition with `message`.
+ * Returns the ids inserted (in the order given).
+ */
+export async function createRuns(
+  db: DuckDBConnection,
+  runs: readonly NewRun[],
+  at: Date,
+  message: string,
+): Promise<string[]> {
+  if (runs.length === 0) return [];
+  for (const run of runs) {
+    if (!(INITIAL_RUN_STATES as readonly string[]).includes(run.state)) {
+      throw new Error(`a run cannot be created ${run.state}`);
+    }
+  }
+  const text = (run: NewRun, column: (typeof TEXT_COLUMNS)[number]): string | null => {
+    if (column === "parameters") return JSON.stringify(run.parameters ?? {});
+    return run[column] ?? null;
+  };
+  const columns = {
+    ...Object.fromEntries(
+      TEXT_COLUMNS.map((c) => [c, { type: VARCHAR, values: runs.map((run) => text(run, c)) }]),
+    ),
+    ...Object.fromEntries(
+      TIME_COLUMNS.map((c) => [
+        c,
+        { type: TIMESTAMPTZ, values: runs.map((run) => (run[c] ? timestampTZ(run[c]) : null)) },
+      ]),
+    ),
+  };
+  return withTransaction(db, () =>
+    withStaged(db, "new_runs", columns, async (staged) => {
+      const reader = await db.runAndReadAll(
+        `INSERT INTO runs (id, pipeline, deployment, state, parameters, logical_date, created_at, started_at,
+           scheduled_at, schedule_id, work_pool, work_queue, pipeline_file, lease_owner)
+         SELECT DISTINCT ON (s.id) s.id, s.pipeline, s.deployment, s.state, s.parameters::JSON,
+           s.logical_date::DATE, $at, s.started_at, s.scheduled_at, s.schedule_id, s.work_pool, s.work_queue,
+           s.pipeline_file, s.lease_owner
+         FROM ${staged} s
+         WHERE s.id NOT IN (SELECT id FROM runs)
+         RETURNING id, state`,
+        { at: timestampTZ(at) },
+      );
+      const made = new Map<RunState, string[]>();
+      for (const [id, state] of reader.getRows()) {
+        const list = made.get(String(state) as RunState) ?? [];
+        list.push(String(id));
+        made.set(String(state) as RunState, list);
+      }
+      for (const [state, ids] of made) await recordRunTransitions(db, ids, state, at, message);
+      const inserted = new Set([...made.values()].flat());
+      return [...new Set(runs.map((run) => run.id))].filter((id) => inserted.has(id));
+    }),
+  );
+}
+
+/**
+ * Deletes runs that were made but never taken (Scheduled, Late) of the given deployments, or of
+ * the given (deployment, schedule) pairs, with their transitions: their definition changed or went
+ * away, and the scheduler makes them again from the new one. Returns how many.
+ */
+export async function deleteWaitingRuns(
+  db: DuckDBConnection,
+  select: { deployments?: readonly string[]; schedules?: readonly { deployment: string; id: string }[] },
+): Promise<number> {
+  const keys = [
+    ...(select.deployments ?? []).map((d) => `${d}\u0000`),
+    ...(select.schedules ?? []).map((s) => `${s.deployment}\u0000${s.id}`),
+  ];
+  if (keys.length === 0) return 0;
+  return withTransaction(db, async () => {
+    const doomed = `SELECT id FROM runs WHERE state IN ('Scheduled', 'Late')
+      AND (deployment || chr(0) IN (SELECT unnest($keys::VARCHAR[]))
+        OR deployment || chr(0) || coalesce(schedule_id, '') IN (SELECT unnest($keys::VARCHAR[])))`;
+    const values = { keys: listValue(keys) };
+    await db.run(`DELETE FROM state_transitions WHERE run_id IN (${doomed})`, values);
+    const reader = await db.runAndReadAll(`DELETE FROM runs WHERE id IN (${doomed}) RETURNING id`, values);
+    return reader.getRows().length;
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * Leases: a run taken by a worker holds its slot until `lease_expires_at`, which the worker keeps
+ * pushing forward while the run executes. A lease that runs out means its worker died.
+ */
+import { type DuckDBConnection, listValue } from "@duckdb/node-api";
+import { withConnectionLock } from "./connection-lock.js";
+import { SLOT_RUN_STATES } from "./states.js";
+import { timestampTZ } from "./values.js";
+
+/** Extends the leases of `ids` held by `owner` to `until`. */
+export async function renewLeases(
+  db: DuckDBConnection,
+  owner: string,
+  ids: readonly string[],
+  until: Date,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await withConnectionLock(db, () =>
+    db.run(
+      `UPDATE runs SET lease_expires_at = $until
+       WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))`,
+      { owner, until: timestampTZ(until), ids: listValue([...ids]) },
+    ),
+  );
+}
+
+/**
+ * Runs holding a slot whose holder is gone: every one (`all`: at the start of the only process
+ * that may hold the database, whoever ran them has died), else those whose lease ran out before
+ * `now` (or that have none). Runs in `live` (this process executes them) are left out.
+ */
+export async function runsWithoutHolder(
+  db: DuckDBConnection,
+  now: Date,
+  options: { all: boolean; live?: ReadonlySet<string> },
+): Promise<string[]> {
+  const reader = await withConnectionLock(db, () =>
+    db.runAndReadAll(
+      `SELECT id FROM runs WHERE state IN (SELECT unnest($slots::VARCHAR[]))
+         AND ($all OR lease_expires_at IS NULL OR lease_expires_at < $now)`,
+      { slots: listValue([...SLOT_RUN_STATES]), all: options.all, now: timestampTZ(now) },
+    ),
+  );
+  return reader
+    .getRows()
+    .map((row) => String(row[0]))
+    .filter((id) => !options.live?.has(id));
+}

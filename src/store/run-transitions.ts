@@ -1,0 +1,99 @@
+/**
+ * The one way a run's state changes: a guarded UPDATE ... RETURNING (only runs whose current
+ * state the transition table allows move) and, in the same transaction, a `state_transitions` row
+ * for each run that moved. Concurrent callers on one connection take turns (the connection lock),
+ * so none sees another's half-done work; a write conflict with another connection is retried.
+ */
+import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { type RunState, runStatesInto } from "./states.js";
+import { withTransaction } from "./transaction.js";
+import { timestampTZ } from "./values.js";
+
+/** Which runs a transition applies to. */
+export interface RunSelector {
+  ids?: readonly string[];
+  /** Only runs leased by this owner (a worker's own runs). */
+  leaseOwner?: string;
+}
+
+/** Columns that change with the state; absent keys stay as they are, null clears. */
+export interface RunStatePatch {
+  started_at?: Date | null;
+  ended_at?: Date | null;
+  error?: string | null;
+  lease_owner?: string | null;
+  lease_expires_at?: Date | null;
+}
+
+export interface RunTransition {
+  to: RunState;
+  at: Date;
+  /** Why, kept with the transition (`state_transitions.message`). */
+  message?: string | null;
+  /** Only runs now in one of these states (narrows what the transition table allows). */
+  from?: readonly RunState[];
+  set?: RunStatePatch;
+}
+
+const PATCHABLE = ["started_at", "ended_at", "error", "lease_owner", "lease_expires_at"] as const;
+
+/**
+ * Moves the selected runs to `t.to` where the transition table allows it from their current state
+ * (and `t.from`, when given); others are left as they are. Returns the ids of the runs that moved.
+ */
+export async function transitionRuns(
+  db: DuckDBConnection,
+  select: RunSelector,
+  t: RunTransition,
+): Promise<string[]> {
+  if (select.ids === undefined && select.leaseOwner === undefined) {
+    throw new Error("transitionRuns: select runs by ids or lease owner");
+  }
+  const from = runStatesInto(t.to, t.from);
+  if (from.length === 0 || (select.ids !== undefined && select.ids.length === 0)) return [];
+  const values: Record<string, DuckDBValue> = { to: t.to, from: listValue(from) };
+  const sets = ["state = $to"];
+  for (const key of PATCHABLE) {
+    const value = t.set?.[key];
+    if (value === undefined) continue;
+    sets.push(`${key} = $${key}`);
+    values[key] = value instanceof Date ? timestampTZ(value) : value;
+  }
+  const where = ["state IN (SELECT unnest($from::VARCHAR[]))"];
+  if (select.ids !== undefined) {
+    where.push("id IN (SELECT unnest($ids::VARCHAR[]))");
+    values.ids = listValue([...select.ids]);
+  }
+  if (select.leaseOwner !== undefined) {
+    where.push("lease_owner = $owner");
+    values.owner = select.leaseOwner;
+  }
+  return withTransaction(
+    db,
+    async () => {
+      const reader = await db.runAndReadAll(
+        `UPDATE runs SET ${sets.join(", ")} WHERE ${where.join(" AND ")} RETURNING id`,
+        values,
+      );
+      const moved = reader.getRows().map((row) => String(row[0]));
+      if (moved.length > 0) await recordRunTransitions(db, moved, t.to, t.at, t.message ?? null);
+      return moved;
+    },
+    { retryConflicts: 5 },
+  );
+}
+
+/** `state_transitions` rows of whole runs (task_id NULL) that all entered `state`. */
+export async function recordRunTransitions(
+  db: DuckDBConnection,
+  runIds: readonly string[],
+  state: RunState,
+  at: Date,
+  message: string | null,
+): Promise<void> {
+  await db.run(
+    `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
+     SELECT unnest($ids::VARCHAR[]), NULL, $at, 0, $state, 0, $message`,
+    { ids: listValue([...runIds]), at: timestampTZ(at), state, message },
+  );
+}

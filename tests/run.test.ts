@@ -354,7 +354,7 @@ tasks:
     const logs = await tickflow(["runs", "logs", r.record.id, "--db", db]);
     expect(logs.stdout).toMatch(/ info +hi: hello history\n$/);
     const missing = await tickflow(["runs", "show", "nope", "--db", db]);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no run with id "nope"/);
   });
 
@@ -367,7 +367,7 @@ tasks:
     expect((await tickflow(["run", file, "--db", db])).code).toBe(0);
     const write = await tickflow(["query", "--db", db, "DROP TABLE t"]);
     expect(write.code).toBe(1);
-    expect(write.stderr).toMatch(/^tickflow: query failed: .*read-only/);
+    expect(write.stderr).toMatch(/^tickflow: only reads are allowed here .*, not DROP\n$/);
     const bad = await tickflow(["query", "--db", db, "SELEC 1"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^tickflow: query failed: Parser Error/);

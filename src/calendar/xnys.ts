@@ -150,6 +150,11 @@ function digits(s: string, from: number, to: number): number {
 }
 
 /** True for a real calendar date written exactly as `YYYY-MM-DD` (no range restriction). */
+/** The date in New York at `at` (default now): a run's logical date when none is given. */
+export function xnysDate(at: Date = new Date()): string {
+  return DateTime.fromJSDate(at).setZone(XNYS_TIMEZONE).toISODate()!;
+}
+
 export function isValidIsoDate(s: string): boolean {
   return typeof s === "string" && parseParts(s) !== undefined;
 }

@@ -65,77 +65,82 @@ export async function main(argv: string[]): Promise<number> {
       code = await runCommand(file, { ...opts, db: databasePath(opts.db) });
     });
 
-  const runs = program.command("runs").description("run history: ls, show, logs, cancel");
+  const DB = "database file (default: $TICKFLOW_DB or ./tickflow.duckdb; the daemon's API when it holds it)";
+
+  const runs = program.command("runs").description("run history: ls, show, logs, cancel, retry");
   runs
     .command("ls")
     .description("recent runs, newest first")
-    .option("--limit <n>", "how many", "20")
+    .option("--limit <n>", "how many (1 to 1000)", "20")
     .option("--pipeline <name>", "only this pipeline's runs")
+    .option("--deployment <name>", "only this deployment's runs")
     .option("--state <state>", "only runs in this state (Completed, Failed, ...)")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(
-      async (opts: { limit: string; pipeline?: string; state?: string; json?: boolean; db?: string }) => {
-        const [{ runsListCommand }, { databasePath }] = await Promise.all([
-          import("./runs.js"),
-          import("./db.js"),
-        ]);
-        code = await runsListCommand({ ...opts, db: databasePath(opts.db) });
+      async (opts: {
+        limit: string;
+        pipeline?: string;
+        deployment?: string;
+        state?: string;
+        json?: boolean;
+        db?: string;
+      }) => {
+        const { runsListCommand } = await import("./runs.js");
+        code = await runsListCommand(opts);
       },
     );
   runs
     .command("show")
-    .description("one run: its state, parameters and every task")
+    .description("one run: its state and history, parameters and every task")
     .argument("<id>", "run id (or a unique prefix)")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; db?: string }) => {
-      const [{ runShowCommand }, { databasePath }] = await Promise.all([
-        import("./runs.js"),
-        import("./db.js"),
-      ]);
-      code = await runShowCommand(id, { ...opts, db: databasePath(opts.db) });
+      const { runShowCommand } = await import("./runs.js");
+      code = await runShowCommand(id, opts);
     });
   runs
     .command("logs")
-    .description("a run's log lines")
+    .description("a run's log lines; --follow prints new ones as they come until the run ends")
     .argument("<id>", "run id (or a unique prefix)")
-    .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
-    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
-      const [{ runLogsCommand }, { databasePath }] = await Promise.all([
-        import("./runs.js"),
-        import("./db.js"),
-      ]);
-      code = await runLogsCommand(id, { ...opts, db: databasePath(opts.db) });
+    .option("-f, --follow", "keep printing new lines until the run ends")
+    .option("--json", "machine-readable output (with --follow, one JSON object a line)")
+    .option("--db <path>", DB)
+    .action(async (id: string, opts: { json?: boolean; follow?: boolean; db?: string }) => {
+      const { runLogsCommand } = await import("./runs.js");
+      code = await runLogsCommand(id, opts);
     });
-
   runs
     .command("cancel")
     .description("cancel a run: a waiting one at once, a running one through the daemon")
     .argument("<id>", "run id (or a unique prefix)")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; db?: string }) => {
-      const [{ runsCancelCommand }, { databasePath }] = await Promise.all([
-        import("./daemon.js"),
-        import("./db.js"),
-      ]);
-      code = await runsCancelCommand(id, { ...opts, db: databasePath(opts.db) });
+      const { runsCancelCommand } = await import("./runs.js");
+      code = await runsCancelCommand(id, opts);
+    });
+  runs
+    .command("retry")
+    .description("a new run of an ended run's deployment (or pipeline), same parameters and date")
+    .argument("<id>", "run id (or a unique prefix)")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", DB)
+    .action(async (id: string, opts: { json?: boolean; db?: string }) => {
+      const { runsRetryCommand } = await import("./runs.js");
+      code = await runsRetryCommand(id, opts);
     });
 
   program
     .command("deploy")
-    .description("register the deployments and work pools in the database; prints what changed")
+    .description("register the deployments and work pools; prints what changed")
     .argument("[file]", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(async (file: string | undefined, opts: { json?: boolean; db?: string }) => {
-      const [{ deployCommand }, { databasePath }] = await Promise.all([
-        import("./daemon.js"),
-        import("./db.js"),
-      ]);
-      code = await deployCommand(file, { ...opts, db: databasePath(opts.db) });
+      const { deployCommand } = await import("./deployments.js");
+      code = await deployCommand(file, opts);
     });
   program
     .command("deployments")
@@ -143,13 +148,10 @@ export async function main(argv: string[]): Promise<number> {
     .command("ls")
     .description("the registered deployments and their next run")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(async (opts: { json?: boolean; db?: string }) => {
-      const [{ deploymentsListCommand }, { databasePath }] = await Promise.all([
-        import("./daemon.js"),
-        import("./db.js"),
-      ]);
-      code = await deploymentsListCommand({ ...opts, db: databasePath(opts.db) });
+      const { deploymentsListCommand } = await import("./deployments.js");
+      code = await deploymentsListCommand(opts);
     });
   const deploymentVerb = program.command("deployment").description("deployment: run, pause, resume");
   for (const [verb, paused] of [
@@ -165,28 +167,22 @@ export async function main(argv: string[]): Promise<number> {
       )
       .argument("<name>", "deployment name")
       .option("--json", "machine-readable output")
-      .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+      .option("--db <path>", DB)
       .action(async (name: string, opts: { json?: boolean; db?: string }) => {
-        const [{ deploymentPauseCommand }, { databasePath }] = await Promise.all([
-          import("./daemon.js"),
-          import("./db.js"),
-        ]);
-        code = await deploymentPauseCommand(name, paused, { ...opts, db: databasePath(opts.db) });
+        const { deploymentPauseCommand } = await import("./deployments.js");
+        code = await deploymentPauseCommand(name, paused, opts);
       });
   }
   deploymentVerb
     .command("run")
-    .description("a run of a deployment now (the daemon runs it)")
+    .description("a run of a deployment now (the daemon runs it); parameters are checked first")
     .argument("<name>", "deployment name")
-    .option("--param <name=value>", "override a parameter (repeatable)", collect, [])
+    .option("-p, --param <name=value>", "override a parameter (repeatable)", collect, [])
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(async (name: string, opts: { param: string[]; json?: boolean; db?: string }) => {
-      const [{ deploymentRunCommand }, { databasePath }] = await Promise.all([
-        import("./daemon.js"),
-        import("./db.js"),
-      ]);
-      code = await deploymentRunCommand(name, { ...opts, db: databasePath(opts.db) });
+      const { deploymentRunCommand } = await import("./deployments.js");
+      code = await deploymentRunCommand(name, opts);
     });
   program
     .command("backfill")
@@ -196,19 +192,49 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption("--to <YYYY-MM-DD>", "last session")
     .option("--missing", "only sessions where some of the deployment's symbols have no bar")
     .option("--json", "machine-readable output")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", DB)
     .action(
       async (
         name: string,
         opts: { from: string; to: string; missing?: boolean; json?: boolean; db?: string },
       ) => {
-        const [{ backfillCommand }, { databasePath }] = await Promise.all([
-          import("./daemon.js"),
-          import("./db.js"),
-        ]);
-        code = await backfillCommand(name, { ...opts, db: databasePath(opts.db) });
+        const { backfillCommand } = await import("./deployments.js");
+        code = await backfillCommand(name, opts);
       },
     );
+
+  program
+    .command("work-pools")
+    .description("work pools: ls")
+    .command("ls")
+    .description("pools and queues: limits, slots in use, runs waiting")
+    .option("--json", "machine-readable output")
+    .option("--db <path>", DB)
+    .action(async (opts: { json?: boolean; db?: string }) => {
+      const { workPoolsListCommand } = await import("./pools.js");
+      code = await workPoolsListCommand(opts);
+    });
+  const poolVerb = program.command("work-pool").description("work pool: pause, resume");
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    poolVerb
+      .command(verb)
+      .description(
+        paused
+          ? "take no more runs from a pool (a redeploy keeps it paused)"
+          : "take runs from a paused pool again",
+      )
+      .argument("<name>", "work pool name")
+      .option("--json", "machine-readable output")
+      .option("--db <path>", DB)
+      .action(async (name: string, opts: { json?: boolean; db?: string }) => {
+        const { workPoolPauseCommand } = await import("./pools.js");
+        code = await workPoolPauseCommand(name, paused, opts);
+      });
+  }
+
   program
     .command("daemon")
     .description("scheduler, workers and HTTP API in one process (systemd Type=notify)")
@@ -242,20 +268,23 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command("query")
-    .description("read-only SQL over the database")
-    .argument("<sql>", "the query")
+    .description("read-only SQL over the database (through the daemon's API while it runs)")
+    .argument("<sql>", "one SELECT (or WITH ... SELECT, EXPLAIN, DESCRIBE, SHOW)")
     .addOption(
       new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
     )
     .option("--json", "same as --format json")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
-    .action(async (sql: string, opts: { format: "table" | "csv" | "json"; json?: boolean; db?: string }) => {
-      const [{ queryCommand }, { databasePath }] = await Promise.all([
-        import("./query.js"),
-        import("./db.js"),
-      ]);
-      code = await queryCommand(sql, { format: opts.json ? "json" : opts.format, db: databasePath(opts.db) });
-    });
+    .option("--limit <n>", "most rows to print (default 10000, at most 100000)")
+    .option("--db <path>", DB)
+    .action(
+      async (
+        sql: string,
+        opts: { format: "table" | "csv" | "json"; json?: boolean; limit?: string; db?: string },
+      ) => {
+        const { queryCommand } = await import("./query.js");
+        code = await queryCommand(sql, { ...opts, format: opts.json ? "json" : opts.format });
+      },
+    );
 
   program
     .command("steps")

@@ -1,5 +1,4 @@
-import { DateTime } from "luxon";
-import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
+import { isValidIsoDate, xnysDate } from "../calendar/index.js";
 import { diagnosticAt } from "../config/yaml.js";
 import { parameterIssueDiagnostics } from "../pipeline/check.js";
 import type { PipelineDocument } from "../pipeline/document.js";
@@ -28,7 +27,7 @@ export function parseParamFlags(flags: readonly string[]): Record<string, string
 
 /** The run's logical date: `--date`, or today in the exchange's time zone. */
 export function runDateOf(flag: string | undefined): string {
-  if (flag === undefined) return DateTime.now().setZone(XNYS_TIMEZONE).toISODate()!;
+  if (flag === undefined) return xnysDate();
   if (!isValidIsoDate(flag)) throw new UsageError(`--date expects YYYY-MM-DD, got "${flag}"`);
   return flag;
 }

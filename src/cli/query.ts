@@ -1,27 +1,28 @@
-import { withStore } from "./db.js";
-import { cellText, formatCsv, formatTable, ReportedFailure } from "./output.js";
+/** `tickflow query SQL`: one read-only statement, through the control plane (the daemon's API while it runs). */
+import { type ControlFlags, withControl } from "./control.js";
+import { cellText, formatCsv, formatTable, UsageError } from "./output.js";
 
-/** `tickflow query SQL`: read-only SQL over the database. */
 export async function queryCommand(
   sql: string,
-  options: { db: string; format: "table" | "csv" | "json" },
+  options: ControlFlags & { format: "table" | "csv" | "json"; limit?: string },
 ): Promise<number> {
-  return withStore(options.db, { readOnly: true }, async (store) => {
-    let reader: Awaited<ReturnType<typeof store.db.runAndReadAll>>;
-    try {
-      reader = await store.db.runAndReadAll(sql);
-    } catch (err) {
-      process.stderr.write(`tickflow: query failed: ${(err as Error).message}\n`);
-      throw new ReportedFailure();
+  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100_000)) {
+    throw new UsageError(`--limit expects a whole number from 1 to 100000, got "${options.limit}"`);
+  }
+  return withControl(options, "read", async (control) => {
+    const result = await control.query(sql, limit === undefined ? {} : { limit });
+    if (options.format === "json") process.stdout.write(`${JSON.stringify(result.rows, null, 2)}\n`);
+    else {
+      const header = result.columns.map((c) => c.name);
+      const cells = result.rows.map((r) => header.map((h) => cellText(r[h])));
+      process.stdout.write(options.format === "csv" ? formatCsv(header, cells) : formatTable(header, cells));
     }
-    const rows = reader.getRowObjectsJson() as Record<string, unknown>[];
-    if (options.format === "json") {
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-      return 0;
+    if (result.truncated) {
+      process.stderr.write(
+        `tickflow: only the first ${result.limit} rows are shown (--limit raises it, up to 100000)\n`,
+      );
     }
-    const header = reader.columnNames();
-    const cells = rows.map((r) => header.map((h) => cellText(r[h])));
-    process.stdout.write(options.format === "csv" ? formatCsv(header, cells) : formatTable(header, cells));
     return 0;
   });
 }

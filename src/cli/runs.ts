@@ -1,4 +1,7 @@
-import { type RunHistory, withRunHistory } from "./history.js";
+/** `tickflow runs ls|show|logs|cancel|retry`: run history and what can be done to a run. */
+import type { ControlPlane, LogCursor } from "../control/control-plane.js";
+import { isFinalRunState, type LogRow } from "../store/index.js";
+import { type ControlFlags, waitsForDaemon, withControl } from "./control.js";
 import { cellText, formatTable, UsageError } from "./output.js";
 
 function when(d: Date | null | undefined): string {
@@ -16,20 +19,23 @@ function took(start: Date | null | undefined, end: Date | null | undefined): str
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-export async function runsListCommand(options: {
-  db: string;
-  limit: string;
-  pipeline?: string;
-  state?: string;
-  json?: boolean;
-}): Promise<number> {
+export async function runsListCommand(
+  options: ControlFlags & {
+    limit: string;
+    pipeline?: string;
+    deployment?: string;
+    state?: string;
+    json?: boolean;
+  },
+): Promise<number> {
   const limit = Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new UsageError(`--limit expects a positive integer, got "${options.limit}"`);
-  return withRunHistory(options.db, async (history) => {
-    const runs = await history.listRuns({
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new UsageError(`--limit expects a whole number from 1 to 1000, got "${options.limit}"`);
+  return withControl(options, "read", async (control) => {
+    const runs = await control.listRuns({
       limit,
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+      ...(options.deployment ? { deployment: options.deployment } : {}),
       ...(options.state ? { state: options.state } : {}),
     });
     if (options.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
@@ -52,18 +58,26 @@ export async function runsListCommand(options: {
   });
 }
 
-export async function runShowCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  return withRunHistory(options.db, async (history) => {
-    const run = await findRunOrFail(history, id);
-    const tasks = await history.taskRunsOf(run.id);
+export async function runShowCommand(
+  id: string,
+  options: ControlFlags & { json?: boolean },
+): Promise<number> {
+  return withControl(options, "read", async (control) => {
+    const run = await control.getRun(id);
+    const transitions = await control.runTransitions(run.id);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ ...run, tasks }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...run, transitions }, null, 2)}\n`);
       return 0;
     }
+    const history = transitions
+      .filter((t) => t.task_id === null)
+      .map((t) => `${t.state} ${when(t.ts).slice(11)}`)
+      .join(" -> ");
     const lines = [
       `run        ${run.id}`,
       `pipeline   ${run.pipeline}${run.deployment ? `  (deployment ${run.deployment})` : ""}`,
       `state      ${run.state}${run.error ? `: ${run.error}` : ""}`,
+      `history    ${history}`,
       `date       ${run.logical_date ?? ""}`,
       `started    ${when(run.started_at)}   ended ${when(run.ended_at)}   took ${took(run.started_at, run.ended_at)}`,
       `parameters ${JSON.stringify(run.parameters)}`,
@@ -73,7 +87,7 @@ export async function runShowCommand(id: string, options: { db: string; json?: b
     process.stdout.write(
       formatTable(
         ["TASK", "STEP", "STATE", "ATTEMPTS", "TOOK", "OUTPUTS / ERROR"],
-        tasks.map((t) => [
+        run.tasks.map((t) => [
           t.task_id,
           t.step,
           t.state,
@@ -87,26 +101,83 @@ export async function runShowCommand(id: string, options: { db: string; json?: b
   });
 }
 
-export async function runLogsCommand(id: string, options: { db: string; json?: boolean }): Promise<number> {
-  return withRunHistory(options.db, async (history) => {
-    const run = await findRunOrFail(history, id);
-    const logs = await history.logsOf(run.id);
-    if (options.json) process.stdout.write(`${JSON.stringify(logs, null, 2)}\n`);
-    else {
-      for (const l of logs)
-        process.stdout.write(`${when(l.ts)} ${l.level.padEnd(5)} ${l.task_id ?? "run"}: ${l.message}\n`);
+/** How often `runs logs --follow` asks for new lines. */
+const FOLLOW_EVERY_MS = 500;
+
+export async function runLogsCommand(
+  id: string,
+  options: ControlFlags & { json?: boolean; follow?: boolean },
+): Promise<number> {
+  return withControl(options, "read", async (control) => {
+    const run = await control.getRun(id);
+    const print = (lines: LogRow[]) => {
+      if (options.json) {
+        // With --follow, one JSON object a line (a stream); else one array.
+        if (options.follow) for (const l of lines) process.stdout.write(`${JSON.stringify(l)}\n`);
+        else process.stdout.write(`${JSON.stringify(lines, null, 2)}\n`);
+      } else {
+        for (const l of lines)
+          process.stdout.write(`${when(l.ts)} ${l.level.padEnd(5)} ${l.task_id ?? "run"}: ${l.message}\n`);
+      }
+    };
+    if (!options.follow) {
+      print(await control.runLogs(run.id));
+      return 0;
     }
+    const state = await followLogs(control, run.id, print);
+    process.stderr.write(`run ${run.id} ${state}\n`);
     return 0;
   });
 }
 
-async function findRunOrFail(history: RunHistory, id: string) {
-  let run: Awaited<ReturnType<RunHistory["findRun"]>>;
-  try {
-    run = await history.findRun(id);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+/**
+ * Prints a run's lines as they are written until the run has ended (every line is written before
+ * the run's final state, so the lines read after seeing it are the last). Returns the final state.
+ */
+export async function followLogs(
+  control: ControlPlane,
+  runId: string,
+  print: (lines: LogRow[]) => void,
+  everyMs = FOLLOW_EVERY_MS,
+): Promise<string> {
+  let cursor: LogCursor | undefined;
+  for (;;) {
+    const { state } = await control.getRun(runId);
+    const lines = await control.runLogs(runId, cursor ? { after: cursor } : {});
+    if (lines.length > 0) {
+      print(lines);
+      const last = lines.at(-1)!;
+      cursor = { ts: last.ts, seq: last.seq };
+    }
+    if (isFinalRunState(state)) return state;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
-  if (!run) throw new UsageError(`no run with id "${id}" (see: tickflow runs ls)`);
-  return run;
+}
+
+export async function runsCancelCommand(
+  id: string,
+  options: ControlFlags & { json?: boolean },
+): Promise<number> {
+  return withControl(options, "write", async (control) => {
+    const result = await control.cancelRun(id);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(result)}\n` : `run ${result.id}: ${result.state}\n`,
+    );
+    return 0;
+  });
+}
+
+export async function runsRetryCommand(
+  id: string,
+  options: ControlFlags & { json?: boolean },
+): Promise<number> {
+  return withControl(options, "write", async (control) => {
+    const result = await control.retryRun(id);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(result)}\n`
+        : `run ${result.id} scheduled, a retry of ${result.retry_of}${waitsForDaemon(control)}\n`,
+    );
+    return 0;
+  });
 }

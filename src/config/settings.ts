@@ -22,8 +22,10 @@ export const settingsSchema = z.object({
     .describe("The deployments file used by `deploy` and `daemon`."),
   TICKFLOW_API_URL: z
     .url()
-    .default("http://127.0.0.1:4200")
-    .describe("Where the CLI finds a running daemon's HTTP API."),
+    .optional()
+    .describe(
+      "A daemon's HTTP API: when set, every CLI verb goes through it (from any directory or host). Unset: the CLI uses the database, or the daemon on TICKFLOW_API_PORT of this machine when one holds the database or there is none here.",
+    ),
   TICKFLOW_API_HOST: z
     .string()
     .min(1)
@@ -78,4 +80,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
   throw new SettingsError(`invalid environment:\n  ${lines.join("\n  ")}`);
+}
+
+/** Where a daemon of this machine answers: TICKFLOW_API_URL, else loopback on TICKFLOW_API_PORT. */
+export function apiUrl(settings: Settings): string {
+  if (settings.TICKFLOW_API_URL) return settings.TICKFLOW_API_URL;
+  const host = settings.TICKFLOW_API_HOST;
+  const loopback = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${loopback.includes(":") ? `[${loopback}]` : loopback}:${settings.TICKFLOW_API_PORT}`;
 }

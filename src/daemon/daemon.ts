@@ -12,8 +12,10 @@ import { hostname } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { DateTime } from "luxon";
-import { isValidIsoDate, XNYS_TIMEZONE } from "../calendar/index.js";
+import { createApi } from "../api/app.js";
+import { checkApiBinding, serveApi } from "../api/serve.js";
+import { isValidIsoDate, xnysDate } from "../calendar/index.js";
+import { LocalControlPlane } from "../control/local.js";
 import {
   createRuns,
   findRun,
@@ -26,10 +28,8 @@ import {
   transitionRuns,
   withConnectionLock,
 } from "../store/index.js";
-import { ApiError, type ApiHandlers, checkApiBinding, startApi } from "./api.js";
-import { backfill } from "./backfill.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
-import { type DeployChange, setDeploymentPaused } from "./deploy.js";
+import type { DeployChange } from "./deploy.js";
 import { createNotifier } from "./notify.js";
 import { type SchedulerOptions, schedulePass } from "./scheduler.js";
 import { workRun } from "./worker.js";
@@ -100,8 +100,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 
   async function serve(): Promise<Daemon> {
-    const control = await store.connect();
-    const locked = <T>(fn: () => Promise<T>) => withConnectionLock(control, fn);
+    const controlDb = await store.connect();
+    const locked = <T>(fn: () => Promise<T>) => withConnectionLock(controlDb, fn);
     const active = new Map<string, Active>();
     let stopping = false;
     let lastPass: Date | undefined;
@@ -110,7 +110,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const register = async (why: string) => {
       if (!options.register) return;
-      const changes = await locked(() => options.register!(control));
+      const changes = await locked(() => options.register!(controlDb));
       for (const c of changes)
         log("info", `${why}: ${c.kind} ${c.name} ${c.change}${c.detail ? ` (${c.detail})` : ""}`);
       if (changes.length === 0) log("info", `${why}: deployments unchanged`);
@@ -119,10 +119,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       collectGarbage();
     };
     await register("deploy");
-    const crashed = await locked(() => recoverCrashedRuns(control, now(), { atStart: true }));
+    const crashed = await locked(() => recoverCrashedRuns(controlDb, now(), { atStart: true }));
     if (crashed.length > 0) log("warn", `marked ${crashed.length} run(s) Crashed: ${crashed.join(", ")}`);
 
-    const today = () => DateTime.fromJSDate(now()).setZone(XNYS_TIMEZONE).toISODate()!;
+    const today = () => xnysDate(now());
 
     const poolDefaults = async (
       pool: string | null,
@@ -130,7 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (pool === null) return { env: {} };
       const rows = (
         await locked(() =>
-          control.runAndReadAll("SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool", {
+          controlDb.runAndReadAll("SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool", {
             pool,
           }),
         )
@@ -145,7 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const t = now();
       if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
         const started = performance.now();
-        const result = await locked(() => schedulePass(control, t, options.scheduler));
+        const result = await locked(() => schedulePass(controlDb, t, options.scheduler));
         lastPassMs = performance.now() - started;
         lastPass = t;
         if (result.created + result.late + result.dropped > 0) {
@@ -157,7 +157,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       if (stopping) return;
       const { claimed, cancelled } = await locked(() =>
-        claimRuns(control, t, owner, leaseMs, maxRuns - active.size),
+        claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size),
       );
       for (const id of cancelled)
         log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`);
@@ -202,85 +202,32 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (!stopping) timer = setTimeout(loop, options.pollMs ?? 1000);
         });
     };
-    const handlers: ApiHandlers = {
+    const control = new LocalControlPlane(store, {
+      db: controlDb,
+      now,
+      live: {
+        has: (id) => active.has(id),
+        cancel: (id) => active.get(id)?.controller.abort(new Error("cancelled through the API")),
+      },
+    });
+    const app = createApi({
+      control,
+      token: options.token,
+      onError: (m) => log("error", m),
       health: async () => ({
         status: stopping ? "stopping" : "ok",
         version: options.version,
+        database: store.path,
         runs_active: active.size,
         last_schedule_pass: lastPass?.toISOString() ?? null,
         memory_mb: Object.fromEntries(
           Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]),
         ),
       }),
-      deployments: () =>
-        locked(async () =>
-          (
-            await control.runAndReadAll(
-              `SELECT name, pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue,
-               concurrency_limit, collision_strategy, missed_runs, paused,
-               (SELECT min(scheduled_at) FROM runs r WHERE r.deployment = d.name AND r.state = 'Scheduled')::VARCHAR AS next_run
-             FROM deployments d ORDER BY name`,
-            )
-          )
-            .getRowObjectsJson()
-            .map((r) => ({ ...r, parameters: JSON.parse(String(r.parameters ?? "{}")) })),
-        ),
-      createRun: (deployment, parameters) =>
-        locked(() => createRunNow(control, deployment, parameters, now(), today())),
-      backfill: (deployment, body) => {
-        const from = String(body.from ?? "");
-        const to = String(body.to ?? "");
-        if (!isValidIsoDate(from) || !isValidIsoDate(to))
-          throw new ApiError(400, '"from" and "to" must be YYYY-MM-DD');
-        return locked(() =>
-          backfill(control, deployment, { from, to, missing: body.missing === true }, now()),
-        );
-      },
-      pause: (deployment, paused) => locked(() => setDeploymentPaused(control, deployment, paused, now())),
-      runs: (query) =>
-        locked(async () =>
-          listRuns(control, {
-            limit: Math.min(1000, Number(query.get("limit") ?? 50) || 50),
-            ...(query.get("state") ? { state: query.get("state")! } : {}),
-            ...(query.get("pipeline") ? { pipeline: query.get("pipeline")! } : {}),
-          }),
-        ),
-      run: (id) =>
-        locked(async () => {
-          const run = await findRun(control, id);
-          if (!run) return undefined;
-          return { ...run, tasks: await taskRunsOf(control, run.id) };
-        }),
-      logs: (id, query) =>
-        locked(async () => {
-          const run = await findRun(control, id);
-          if (!run) return undefined;
-          // ?after_ts=ISO&after_seq=N: only lines after the last one a follower has seen.
-          const ts = query.get("after_ts");
-          return logsOf(
-            control,
-            run.id,
-            ts ? { after: { ts: new Date(ts), seq: Number(query.get("after_seq") ?? 0) } } : {},
-          );
-        }),
-      cancel: async (id) => {
-        const run = await locked(() => findRun(control, id));
-        if (!run) return undefined;
-        const live = active.get(run.id);
-        if (live) {
-          live.controller.abort(new Error("cancelled through the API"));
-          return { state: "Cancelling" };
-        }
-        if (run.state === "Scheduled" || run.state === "Late") {
-          await locked(() => cancelUnstarted(control, run.id, now()));
-          return { state: "Cancelled" };
-        }
-        return { state: run.state };
-      },
       metrics: async () => {
         const states = (
           await locked(() =>
-            control.runAndReadAll("SELECT state, count(*)::INTEGER AS n FROM runs GROUP BY state"),
+            controlDb.runAndReadAll("SELECT state, count(*)::INTEGER AS n FROM runs GROUP BY state"),
           )
         ).getRowObjectsJS();
         return [
@@ -299,20 +246,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           "",
         ].join("\n");
       },
-    };
-
-    const api = await startApi(handlers, {
-      host: options.host,
-      port: options.port,
-      token: options.token,
-      onError: (m) => log("error", m),
     });
+    const api = await serveApi(app, { host: options.host, port: options.port, token: options.token });
     const leaseTimer = setInterval(
       () => {
         const ids = [...active.keys()];
         locked(async () => {
-          await renewLeases(control, owner, ids, new Date(now().getTime() + leaseMs));
-          const lost = await recoverCrashedRuns(control, now(), { atStart: false, live: new Set(ids) });
+          await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
+          const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
           if (lost.length > 0) log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`);
         }).catch((err: unknown) =>
           log("error", `lease renewal: ${err instanceof Error ? err.message : String(err)}`),
@@ -350,7 +291,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await api.close();
         // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
         await transitionRuns(
-          control,
+          controlDb,
           { leaseOwner: owner },
           {
             to: "Scheduled",
@@ -361,7 +302,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           },
         );
         notifier.close();
-        control.closeSync();
+        controlDb.closeSync();
         await store.close();
         log("info", "stopped");
         resolveDone(0);
@@ -402,59 +343,4 @@ function collectGarbage(): void {
   } catch {
     // Not available: V8 collects on its own schedule.
   }
-}
-
-/** A run of `deployment` now (`deployment run`, the API): Scheduled at `now`, so the next claim takes it. */
-export async function createRunNow(
-  db: DuckDBConnection,
-  deployment: string,
-  parameters: Record<string, unknown>,
-  now: Date,
-  today: string,
-): Promise<{ id: string } | undefined> {
-  const rows = (
-    await db.runAndReadAll(
-      "SELECT pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue FROM deployments WHERE name = $name",
-      { name: deployment },
-    )
-  ).getRowObjectsJS();
-  const d = rows[0];
-  if (!d) return undefined;
-  const id = newRunId();
-  await createRuns(
-    db,
-    [
-      {
-        id,
-        pipeline: String(d.pipeline),
-        deployment,
-        state: "Scheduled",
-        parameters: { ...JSON.parse(String(d.parameters ?? "{}")), ...parameters },
-        logical_date: today,
-        scheduled_at: now,
-        work_pool: d.work_pool === null ? null : String(d.work_pool),
-        work_queue: d.work_queue === null ? null : String(d.work_queue),
-        pipeline_file: String(d.pipeline_file),
-      },
-    ],
-    now,
-    "created on demand",
-  );
-  return { id };
-}
-
-/** Cancels a run that has not started. */
-async function cancelUnstarted(db: DuckDBConnection, id: string, now: Date): Promise<void> {
-  const message = "cancelled before it started";
-  await transitionRuns(
-    db,
-    { ids: [id] },
-    {
-      to: "Cancelled",
-      from: ["Scheduled", "Late"],
-      at: now,
-      message,
-      set: { ended_at: now, error: message },
-    },
-  );
 }

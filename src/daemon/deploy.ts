@@ -305,10 +305,15 @@ async function registerPools(
   pools: readonly WorkPoolRecord[],
 ): Promise<DeployChange[]> {
   const changes: DeployChange[] = [];
-  const stored = new Map(
-    (await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition FROM work_pools"))
-      .getRowObjectsJS()
-      .map((r) => [String(r.name), String(r.definition)]),
+  const storedRows = (
+    await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition, paused FROM work_pools")
+  ).getRowObjectsJS();
+  const stored = new Map(storedRows.map((r) => [String(r.name), String(r.definition)]));
+  // Paused by the user (stored true while the file said false) stays paused, as deployments do.
+  const pausedByUser = new Set(
+    storedRows
+      .filter((r) => r.paused === true && JSON.parse(String(r.definition)).paused !== true)
+      .map((r) => String(r.name)),
   );
   const wanted = new Set(pools.map((p) => p.name));
   for (const name of stored.keys()) {
@@ -335,7 +340,7 @@ async function registerPools(
       {
         name: p.name,
         limit: p.concurrencyLimit,
-        paused: p.paused,
+        paused: p.paused || pausedByUser.has(p.name),
         job_defaults: JSON.stringify(p.jobDefaults),
         definition,
       },
@@ -391,4 +396,23 @@ export async function setDeploymentPaused(
     }
     return true;
   });
+}
+
+/**
+ * Pauses or resumes a work pool: its runs are not taken while it is paused (they wait, Late), and
+ * a redeploy keeps it paused. Returns false when there is no such pool.
+ */
+export async function setWorkPoolPaused(
+  db: DuckDBConnection,
+  name: string,
+  paused: boolean,
+): Promise<boolean> {
+  const found = await db.runAndReadAll(
+    "UPDATE work_pools SET paused = $paused WHERE name = $name RETURNING name",
+    {
+      name,
+      paused,
+    },
+  );
+  return found.getRows().length > 0;
 }

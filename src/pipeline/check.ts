@@ -1,6 +1,5 @@
-import { DateTime } from "luxon";
 import { isScalar } from "yaml";
-import { XNYS_TIMEZONE } from "../calendar/index.js";
+import { xnysDate } from "../calendar/index.js";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
@@ -347,7 +346,7 @@ export function checkWithDefaults(
   if (params.problems.length) return []; // required parameters: known only at run time
   let plan: Plan;
   try {
-    plan = planPipeline(doc, params.values, DateTime.now().setZone(XNYS_TIMEZONE).toISODate()!);
+    plan = planPipeline(doc, params.values, xnysDate());
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     const at =

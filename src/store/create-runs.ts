@@ -6,7 +6,7 @@
 import { type DuckDBConnection, listValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
 import { recordRunTransitions } from "./run-transitions.js";
 import { withStaged } from "./staging.js";
-import { INITIAL_RUN_STATES, type RunState } from "./states.js";
+import { INITIAL_RUN_STATES, type RunState, WAITING_RUN_STATES } from "./states.js";
 import { withTransaction } from "./transaction.js";
 import { timestampTZ } from "./values.js";
 
@@ -116,10 +116,10 @@ export async function deleteWaitingRuns(
   ];
   if (keys.length === 0) return 0;
   return withTransaction(db, async () => {
-    const doomed = `SELECT id FROM runs WHERE state IN ('Scheduled', 'Late')
+    const doomed = `SELECT id FROM runs WHERE state IN (SELECT unnest($waiting::VARCHAR[]))
       AND (deployment || chr(0) IN (SELECT unnest($keys::VARCHAR[]))
         OR deployment || chr(0) || coalesce(schedule_id, '') IN (SELECT unnest($keys::VARCHAR[])))`;
-    const values = { keys: listValue(keys) };
+    const values = { keys: listValue(keys), waiting: listValue([...WAITING_RUN_STATES]) };
     await db.run(`DELETE FROM state_transitions WHERE run_id IN (${doomed})`, values);
     const reader = await db.runAndReadAll(`DELETE FROM runs WHERE id IN (${doomed}) RETURNING id`, values);
     return reader.getRows().length;

@@ -10,12 +10,21 @@ export {
 export { withConnectionLock } from "./connection-lock.js";
 export { crashRuns } from "./crash-runs.js";
 export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
+export {
+  type DeploymentRow,
+  findDeployment,
+  listDeployments,
+  listWorkPools,
+  type WorkPoolRow,
+  type WorkQueueRow,
+} from "./deployments.js";
 export { StoreError, StoreLockedError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
+export { QueryRefused, type ReadOnlyResult, readOnlyQuery } from "./read-only-query.js";
 export { RunRecorder } from "./recorder.js";
 export {
   type RunSelector,

@@ -74,6 +74,7 @@ export interface ListRunsOptions {
   /** At most this many (default: all). */
   limit?: number;
   pipeline?: string;
+  deployment?: string;
   state?: string;
 }
 
@@ -84,6 +85,10 @@ export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = 
   if (options.pipeline !== undefined) {
     where.push("pipeline = $pipeline");
     values.pipeline = options.pipeline;
+  }
+  if (options.deployment !== undefined) {
+    where.push("deployment = $deployment");
+    values.deployment = options.deployment;
   }
   if (options.state !== undefined) {
     where.push("state = $state");

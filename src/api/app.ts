@@ -1,0 +1,249 @@
+/**
+ * The daemon's HTTP API (SPEC section 7) as a Hono app over a control plane: routes, input checks
+ * and the JSON answers, nothing of the daemon's lifecycle. `app.request()` drives it in tests
+ * without a server; `serve.ts` puts it on a port.
+ *
+ * Answers: JSON; errors `{"error": message}` with 400 (bad input), 401, 404, 405 (with `Allow`),
+ * 409 (wrong state), 413, 415; timestamps ISO 8601 UTC, integers JSON numbers.
+ */
+import { timingSafeEqual } from "node:crypto";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { z } from "zod";
+import { isValidIsoDate } from "../calendar/index.js";
+import { ControlError, type ControlPlane } from "../control/control-plane.js";
+import { MAX_QUERY_ROWS } from "../control/local.js";
+
+export interface ApiOptions {
+  control: ControlPlane;
+  /** Requests must carry `Authorization: Bearer <token>` when set. */
+  token: string | undefined;
+  /** `GET /api/health`: the daemon's own state. */
+  health(): Promise<Record<string, unknown>>;
+  /** `GET /metrics`: Prometheus text. */
+  metrics(): Promise<string>;
+  /** Told about failures that are ours (answered 500). */
+  onError(message: string): void;
+}
+
+/** Largest request body accepted. */
+const MAX_BODY_BYTES = 1 << 20;
+
+/** A run id or a prefix of one (`runs show 0190a3`). */
+const RUN_ID = /^[0-9a-zA-Z-]{1,64}$/;
+
+/** A name of a deployment or work pool (as the files allow, generously). */
+const NAME = /^[^/\u0000-\u001f]{1,200}$/;
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max}`);
+
+const runsQuery = z.strictObject({
+  limit: wholeNumber(1, 1000).optional(),
+  state: z.string().min(1).optional(),
+  pipeline: z.string().min(1).optional(),
+  deployment: z.string().min(1).optional(),
+});
+
+const logsQuery = z
+  .strictObject({
+    after_ts: z
+      .string()
+      .refine(
+        (s) => /^\d{4}-\d\d-\d\dT/.test(s) && !Number.isNaN(Date.parse(s)),
+        "must be an ISO 8601 timestamp",
+      )
+      .optional(),
+    after_seq: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
+    limit: wholeNumber(1, 100_000).optional(),
+  })
+  .refine((q) => q.after_seq === undefined || q.after_ts !== undefined, "after_seq needs after_ts");
+
+const runBody = z.strictObject({
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  parameters_text: z.record(z.string(), z.string()).optional(),
+});
+
+const backfillBody = z.strictObject({
+  from: z.string().refine(isValidIsoDate, "must be a date YYYY-MM-DD"),
+  to: z.string().refine(isValidIsoDate, "must be a date YYYY-MM-DD"),
+  missing: z.boolean().default(false),
+});
+
+const queryBody = z.strictObject({
+  sql: z.string().min(1, "must not be empty"),
+  limit: z.number().int().min(1).max(MAX_QUERY_ROWS).optional(),
+});
+
+/** `tickflow deploy` through the API: the records the CLI resolved from the files. */
+const deployBody = z.strictObject({
+  deployments: z.array(z.record(z.string(), z.unknown())),
+  pools: z.array(z.record(z.string(), z.unknown())),
+});
+
+const emptyBody = z.strictObject({});
+
+export function createApi(options: ApiOptions): Hono {
+  const { control } = options;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ControlError) return c.json({ error: err.message }, err.status);
+    if (err instanceof HTTPException) return c.json({ error: err.message || "bad request" }, err.status);
+    options.onError(`API ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}`);
+    return c.json({ error: "internal error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+
+  app.use(async (c, next) => {
+    if (!authorised(c.req.header("authorization"), options.token)) {
+      c.header("www-authenticate", "Bearer");
+      return c.json({ error: "missing or wrong bearer token" }, 401);
+    }
+    try {
+      decodeURIComponent(new URL(c.req.url).pathname);
+    } catch {
+      return c.json({ error: "malformed path: a % escape that is not UTF-8" }, 400);
+    }
+    await next();
+  });
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) =>
+        c.json({ error: `${c.req.method} is not allowed here (allowed: ${methods.join(", ")})` }, 405, {
+          Allow: methods.join(", "),
+        }),
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
+    }),
+  );
+
+  app.get("/metrics", async (c) =>
+    c.body(await options.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
+  app.get("/api/health", async (c) => c.json(await options.health()));
+
+  app.get("/api/runs", async (c) => {
+    const q = parse(runsQuery, c.req.query(), "query");
+    return c.json(await control.listRuns({ ...q, limit: q.limit ?? 50 }));
+  });
+  app.get("/api/runs/:id", async (c) => c.json(await control.getRun(runId(c))));
+  app.get("/api/runs/:id/transitions", async (c) => c.json(await control.runTransitions(runId(c))));
+  app.get("/api/runs/:id/logs", async (c) => {
+    const q = parse(logsQuery, c.req.query(), "query");
+    return c.json(
+      await control.runLogs(runId(c), {
+        ...(q.after_ts ? { after: { ts: new Date(q.after_ts), seq: q.after_seq ?? 0 } } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+      }),
+    );
+  });
+  app.post("/api/runs/:id/cancel", async (c) => {
+    await body(c, emptyBody);
+    return c.json(await control.cancelRun(runId(c)), 202);
+  });
+  app.post("/api/runs/:id/retry", async (c) => {
+    await body(c, emptyBody);
+    return c.json(await control.retryRun(runId(c)), 201);
+  });
+
+  app.get("/api/deployments", async (c) => c.json(await control.listDeployments()));
+  app.put("/api/deployments", async (c) => {
+    const registration = await body(c, deployBody);
+    return c.json(await control.deploy(registration as unknown as Parameters<ControlPlane["deploy"]>[0]));
+  });
+  app.post("/api/deployments/:name/runs", async (c) => {
+    const request = await body(c, runBody);
+    return c.json(await control.runDeployment(name(c), request), 201);
+  });
+  app.post("/api/deployments/:name/backfill", async (c) => {
+    const range = await body(c, backfillBody);
+    if (range.to < range.from)
+      throw new ControlError(400, `"to" (${range.to}) is before "from" (${range.from})`);
+    return c.json(await control.backfill(name(c), range), 201);
+  });
+  for (const [verb, paused] of [
+    ["pause", true],
+    ["resume", false],
+  ] as const) {
+    app.post(`/api/deployments/:name/${verb}`, async (c) => {
+      await body(c, emptyBody);
+      return c.json(await control.setDeploymentPaused(name(c), paused));
+    });
+    app.post(`/api/work-pools/:name/${verb}`, async (c) => {
+      await body(c, emptyBody);
+      return c.json(await control.setWorkPoolPaused(name(c), paused));
+    });
+  }
+  app.get("/api/work-pools", async (c) => c.json(await control.listWorkPools()));
+  app.post("/api/query", async (c) => {
+    const { sql, limit } = await body(c, queryBody);
+    return c.json(await control.query(sql, limit === undefined ? {} : { limit }));
+  });
+  return app;
+}
+
+/** `values` checked by `schema`; a 400 naming the field otherwise. */
+function parse<T extends z.ZodType>(schema: T, values: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(values);
+  if (result.success) return result.data;
+  const why = result.error.issues
+    .map((issue) => {
+      const field = issue.path.join(".");
+      return field ? `${field}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+  throw new ControlError(400, `${what}: ${why}`);
+}
+
+/** The JSON object of the request body (an empty body counts as `{}`), checked by `schema`. */
+async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== "") {
+    if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+      throw new HTTPException(415, { message: "send the request body as Content-Type: application/json" });
+    }
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ControlError(400, "request body is not JSON");
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ControlError(400, "request body must be a JSON object");
+  }
+  return parse(schema, value, "body");
+}
+
+function runId(c: Context): string {
+  const id = c.req.param("id") ?? "";
+  if (!RUN_ID.test(id)) throw new ControlError(400, `not a run id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+function name(c: Context): string {
+  const value = c.req.param("name") ?? "";
+  if (!NAME.test(value)) throw new ControlError(400, `not a name: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** The bearer token check (the scheme is case-insensitive, RFC 9110), in constant time. */
+function authorised(header: string | undefined, token: string | undefined): boolean {
+  if (!token) return true;
+  const match = /^bearer\s+(.+)$/i.exec(header ?? "");
+  const given = Buffer.from(match?.[1]?.trim() ?? "");
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}

@@ -5,6 +5,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, tempDir, tickflow } from "./helpers/cli.js";
@@ -24,9 +25,20 @@ tasks:
     with: {query: "INSERT INTO t VALUES (1); SELECT CASE WHEN count(*) % 2 = 1 THEN error('again') END FROM t"}
 `;
 
+const CHATTY = `kind: pipeline
+name: chatty
+parameters:
+  rows: {type: integer, default: 1000000000, minimum: 1}
+tasks:
+  first: {uses: log, with: {message: first line}}
+  busy: {uses: sql, needs: [first], with: {query: "SELECT sum(i) FROM range(\${{ params.rows }}) t(i)"}}
+  last: {uses: log, needs: [busy], with: {message: last line}}
+`;
+
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
   mkdirSync(join(dir, "pipelines"));
+  writeFileSync(join(dir, "pipelines/chatty.yaml"), CHATTY);
   mkdirSync(join(dir, "deployment/work-pools"), { recursive: true });
   writeFileSync(join(dir, "pipelines/slow.yaml"), SLOW);
   writeFileSync(
@@ -42,6 +54,9 @@ deployments:
     pipeline: ../pipelines/slow.yaml
     work_pool: {name: default}
     concurrency_limit: {limit: 1}
+  - name: chatty
+    pipeline: ../pipelines/chatty.yaml
+    work_pool: {name: default}
 `,
   );
 });
@@ -102,6 +117,15 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 2
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 const runState = async (d: Daemon, id: string) =>
@@ -263,6 +287,69 @@ describe("tickflow daemon", () => {
     } finally {
       daemon.child.kill("SIGTERM");
       await daemon.exited;
+    }
+  });
+
+  it("serves every verb to a CLI in a folder with no database, on the daemon's port", async () => {
+    const port = await freePort();
+    const daemon = await startDaemon(join(dir, "everywhere.duckdb"), {}, ["--port", String(port)]);
+    const { dir: elsewhere, cleanup: removeElsewhere } = await tempDir();
+    // No TICKFLOW_DB, no TICKFLOW_API_URL: only the port the daemon was told (4200 unless set).
+    const env = { ...process.env, TICKFLOW_DB: "", TICKFLOW_API_URL: "", TICKFLOW_API_PORT: String(port) };
+    const cli = (args: string[]) => tickflow(args, { cwd: elsewhere, env });
+    try {
+      const bad = await cli(["deployment", "run", "chatty", "-p", "rows=none"]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^tickflow: parameters of deployment chatty: rows: /);
+      const made = await cli(["deployment", "run", "chatty", "--json"]);
+      expect(made.code, made.stderr).toBe(0);
+      const id = (JSON.parse(made.stdout) as { id: string }).id;
+
+      // Follow the run's log as it runs: lines come as they are written, and it stops at the end.
+      const started = Date.now();
+      const arrivals: { at: number; text: string }[] = [];
+      const follow = spawn(
+        process.execPath,
+        [join(REPO, "bin/tickflow.js"), "runs", "logs", id, "--follow"],
+        {
+          cwd: elsewhere,
+          env,
+        },
+      );
+      follow.stdout.setEncoding("utf8").on("data", (text: string) => arrivals.push({ at: Date.now(), text }));
+      let followErr = "";
+      follow.stderr.setEncoding("utf8").on("data", (text: string) => (followErr += text));
+      const followCode = await new Promise<number | null>((resolve) => follow.on("close", resolve));
+      expect(followCode, followErr).toBe(0);
+      expect(followErr).toBe(`run ${id} Completed\n`);
+      const printed = arrivals.map((a) => a.text).join("");
+      expect(printed).toMatch(/ info +first: first line\n.* info +last: last line\n$/s);
+      const firstAt = arrivals.find((a) => a.text.includes("first line"))!.at;
+      const lastAt = arrivals.find((a) => a.text.includes("last line"))!.at;
+      expect(lastAt - firstAt, "the first line came while the run was still going").toBeGreaterThan(200);
+      expect(lastAt - started).toBeLessThan(30_000);
+
+      const ls = await cli(["runs", "ls", "--json"]);
+      expect(ls.code, ls.stderr).toBe(0);
+      expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ id, state: "Completed" })]);
+      const show = await cli(["runs", "show", id.slice(0, 28)]);
+      expect(show.stdout).toMatch(/history +Scheduled .* -> Pending .* -> Running .* -> Completed /);
+      expect(show.stdout).toMatch(/\nbusy +sql +Completed +1 /);
+      const query = await cli(["query", "SELECT count(*) AS n FROM bars_daily", "--json"]);
+      expect(query.code, query.stderr).toBe(0);
+      expect(JSON.parse(query.stdout)).toEqual([{ n: 0 }]);
+      const deployments = await cli(["deployments", "ls"]);
+      expect(deployments.stdout).toMatch(/\nchatty +chatty +default\/- +no /);
+      const pools = await cli(["work-pools", "ls", "--json"]);
+      expect(JSON.parse(pools.stdout)).toEqual([
+        expect.objectContaining({ name: "default", concurrency_limit: 2, slots_in_use: 0 }),
+      ]);
+      const retry = await cli(["runs", "retry", id]);
+      expect(retry.stdout).toMatch(new RegExp(`^run \\S+ scheduled, a retry of ${id}\n$`));
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited;
+      await removeElsewhere();
     }
   });
 });

@@ -34,7 +34,11 @@ export async function readOnlyQuery(
   return interruptibly(db, options.signal, async () => {
     await db.run("BEGIN TRANSACTION READ ONLY");
     try {
-      const statements = await db.extractStatements(sql);
+      const statements = await db.extractStatements(sql).catch((err: unknown) => {
+        // DuckDB's parser message ("Parser Error: syntax error at or near ...") is the answer.
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(message.replace(/^Failed to extract statements: /, ""), { cause: err });
+      });
       if (statements.count !== 1) {
         throw new QueryRefused(`expected one SQL statement, found ${statements.count}`);
       }

@@ -4,7 +4,7 @@
  * engine's task states, transitions and logs go through `RunRecorder`.
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
-import type { RunState, TaskState } from "./states.js";
+import { FINAL_RUN_STATES, type RunState, type TaskState } from "./states.js";
 import { asDate, asJson, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
 
 /** A row of `runs`. */
@@ -184,8 +184,10 @@ export async function logsOf(
 /** A run's state transitions (the run's own have task_id null) in time order. */
 export async function transitionsOf(db: DuckDBConnection, runId: string): Promise<TransitionRow[]> {
   const reader = await db.runAndReadAll(
-    "SELECT run_id, task_id, ts, seq, state, attempt, message FROM state_transitions WHERE run_id = $run_id ORDER BY ts, seq",
-    { run_id: runId },
+    // In one millisecond, a run's end comes after its tasks' (the recorder's seq orders those).
+    `SELECT run_id, task_id, ts, seq, state, attempt, message FROM state_transitions WHERE run_id = $run_id
+     ORDER BY ts, task_id IS NULL AND state IN (SELECT unnest($final::VARCHAR[])), seq`,
+    { run_id: runId, final: listValue([...FINAL_RUN_STATES]) },
   );
   return rowObjects(reader).map((r) => ({
     run_id: String(r.run_id),

@@ -7,7 +7,9 @@
  */
 import { DATE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
 import { sessionsBetween } from "../calendar/index.js";
-import { createRuns, newRunId, withStaged } from "../store/index.js";
+import { createRuns, FINAL_RUN_STATES, newRunId, withStaged } from "../store/index.js";
+
+const FINAL = FINAL_RUN_STATES.map((s) => `'${s}'`).join(", ");
 
 export interface BackfillResult {
   /** Sessions in the range. */
@@ -69,7 +71,7 @@ export async function backfill(
     (
       await db.runAndReadAll(
         `SELECT logical_date::VARCHAR AS d FROM runs WHERE deployment = $name
-           AND state IN ('Scheduled', 'Late', 'Pending', 'Running') AND logical_date BETWEEN $from::DATE AND $to::DATE`,
+           AND state NOT IN (${FINAL}) AND logical_date BETWEEN $from::DATE AND $to::DATE`,
         { name: deployment, from: range.from, to: range.to },
       )
     )

@@ -12,6 +12,7 @@ import {
   SLOT_RUN_STATES,
   timestampTZ,
   transitionRuns,
+  WAITING_RUN_STATES,
   withTransaction,
 } from "../store/index.js";
 
@@ -44,6 +45,7 @@ interface Candidate {
 }
 
 const SLOTS = SLOT_RUN_STATES.map((s) => `'${s}'`).join(", ");
+const WAITING = WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ");
 
 /**
  * Takes up to `capacity` due runs (Scheduled or Late, scheduled at or before `now`, of unpaused
@@ -69,7 +71,7 @@ export async function claimRuns(
          LEFT JOIN deployments d ON d.name = r.deployment
          LEFT JOIN work_pools p ON p.name = r.work_pool
          LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
-         WHERE r.state IN ('Scheduled', 'Late') AND r.scheduled_at <= $now
+         WHERE r.state IN (${WAITING}) AND r.scheduled_at <= $now
            AND coalesce(d.paused, false) = false
          ORDER BY priority, r.scheduled_at, r.id`,
         { now: timestampTZ(now) },
@@ -117,7 +119,7 @@ export async function claimRuns(
         { ids: claimed.map((c) => c.id) },
         {
           to: "Pending",
-          from: ["Scheduled", "Late"],
+          from: WAITING_RUN_STATES,
           at: now,
           message: `taken by ${owner}`,
           set: { lease_owner: owner, lease_expires_at: new Date(now.getTime() + leaseMs) },
@@ -130,7 +132,7 @@ export async function claimRuns(
       { ids: cancelled },
       {
         to: "Cancelled",
-        from: ["Scheduled", "Late"],
+        from: WAITING_RUN_STATES,
         at: now,
         message,
         set: { ended_at: now, error: message },

@@ -6,10 +6,11 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { XNYS_TIMEZONE } from "../calendar/xnys.js";
+import { FINAL_RUN_STATES } from "../store/states.js";
 import type { Cutoff } from "./cutoff.js";
 
 /** Run states after which a run never changes again: only such runs (and their rows) are pruned. */
-export const FINISHED_RUN_STATES = ["Completed", "Failed", "Crashed", "Cancelled"] as const;
+export const FINISHED_RUN_STATES = FINAL_RUN_STATES;
 
 /** Tables whose age is a timestamp (run history); the others are market data, aged by date. */
 export const HISTORY_TABLES: readonly string[] = ["runs", "run_logs"];

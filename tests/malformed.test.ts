@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDiagnostics, tempDir, tickflow } from "./helpers/cli.js";
+import { parseDiagnostics, tempDir, tickflowHere as tickflow } from "./helpers/cli.js";
 
 /** "Billion laughs": each level doubles by aliasing the one before. */
 function yamlBomb(levels: number): string {

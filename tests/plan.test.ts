@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseDiagnostics, tempDir, tickflow } from "./helpers/cli.js";
+import { parseDiagnostics, tempDir, tickflowHere as tickflow } from "./helpers/cli.js";
 
 interface PlanJson {
   pipeline: string;

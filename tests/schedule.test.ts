@@ -1,7 +1,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyExamples, tickflow } from "./helpers/cli.js";
+import { copyExamples, tickflowHere as tickflow } from "./helpers/cli.js";
 
 interface Explained {
   deployment: string;

@@ -1,7 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyExamples, parseDiagnostics, positionOf, replaceOnce, tickflow } from "./helpers/cli.js";
+import {
+  copyExamples,
+  parseDiagnostics,
+  positionOf,
+  replaceOnce,
+  tickflowHere as tickflow,
+} from "./helpers/cli.js";
 
 describe("tickflow validate on the examples", () => {
   it("accepts every example file, with no warning", async () => {

@@ -301,7 +301,7 @@ export class LocalControlPlane implements ControlPlane {
       // DuckDB's own message (a syntax error, an unknown table) is the answer.
       throw new ControlError(400, `query failed: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-      db.closeSync();
+      this.store.release(db);
     }
   }
 

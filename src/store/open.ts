@@ -17,6 +17,8 @@ export interface Store {
    * (the run recorder, each running task) a connection of its own.
    */
   connect(): Promise<DuckDBConnection>;
+  /** Closes a connection from `connect()` before the store closes (long-lived processes). */
+  release(connection: DuckDBConnection): void;
   /** Closes every connection and the instance, releasing the file lock. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -125,6 +127,11 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
         const connection = await instance.connect();
         connections.push(connection);
         return connection;
+      },
+      release(connection) {
+        const at = connections.indexOf(connection);
+        if (at >= 0) connections.splice(at, 1);
+        connection.closeSync();
       },
       close,
     };

@@ -80,8 +80,9 @@ export class RunRecorder {
   private store: Store | undefined;
   /** One transaction per flush (only on a connection nothing else uses). */
   private transactional: boolean;
-  /** The connection this recorder opened, and closes. */
+  /** The connection this recorder opened, and closes (handing it back to `ownedFrom`). */
   private owned: DuckDBConnection | undefined;
+  private ownedFrom: Store | undefined;
   /** The end of the last queued flush (flushes run one after another). */
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -101,17 +102,18 @@ export class RunRecorder {
   constructor(
     db: DuckDBConnection,
     readonly runId: string,
-    options: { dedicated?: boolean; owned?: boolean } = {},
+    options: { dedicated?: boolean; owned?: Store } = {},
   ) {
     this.db = db;
     this.transactional = options.dedicated === true;
-    this.owned = options.owned === true ? db : undefined;
+    this.owned = options.owned === undefined ? undefined : db;
+    this.ownedFrom = options.owned;
     this.store = options.dedicated === true ? undefined : storeOfMainConnection(db);
   }
 
   /** A recorder on a new connection of its own (closed by `close()`), flushing in transactions. */
   static async open(store: Store, runId: string): Promise<RunRecorder> {
-    return new RunRecorder(await store.connect(), runId, { dedicated: true, owned: true });
+    return new RunRecorder(await store.connect(), runId, { dedicated: true, owned: store });
   }
 
   /**
@@ -229,7 +231,9 @@ export class RunRecorder {
       await this.db.run(`DROP TABLE IF EXISTS temp.main.${this.staging}`).catch(() => {});
     }
     try {
-      this.owned?.closeSync();
+      // A daemon records thousands of runs: its store must not keep their connections.
+      if (this.owned && this.ownedFrom) this.ownedFrom.release(this.owned);
+      else this.owned?.closeSync();
     } catch {
       // closed with its store already
     }
@@ -253,6 +257,7 @@ export class RunRecorder {
     if (this.store !== undefined) {
       this.db = await this.store.connect();
       this.owned = this.db;
+      this.ownedFrom = this.store;
       this.transactional = true;
       this.store = undefined;
     }

@@ -227,7 +227,7 @@ describe("crashRuns and leases", () => {
       ["ok", "Completed"],
     ]);
     const transitions = await transitionsOf(store.db, running);
-    expect(transitions.filter((t) => t.state === "Crashed").map((t) => t.task_id)).toEqual([null, "busy"]);
+    expect(transitions.filter((t) => t.state === "Crashed").map((t) => t.task_id)).toEqual(["busy", null]);
   });
 
   it("finds runs whose lease ran out, leaving live and renewed ones", async () => {

@@ -1,17 +1,9 @@
 import { setMaxListeners } from "node:events";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { parseDuration } from "../config/duration.js";
+import { type CompiledTask, compileTask } from "../pipeline/compile.js";
 import type { PipelineDocument, TaskDocument } from "../pipeline/document.js";
-import {
-  type EvalContext,
-  ExpressionError,
-  evaluate,
-  isTruthy,
-  parseExpression,
-  parseTemplate,
-  references,
-  renderTemplate,
-} from "../pipeline/expression/index.js";
+import { type EvalContext, ExpressionError, isTruthy } from "../pipeline/expression/index.js";
 import { type Plan, type PlannedTask, planContext } from "../pipeline/plan.js";
 import type { LogLevel, StepContext, StepSpec } from "../pipeline/step-spec.js";
 import {
@@ -90,15 +82,6 @@ interface Instance {
   /** Some instance upstream (transitively) failed: what `failure()` answers. */
   upstreamFailed: boolean;
   result: TaskResult;
-}
-
-/** Parsed once per task, used by each of its instances. */
-interface CompiledTask {
-  with: (ctx: EvalContext) => unknown;
-  if: (ctx: EvalContext) => unknown;
-  cacheKey?: (ctx: EvalContext) => unknown;
-  /** Tasks named in its expressions (`tasks.X...`). */
-  referencedTasks: string[];
 }
 
 /** Runs a planned pipeline to the end, recording every state in the store. Never throws for task failures. */
@@ -524,47 +507,6 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-/** Templates of a task parsed once: `with` as a tree of renderers, `if`, and the cache key. */
-function compileTask(task: TaskDocument): CompiledTask {
-  const referenced = new Set<string>();
-  const note = (expr: Parameters<typeof references>[0]) => {
-    for (const r of references(expr))
-      if (r.root === "tasks" && r.path[0] !== undefined) referenced.add(String(r.path[0]));
-  };
-  const compileValue = (value: unknown): ((ctx: EvalContext) => unknown) => {
-    if (typeof value === "string") {
-      const template = parseTemplate(value);
-      if (!template) return () => value;
-      for (const p of template.parts) if (p.kind === "expr") note(p.expr);
-      return (ctx) => renderTemplate(template, ctx);
-    }
-    if (Array.isArray(value)) {
-      const items = value.map(compileValue);
-      return (ctx) => items.map((f) => f(ctx));
-    }
-    if (value && typeof value === "object") {
-      const entries = Object.entries(value).map(([k, v]) => [k, compileValue(v)] as const);
-      return (ctx) => Object.fromEntries(entries.map(([k, f]) => [k, f(ctx)]));
-    }
-    return () => value;
-  };
-  let ifFn: (ctx: EvalContext) => unknown;
-  if (task.if === undefined) ifFn = (ctx) => ctx.status?.success ?? true;
-  else if (typeof task.if === "boolean") {
-    const v = task.if;
-    ifFn = () => v;
-  } else if (task.if.includes("${{")) ifFn = compileValue(task.if);
-  else {
-    const expr = parseExpression(task.if);
-    note(expr);
-    ifFn = (ctx) => evaluate(expr, ctx);
-  }
-  const compiled: CompiledTask = { with: compileValue(task.with ?? {}), if: ifFn, referencedTasks: [] };
-  if (task.cache) compiled.cacheKey = compileValue(task.cache.key);
-  compiled.referencedTasks = [...referenced];
-  return compiled;
 }
 
 /**

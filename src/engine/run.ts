@@ -18,7 +18,8 @@ import {
   type TaskState,
   transitionRuns,
 } from "../store/index.js";
-import { retryDelayMs, sleep } from "./retry.js";
+import { type Clock, isTimeout, systemClock } from "./clock.js";
+import { retryDelayMs } from "./retry.js";
 
 /** What the engine reports as it goes (progress display, logs). */
 export type EngineEvent =
@@ -44,6 +45,8 @@ export interface ExecuteOptions {
   runId?: string;
   /** The run row exists already (created by the scheduler): update it instead of inserting one. */
   existingRun?: boolean;
+  /** Timestamps, retry delays and timeouts (default: the system's). */
+  clock?: Clock;
 }
 
 export interface TaskResult {
@@ -90,7 +93,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const runId = options.runId ?? newRunId();
   const recorder = new RunRecorder(store.db, runId);
   const emit = options.onEvent ?? (() => {});
-  const startedAt = new Date();
+  const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
   if (options.existingRun) {
     const started = await transitionRuns(
       store.db,
@@ -133,13 +137,12 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   if (options.signal?.aborted) onCancel();
   options.signal?.addEventListener("abort", onCancel, { once: true });
   const runTimeoutMs = doc.timeout ? parseDuration(doc.timeout) : undefined;
-  const runTimer =
-    runTimeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          runError = `run timed out after ${doc.timeout}`;
-          runController.abort(new CancelledError(runError));
-        }, runTimeoutMs);
+  const runDeadline = runTimeoutMs === undefined ? undefined : clock.timeout(runTimeoutMs);
+  const onRunTimeout = () => {
+    runError = `run timed out after ${doc.timeout}`;
+    runController.abort(new CancelledError(runError));
+  };
+  runDeadline?.addEventListener("abort", onRunTimeout, { once: true });
 
   const base: EvalContext = {
     ...planContext(plan.params, plan.runDate, env),
@@ -205,7 +208,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const record = (inst: Instance, state: TaskState, message?: string) => {
     const r = inst.result;
     r.state = state;
-    const now = new Date();
+    const now = clock.now();
     if (state === "Running" && !r.startedAt) r.startedAt = now;
     if (isFinal(state)) r.endedAt = now;
     recorder.task(taskRow(runId, r, inst), now, message);
@@ -348,7 +351,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       }
       inst.result.cacheKey = cacheKey;
       const expireMs = inst.doc.cache.expire ? parseDuration(inst.doc.cache.expire) : undefined;
-      const notBefore = expireMs === undefined ? undefined : new Date(Date.now() - expireMs);
+      const notBefore = expireMs === undefined ? undefined : new Date(clock.now().getTime() - expireMs);
       const hit = await findCachedTask(store.db, cacheKey, notBefore);
       if (hit) {
         inst.result.outputs = hit.outputs;
@@ -378,7 +381,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
       const signal =
         timeoutMs === undefined
           ? runController.signal
-          : AbortSignal.any([runController.signal, AbortSignal.timeout(timeoutMs)]);
+          : AbortSignal.any([runController.signal, clock.timeout(timeoutMs)]);
       const stepCtx: StepContext = {
         runId,
         taskId: inst.planned.id,
@@ -389,7 +392,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         baseDir: options.baseDir,
         env,
         log: (level, message) => {
-          recorder.log(inst.planned.id, level, message, new Date());
+          recorder.log(inst.planned.id, level, message, clock.now());
           emit({ type: "log", taskId: inst.planned.id, level, message });
         },
       };
@@ -405,7 +408,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         if (attempt >= attempts) return { state: "Failed", error };
         record(inst, "Retrying", error);
         try {
-          await sleep(retryDelayMs(inst.doc.retry_delay, attempt), runController.signal);
+          await clock.sleep(retryDelayMs(inst.doc.retry_delay, attempt), runController.signal);
         } catch {
           return { state: cancelled ? "Cancelled" : "Failed", error: runError ?? "cancelled" };
         }
@@ -416,7 +419,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   if (instances.length === 0) done();
   else pump();
   await allDone;
-  if (runTimer) clearTimeout(runTimer);
+  runDeadline?.removeEventListener("abort", onRunTimeout);
   options.signal?.removeEventListener("abort", onCancel);
 
   const failed = instances.find((x) => x.result.state === "Failed" && !x.doc.continue_on_error);
@@ -424,7 +427,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const error = cancelled
     ? "cancelled"
     : (runError ?? (failed ? `task ${failed.result.id} failed: ${failed.result.error ?? ""}` : undefined));
-  const endedAt = new Date();
+  const endedAt = clock.now();
   await recorder.close();
   await transitionRuns(
     store.db,
@@ -484,10 +487,6 @@ function succeeded(inst: Instance): boolean {
 function messageOf(err: unknown): string {
   if (err instanceof ExpressionError) return err.message;
   return err instanceof Error ? err.message : String(err);
-}
-
-function isTimeout(signal: AbortSignal): boolean {
-  return signal.aborted && (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
 }
 
 /** The step's promise, or a rejection as soon as the signal aborts (a step that ignores it cannot hang the run). */

@@ -96,12 +96,14 @@ describe("Readiness", () => {
     expect(startAll(r).started).toEqual([2]);
   });
 
-  it("keeps a waiter handed a slot within max_parallel", () => {
-    const r = new Readiness([...independent(2, { concurrency: "api" }), { needs: [] }], { maxParallel: 2 });
+  it("keeps a waiter handed a slot within max_parallel, ahead of instances readied after it", () => {
+    const r = new Readiness([...independent(2, { concurrency: "api" }), ...independent(2)], { maxParallel: 2 });
     expect(startAll(r)).toEqual({ started: [0, 2], waiting: [1] });
     r.end(0, "Completed");
     expect(startAll(r).started).toEqual([1]);
     expect(r.inFlight).toBe(2);
+    r.end(2, "Completed");
+    expect(startAll(r).started).toEqual([3]);
   });
 
   it("answers success() from the direct needs and failure() from everything upstream", () => {

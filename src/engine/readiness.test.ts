@@ -97,7 +97,9 @@ describe("Readiness", () => {
   });
 
   it("keeps a waiter handed a slot within max_parallel, ahead of instances readied after it", () => {
-    const r = new Readiness([...independent(2, { concurrency: "api" }), ...independent(2)], { maxParallel: 2 });
+    const r = new Readiness([...independent(2, { concurrency: "api" }), ...independent(2)], {
+      maxParallel: 2,
+    });
     expect(startAll(r)).toEqual({ started: [0, 2], waiting: [1] });
     r.end(0, "Completed");
     expect(startAll(r).started).toEqual([1]);

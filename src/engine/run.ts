@@ -108,26 +108,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const recorder = new RunRecorder(store.db, runId);
   recorder.startAutoFlush(250);
 
-  // Cancellation (Ctrl-C) and the pipeline's own timeout both abort running tasks; they end the run differently.
-  const runController = new AbortController();
-  // Every running task listens to it (up to max_parallel at once): not a leak.
-  setMaxListeners(0, runController.signal);
-  let cancelled = false;
-  let runError: string | undefined;
-  const onCancel = () => {
-    cancelled = true;
-    runController.abort(new RunAborted("Cancelled", "cancelled"));
-  };
-  if (options.signal?.aborted) onCancel();
-  options.signal?.addEventListener("abort", onCancel, { once: true });
-  const runTimeoutMs = doc.timeout ? parseDuration(doc.timeout) : undefined;
-  const runDeadline = runTimeoutMs === undefined ? undefined : clock.timeout(runTimeoutMs);
-  const onRunTimeout = () => {
-    runError = `run timed out after ${doc.timeout}`;
-    runController.abort(new RunAborted("Failed", runError));
-  };
-  runDeadline?.addEventListener("abort", onRunTimeout, { once: true });
-
+  const abort = runAbort(options.signal, clock, doc.timeout);
   const instances = instancesOf(doc, plan, options.steps);
   const byTask = instancesByTask(instances);
   const readiness = new Readiness(
@@ -154,7 +135,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   };
   const attemptEnv: AttemptEnv = {
     clock,
-    runSignal: runController.signal,
+    runSignal: abort.signal,
     findCached: (key, notBefore) => findCachedTask(store.db, key, notBefore),
   };
   // Each running task gets a connection of its own: a connection runs one statement at a time,
@@ -188,7 +169,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
 
   const contextOf = (i: number): EvalContext => {
     const inst = instances[i]!;
-    const ctx: EvalContext = { ...base, status: { ...readiness.status(i), cancelled } };
+    const ctx: EvalContext = { ...base, status: { ...readiness.status(i), cancelled: abort.cancelled } };
     if (inst.planned.item !== undefined) ctx.item = inst.planned.item;
     const refs = inst.compiled.referencedTasks;
     if (refs.length) ctx.tasks = tasksContext(inst, refs, instances, byTask);
@@ -250,7 +231,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   /** A ready instance is cancelled, skipped by its `if`, waits for its concurrency limit, or starts. */
   const decide = (i: number) => {
     const inst = instances[i]!;
-    if (runController.signal.aborted) return finish(i, "Cancelled", runError);
+    if (abort.signal.aborted) return finish(i, "Cancelled", abort.timedOut);
     let go: boolean;
     try {
       // The default `if` (success()) needs no expression context.
@@ -265,16 +246,17 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   if (instances.length === 0) done();
   else pump();
   await allDone;
-  runDeadline?.removeEventListener("abort", onRunTimeout);
-  options.signal?.removeEventListener("abort", onCancel);
+  abort.dispose();
 
   const failed = instances.find((x) => x.result.state === "Failed" && !x.doc.continue_on_error);
-  const state: RunState = cancelled ? "Cancelled" : runError || failed ? "Failed" : "Completed";
-  const error = cancelled
+  const timedOut = abort.timedOut;
+  const state: RunState = abort.cancelled ? "Cancelled" : timedOut || failed ? "Failed" : "Completed";
+  const error = abort.cancelled
     ? "cancelled"
-    : (runError ?? (failed ? `task ${failed.result.id} failed: ${failed.result.error ?? ""}` : undefined));
+    : (timedOut ?? (failed ? `task ${failed.result.id} failed: ${failed.result.error ?? ""}` : undefined));
+  const endedAt = clock.now();
   await recorder.close();
-  await endRun(store, runId, state, error, clock.now());
+  await endRun(store, runId, state, error, endedAt);
   emit({ type: "run", id: runId, state, ...(error ? { error } : {}) });
   return {
     id: runId,
@@ -282,6 +264,45 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     state,
     ...(error ? { error } : {}),
     tasks: instances.map((x) => x.result),
+  };
+}
+
+/**
+ * The signal running tasks get: the caller's cancel (Ctrl-C) and the pipeline's own timeout both
+ * abort it, with a `RunAborted` saying how they end (Cancelled or Failed).
+ */
+function runAbort(cancel: AbortSignal | undefined, clock: Clock, timeout: string | undefined) {
+  const controller = new AbortController();
+  // Every running task listens to it (up to max_parallel at once): not a leak.
+  setMaxListeners(0, controller.signal);
+  let cancelled = false;
+  let timedOut: string | undefined;
+  const onCancel = () => {
+    cancelled = true;
+    controller.abort(new RunAborted("Cancelled", "cancelled"));
+  };
+  const timeoutMs = timeout ? parseDuration(timeout) : undefined;
+  const deadline = timeoutMs === undefined ? undefined : clock.timeout(timeoutMs);
+  const onTimeout = () => {
+    timedOut = `run timed out after ${timeout}`;
+    controller.abort(new RunAborted("Failed", timedOut));
+  };
+  if (cancel?.aborted) onCancel();
+  cancel?.addEventListener("abort", onCancel, { once: true });
+  deadline?.addEventListener("abort", onTimeout, { once: true });
+  return {
+    signal: controller.signal,
+    get cancelled() {
+      return cancelled;
+    },
+    /** The run's error once its timeout has passed. */
+    get timedOut() {
+      return timedOut;
+    },
+    dispose() {
+      cancel?.removeEventListener("abort", onCancel);
+      deadline?.removeEventListener("abort", onTimeout);
+    },
   };
 }
 

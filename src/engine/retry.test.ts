@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryDelayMs, sleep } from "./retry.js";
+import { retryDelayMs } from "./retry.js";
 
 describe("retryDelayMs", () => {
   it("takes a list in turn, its last delay repeating", () => {
@@ -22,14 +22,5 @@ describe("retryDelayMs", () => {
     expect(retryDelayMs(jittered, 1, () => 0)).toBe(4000);
     expect(retryDelayMs(jittered, 1, () => 1)).toBe(6000);
     expect(retryDelayMs(jittered, 1, () => 0.5)).toBe(5000);
-  });
-});
-
-describe("sleep", () => {
-  it("rejects with the abort reason when cancelled", async () => {
-    const controller = new AbortController();
-    const waiting = sleep(60_000, controller.signal);
-    controller.abort(new Error("stop"));
-    await expect(waiting).rejects.toThrow("stop");
   });
 });

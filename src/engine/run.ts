@@ -7,9 +7,7 @@ import { type EvalContext, isTruthy } from "../pipeline/expression/index.js";
 import { type Plan, type PlannedTask, planContext } from "../pipeline/plan.js";
 import type { LogLevel, StepContext, StepSpec } from "../pipeline/step-spec.js";
 import {
-  createRuns,
   findCachedTask,
-  findRun,
   isFinalTaskState,
   newRunId,
   RunRecorder,
@@ -17,12 +15,13 @@ import {
   type Store,
   type TaskRunRow,
   type TaskState,
-  transitionRuns,
 } from "../store/index.js";
 import { type AttemptEnv, messageOf, type Outcome, RunAborted, runAttempts } from "./attempt.js";
 import { type Clock, systemClock } from "./clock.js";
+import { RunConnections } from "./connections.js";
 import { instancesByTask, tasksContext } from "./outputs.js";
 import { Readiness } from "./readiness.js";
+import { endRun, notStarted, startRun } from "./run-state.js";
 
 /** What the engine reports as it goes (progress display, logs). */
 export type EngineEvent =
@@ -138,10 +137,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     runSignal: abort.signal,
     findCached: (key, notBefore) => findCachedTask(store.db, key, notBefore),
   };
-  // Each running task gets a connection of its own: a connection runs one statement at a time,
-  // its interrupt() stops whatever it runs, and an appender on a busy one blocks the event loop.
-  const idleConnections: DuckDBConnection[] = [];
-  const acquire = async () => idleConnections.pop() ?? (await store.connect());
+  const connections = new RunConnections(store);
 
   let done!: () => void;
   const allDone = new Promise<void>((resolve) => {
@@ -184,7 +180,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         state: "Failed",
         error: `step ${inst.planned.uses} cannot run yet in this version of tickflow`,
       };
-    const db = await acquire();
+    const db = await connections.take();
+    // Every attempt's work on `db`: one that outlived its timeout may still run.
+    const work: Promise<unknown>[] = [];
     try {
       return await runAttempts(
         {
@@ -194,14 +192,17 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
           params: inst.step.params,
           cacheScope: `${doc.name}/${inst.planned.task}`,
           result: inst.result,
-          runStep: (params, attempt, signal) =>
-            run(stepContext(scope, inst.planned.id, attempt, signal, db), params),
+          runStep: (params, attempt, signal) => {
+            const step = run(stepContext(scope, inst.planned.id, attempt, signal, db), params);
+            work.push(step);
+            return step;
+          },
           onState: (state, message) => record(inst, state, message),
         },
         attemptEnv,
       );
     } finally {
-      idleConnections.push(db);
+      connections.giveBack(db, Promise.allSettled(work));
     }
   };
 
@@ -247,6 +248,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   else pump();
   await allDone;
   abort.dispose();
+  connections.end();
 
   const failed = instances.find((x) => x.result.state === "Failed" && !x.doc.continue_on_error);
   const timedOut = abort.timedOut;
@@ -304,73 +306,6 @@ function runAbort(cancel: AbortSignal | undefined, clock: Clock, timeout: string
       deadline?.removeEventListener("abort", onTimeout);
     },
   };
-}
-
-/** Records the run as Running: a new row, or the scheduler's Pending one. False when that one moved on. */
-async function startRun(options: ExecuteOptions, runId: string, at: Date): Promise<boolean> {
-  const { store, doc, plan } = options;
-  if (options.existingRun) {
-    const started = await transitionRuns(
-      store.db,
-      { ids: [runId] },
-      { to: "Running", from: ["Pending"], at, set: { started_at: at } },
-    );
-    return started.length > 0;
-  }
-  await createRuns(
-    store.db,
-    [
-      {
-        id: runId,
-        pipeline: doc.name,
-        deployment: options.deployment ?? null,
-        state: "Running",
-        parameters: plan.params,
-        logical_date: plan.runDate,
-        started_at: at,
-        pipeline_file: options.file ?? null,
-      },
-    ],
-    at,
-    "started in this process",
-  );
-  return true;
-}
-
-async function endRun(store: Store, runId: string, state: RunState, error: string | undefined, at: Date) {
-  await transitionRuns(
-    store.db,
-    { ids: [runId] },
-    {
-      to: state,
-      from: ["Running", "Cancelling"],
-      at,
-      message: error ?? null,
-      set: { ended_at: at, error: error ?? null, lease_owner: null, lease_expires_at: null },
-    },
-  );
-}
-
-/**
- * A taken run that could not start: it was cancelled (Cancelling: ended Cancelled here) or moved on
- * meanwhile. Nothing ran.
- */
-async function notStarted(store: Store, runId: string, pipeline: string, at: Date): Promise<RunResult> {
-  const ended = await transitionRuns(
-    store.db,
-    { ids: [runId] },
-    {
-      to: "Cancelled",
-      from: ["Cancelling"],
-      at,
-      message: "cancelled before it started",
-      set: { ended_at: at, error: "cancelled before it started", lease_owner: null, lease_expires_at: null },
-    },
-  );
-  const run = await findRun(store.db, runId);
-  const state = ended.length > 0 ? "Cancelled" : (run?.state ?? "Failed");
-  const error = run?.error ?? `run ${runId} is ${state}: it cannot start`;
-  return { id: runId, pipeline, state, error, tasks: [] };
 }
 
 /** The plan's instances, Pending, each with its task compiled (once per task). */

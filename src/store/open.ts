@@ -130,7 +130,8 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
       },
       release(connection) {
         const at = connections.indexOf(connection);
-        if (at >= 0) connections.splice(at, 1);
+        if (at < 0) return; // closed with the store already
+        connections.splice(at, 1);
         connection.closeSync();
       },
       close,

@@ -48,16 +48,10 @@ export const yahooDailyBars = defineStep({
     const failures: string[] = [];
     // Fetches run concurrently (the client caps them); the writer batches what they bring.
     const writer = new BarsWriter(ctx.db, params.source);
-    const write = async (symbol: string, chart: ParsedChart): Promise<void> => {
+    const write = async (chart: ParsedChart): Promise<void> => {
       const written = await writer.write({
-        bars: chart.bars.map((bar) => ({ ...bar, symbol })),
-        actions: params.corporate_actions
-          ? chart.actions.map((action) => ({
-              ...action,
-              symbol,
-              currency: action.kind === "dividend" ? chart.currency : null,
-            }))
-          : [],
+        bars: chart.bars,
+        actions: params.corporate_actions ? chart.actions : [],
       });
       bars += written.bars;
       actions += written.actions;
@@ -72,7 +66,7 @@ export const yahooDailyBars = defineStep({
             if (chart.nullsSkipped > 0) {
               ctx.log("warn", `${symbol}: skipped ${chart.nullsSkipped} bar(s) with null prices`);
             }
-            await write(symbol, chart);
+            await write(chart);
             ctx.log(
               "info",
               `${symbol}: ${chart.bars.length} bar(s) ${range.start}..${range.end}${params.corporate_actions ? `, ${chart.actions.length} corporate action(s)` : ""}`,

@@ -1,12 +1,5 @@
 export { type AppendColumn, appendColumns } from "./append.js";
-export {
-  type ActionRow,
-  type BarRow,
-  type BarsEntry,
-  BarsWriter,
-  type BarsWriterOptions,
-  type WriteResult,
-} from "./bars-writer.js";
+export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { withConnectionLock } from "./connection-lock.js";
 export { StoreError, StoreLockedError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";

@@ -13,8 +13,6 @@ export {
   newYorkDate,
   type Page,
   POLYGON_TIMEZONE,
-  type PolygonAction,
-  type PolygonBar,
   PolygonBodyError,
   parseAggregates,
   parseDividends,

@@ -1,6 +1,7 @@
 /** Date ranges of the ingestion steps, a small bounded worker pool, and fetch-then-write over it. */
 import { sessionsBack } from "../../calendar/index.js";
-import type { BarsEntry, BarsWriter, WriteResult } from "../../store/index.js";
+import type { BarsEntry, WriteResult } from "../../market/bars.js";
+import type { BarsWriter } from "../../store/index.js";
 
 /** `start`..`end` (end defaults to the run date), or the `days_back` NYSE sessions ending at the run date. */
 export function resolveRange(

@@ -23,6 +23,7 @@ import {
   type TaskRunRow,
   updateRun,
 } from "../store/index.js";
+import { stepSinks } from "../store/sinks.js";
 import { retryDelayMs, sleep } from "./retry.js";
 import type { RunState, TaskState } from "./states.js";
 
@@ -394,6 +395,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         attempt,
         signal,
         db,
+        sinks: stepSinks(db),
         baseDir: options.baseDir,
         env,
         log: (level, message) => {

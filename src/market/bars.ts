@@ -44,3 +44,22 @@ export interface WriteResult {
   bars: number;
   actions: number;
 }
+
+/**
+ * Where a step writes bars (the store provides it): entries queue and are committed in the
+ * background, each whole or not at all, so that the step can go on fetching meanwhile.
+ */
+export interface BarsSink {
+  /** Resolves when the sink has room for more rows: wait before fetching the next entry. */
+  whenReady(): Promise<void>;
+  /** Queues an entry; resolves with its counts once committed, rejects when it could not be. */
+  write(entry: BarsEntry): Promise<WriteResult>;
+  /** Waits for every queued entry, then releases what the sink holds. */
+  close(): Promise<void>;
+}
+
+/** The sinks a step reaches the store through. */
+export interface StepSinks {
+  /** A sink whose rows are stored under the source label `source`. */
+  bars(source: string): BarsSink;
+}

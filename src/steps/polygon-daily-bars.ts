@@ -65,8 +65,6 @@ export const polygonDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, pages and retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const client = createPolygonClient(ctx, params);
     const symbolList = [...new Set(params.symbols)];
@@ -74,7 +72,7 @@ export const polygonDailyBars = defineStep({
       const results = await ingestAll(
         symbolList,
         params.concurrency,
-        new BarsWriter(ctx.db, params.source),
+        ctx.sinks.bars(params.source),
         async (symbol) => {
           const fetched = await fetchAggregates(client, symbol, {
             from,

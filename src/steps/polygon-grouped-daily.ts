@@ -44,8 +44,6 @@ export const polygonGroupedDaily = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const sessions = sessionsBetween(from, to);
     const keep = params.symbols === undefined ? undefined : new Set(params.symbols);
@@ -54,7 +52,7 @@ export const polygonGroupedDaily = defineStep({
       const results = await ingestAll(
         sessions,
         params.concurrency,
-        new BarsWriter(ctx.db, params.source),
+        ctx.sinks.bars(params.source),
         async (date) => {
           const fetched = await fetchGroupedDaily(client, date, {
             adjusted: params.adjusted,

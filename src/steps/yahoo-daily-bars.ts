@@ -35,8 +35,6 @@ export const yahooDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
     const range = chartRange(params, ctx.runDate);
     const client = stepHttpClient(ctx, params);
 
@@ -47,7 +45,7 @@ export const yahooDailyBars = defineStep({
     let actions = 0;
     const failures: string[] = [];
     // Fetches run concurrently (the client caps them); the writer batches what they bring.
-    const writer = new BarsWriter(ctx.db, params.source);
+    const writer = ctx.sinks.bars(params.source);
     const write = async (chart: ParsedChart): Promise<void> => {
       const written = await writer.write({
         bars: chart.bars,

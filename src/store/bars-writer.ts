@@ -9,7 +9,7 @@
  * fetch-and-parse time of a symbol (bench/ingest.mjs).
  */
 import { BIGINT, DATE, DOUBLE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
-import type { Bar, BarsEntry, CorporateAction, WriteResult } from "../market/bars.js";
+import type { Bar, BarsEntry, BarsSink, CorporateAction, WriteResult } from "../market/bars.js";
 import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
 
@@ -36,7 +36,7 @@ interface Span {
 
 let stagingCounter = 0;
 
-export class BarsWriter {
+export class BarsWriter implements BarsSink {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
   private draining: Promise<void> | undefined;

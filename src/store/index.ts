@@ -34,6 +34,7 @@ export {
   type SqlParam,
   singleStatement,
 } from "./script.js";
+export { stepSinks } from "./sinks.js";
 export { dropStaged, stageColumns, withStaged } from "./staging.js";
 export { withTransaction } from "./transaction.js";
 export { type JsonValue, timestampTZ, toJsonValue } from "./values.js";

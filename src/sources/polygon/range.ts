@@ -1,7 +1,6 @@
 /** Date ranges of the ingestion steps, a small bounded worker pool, and fetch-then-write over it. */
 import { sessionsBack } from "../../calendar/index.js";
-import type { BarsEntry, WriteResult } from "../../market/bars.js";
-import type { BarsWriter } from "../../store/index.js";
+import type { BarsEntry, BarsSink, WriteResult } from "../../market/bars.js";
 
 /** `start`..`end` (end defaults to the run date), or the `days_back` NYSE sessions ending at the run date. */
 export function resolveRange(
@@ -60,7 +59,7 @@ export async function settleAll<T, R>(
 export async function ingestAll<T>(
   items: readonly T[],
   limit: number,
-  writer: BarsWriter,
+  writer: BarsSink,
   fetchOne: (item: T) => Promise<BarsEntry>,
   signal?: AbortSignal,
 ): Promise<PromiseSettledResult<WriteResult>[]> {

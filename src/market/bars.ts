@@ -63,3 +63,9 @@ export interface StepSinks {
   /** A sink whose rows are stored under the source label `source`. */
   bars(source: string): BarsSink;
 }
+
+/** Session dates `YYYY-MM-DD`, both inclusive. */
+export interface DateRange {
+  from: string;
+  to: string;
+}

@@ -2,16 +2,13 @@ import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
 import { scrubSecret } from "../sources/http/step-client.js";
 import {
-  abortError,
   createPolygonClient,
-  failureMessage,
   fetchActions,
   fetchAggregates,
-  ingestAll,
   mergeSameDay,
-  resolveRange,
 } from "../sources/polygon/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
+import { abortError, failureMessage, ingestAll, resolveRange } from "./ingest.js";
 
 export const polygonApiKey = z
   .string()
@@ -71,7 +68,6 @@ export const polygonDailyBars = defineStep({
     try {
       const results = await ingestAll(
         symbolList,
-        params.concurrency,
         ctx.sinks.bars(params.source),
         async (symbol) => {
           const fetched = await fetchAggregates(client, symbol, {
@@ -102,7 +98,7 @@ export const polygonDailyBars = defineStep({
           );
           return { bars: fetched.bars, actions };
         },
-        ctx.signal,
+        { concurrency: params.concurrency, signal: ctx.signal },
       );
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       let bars = 0;

@@ -19,4 +19,3 @@ export {
   parseGroupedDaily,
   parseSplits,
 } from "./parse.js";
-export { abortError, failureMessage, ingestAll, resolveRange, settleAll } from "./range.js";

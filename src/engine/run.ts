@@ -16,6 +16,7 @@ import {
   type TaskRunRow,
   type TaskState,
 } from "../store/index.js";
+import { stepSinks } from "../store/sinks.js";
 import { type AttemptEnv, messageOf, type Outcome, RunAborted, runAttempts } from "./attempt.js";
 import { type Clock, systemClock } from "./clock.js";
 import { RunConnections } from "./connections.js";
@@ -345,6 +346,7 @@ function stepContext(
     attempt,
     signal,
     db,
+    sinks: stepSinks(db),
     baseDir: scope.baseDir,
     env: scope.env,
     log: (level, message) => scope.log(taskId, level, message),

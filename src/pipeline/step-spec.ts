@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { z } from "zod";
+import type { StepSinks } from "../market/bars.js";
 
 /** What a step type publishes as `tasks.<id>.outputs.<name>`. */
 export interface StepOutput {
@@ -22,6 +23,8 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** The run's database connection (steps share it; DuckDB allows one writing process). */
   readonly db: DuckDBConnection;
+  /** Where ingested rows go: the store's writers, over `db`. */
+  readonly sinks: StepSinks;
   /** Folder of the pipeline file: relative paths in parameters resolve against it. */
   readonly baseDir: string;
   /** The environment the run sees (secrets included: never log them). */

@@ -2,16 +2,13 @@ import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
 import { scrubSecret } from "../sources/http/step-client.js";
 import {
-  abortError,
   createPolygonClient,
-  failureMessage,
   fetchActions,
   fetchAggregates,
-  ingestAll,
   mergeSameDay,
-  resolveRange,
 } from "../sources/polygon/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
+import { abortError, failureMessage, ingestAll, resolveRange } from "./ingest.js";
 
 export const polygonApiKey = z
   .string()
@@ -65,16 +62,13 @@ export const polygonDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, pages and retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const client = createPolygonClient(ctx, params);
     const symbolList = [...new Set(params.symbols)];
     try {
       const results = await ingestAll(
         symbolList,
-        params.concurrency,
-        new BarsWriter(ctx.db, params.source),
+        ctx.sinks.bars(params.source),
         async (symbol) => {
           const fetched = await fetchAggregates(client, symbol, {
             from,
@@ -104,7 +98,7 @@ export const polygonDailyBars = defineStep({
           );
           return { bars: fetched.bars, actions };
         },
-        ctx.signal,
+        { concurrency: params.concurrency, signal: ctx.signal },
       );
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       let bars = 0;

@@ -2,15 +2,9 @@ import { z } from "zod";
 import { sessionsBetween } from "../calendar/index.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import { scrubSecret } from "../sources/http/step-client.js";
-import {
-  abortError,
-  createPolygonClient,
-  failureMessage,
-  fetchGroupedDaily,
-  ingestAll,
-  resolveRange,
-} from "../sources/polygon/index.js";
+import { createPolygonClient, fetchGroupedDaily } from "../sources/polygon/index.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
+import { abortError, failureMessage, ingestAll, resolveRange } from "./ingest.js";
 import { polygonApiKey } from "./polygon-daily-bars.js";
 
 export const polygonGroupedDaily = defineStep({
@@ -44,8 +38,6 @@ export const polygonGroupedDaily = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
     const { from, to } = resolveRange(params, ctx.runDate);
     const sessions = sessionsBetween(from, to);
     const keep = params.symbols === undefined ? undefined : new Set(params.symbols);
@@ -53,8 +45,7 @@ export const polygonGroupedDaily = defineStep({
     try {
       const results = await ingestAll(
         sessions,
-        params.concurrency,
-        new BarsWriter(ctx.db, params.source),
+        ctx.sinks.bars(params.source),
         async (date) => {
           const fetched = await fetchGroupedDaily(client, date, {
             adjusted: params.adjusted,
@@ -75,7 +66,7 @@ export const polygonGroupedDaily = defineStep({
             ctx.log("warn", `${date}: no bars${keep ? " for the requested symbols" : ""}`);
           return { bars };
         },
-        ctx.signal,
+        { concurrency: params.concurrency, signal: ctx.signal },
       );
       if (ctx.signal.aborted) throw abortError(ctx.signal);
       let bars = 0;

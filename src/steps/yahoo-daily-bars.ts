@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
 import { stepHttpClient } from "../sources/http/step-client.js";
-import type { ParsedChart } from "../sources/yahoo/chart.js";
-import { chartRange, fetchChart } from "../sources/yahoo/fetch.js";
+import { fetchChart } from "../sources/yahoo/fetch.js";
 import { checkDateRange, dateRangeShape, httpShape, onObjects, sourceName, symbols } from "./common.js";
+import { abortError, failureMessage, ingestAll, resolveRange } from "./ingest.js";
 
 export const yahooDailyBars = defineStep({
   name: "yahoo.daily_bars",
@@ -35,77 +35,64 @@ export const yahooDailyBars = defineStep({
     requests: { type: "integer", description: "HTTP requests made, retries included." },
   },
   async run(ctx, params) {
-    // Loaded here, not at the top: the store loads DuckDB, which validate and plan never need.
-    const { BarsWriter } = await import("../store/bars-writer.js");
-    const range = chartRange(params, ctx.runDate);
+    const range = resolveRange(params, ctx.runDate);
     const client = stepHttpClient(ctx, params);
-
     const symbolList = [...new Set(params.symbols)];
-    let bars = 0;
-    let withBars = 0;
     let nullsSkipped = 0;
-    let actions = 0;
-    const failures: string[] = [];
-    // Fetches run concurrently (the client caps them); the writer batches what they bring.
-    const writer = new BarsWriter(ctx.db, params.source);
-    const write = async (symbol: string, chart: ParsedChart): Promise<void> => {
-      const written = await writer.write({
-        bars: chart.bars.map((bar) => ({ ...bar, symbol })),
-        actions: params.corporate_actions
-          ? chart.actions.map((action) => ({
-              ...action,
-              symbol,
-              currency: action.kind === "dividend" ? chart.currency : null,
-            }))
-          : [],
-      });
-      bars += written.bars;
-      actions += written.actions;
-      if (written.bars > 0) withBars++;
-    };
     try {
-      const settled = await Promise.allSettled(
-        symbolList.map(async (symbol) => {
-          try {
-            const chart = await fetchChart(client, params.base_url, symbol, range, { signal: ctx.signal });
-            nullsSkipped += chart.nullsSkipped;
-            if (chart.nullsSkipped > 0) {
-              ctx.log("warn", `${symbol}: skipped ${chart.nullsSkipped} bar(s) with null prices`);
-            }
-            await write(symbol, chart);
+      const results = await ingestAll(
+        symbolList,
+        ctx.sinks.bars(params.source),
+        async (symbol) => {
+          const chart = await fetchChart(client, params.base_url, symbol, range, { signal: ctx.signal });
+          nullsSkipped += chart.nullsSkipped;
+          if (chart.nullsSkipped > 0) {
+            ctx.log("warn", `${symbol}: skipped ${chart.nullsSkipped} bar(s) with null prices`);
+          }
+          return { bars: chart.bars, actions: params.corporate_actions ? chart.actions : [] };
+        },
+        {
+          concurrency: params.concurrency,
+          signal: ctx.signal,
+          onWritten: (symbol, written) =>
             ctx.log(
               "info",
-              `${symbol}: ${chart.bars.length} bar(s) ${range.start}..${range.end}${params.corporate_actions ? `, ${chart.actions.length} corporate action(s)` : ""}`,
-            );
-          } catch (err) {
-            if (ctx.signal.aborted) throw err;
-            const message = err instanceof Error ? err.message : String(err);
-            const named = message.includes(symbol) ? message : `${symbol}: ${message}`;
-            ctx.log("error", named);
-            failures.push(named);
-          }
-        }),
+              `${symbol}: ${written.bars} bar(s) ${range.from}..${range.to}${params.corporate_actions ? `, ${written.actions} corporate action(s)` : ""}`,
+            ),
+        },
       );
-      // Cancelled: every symbol has stopped; give the abort reason.
-      const aborted = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (aborted !== undefined) throw aborted.reason;
+      if (ctx.signal.aborted) throw abortError(ctx.signal);
+      let bars = 0;
+      let withBars = 0;
+      let actions = 0;
+      const failures: string[] = [];
+      results.forEach((result, i) => {
+        if (result.status === "rejected") {
+          const message = failureMessage(symbolList[i] ?? "", result.reason);
+          ctx.log("error", message);
+          failures.push(message);
+        } else {
+          bars += result.value.bars;
+          actions += result.value.actions;
+          if (result.value.bars > 0) withBars++;
+        }
+      });
+      if (failures.length > 0) {
+        throw new Error(
+          failures.length === 1
+            ? (failures[0] as string)
+            : `${failures.length} of ${symbolList.length} symbols failed: ${failures.join("; ")}`,
+        );
+      }
+      return {
+        bars,
+        symbols: withBars,
+        nulls_skipped: nullsSkipped,
+        corporate_actions: actions,
+        requests: client.requests,
+      };
     } finally {
-      await writer.close();
       await client.close();
     }
-    if (failures.length > 0) {
-      throw new Error(
-        failures.length === 1
-          ? (failures[0] as string)
-          : `${failures.length} of ${symbolList.length} symbols failed: ${failures.join("; ")}`,
-      );
-    }
-    return {
-      bars,
-      symbols: withBars,
-      nulls_skipped: nullsSkipped,
-      corporate_actions: actions,
-      requests: client.requests,
-    };
   },
 });

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type BarRow, BarsWriter } from "./bars-writer.js";
+import type { Bar } from "../market/bars.js";
+import { BarsWriter } from "./bars-writer.js";
 import type { Store } from "./open.js";
 import { tempStore } from "./testing.js";
 
-const bar = (symbol: string, date: string, close: number): BarRow => ({
+const bar = (symbol: string, date: string, close: number): Bar => ({
   symbol,
   date,
   open: close,

@@ -9,43 +9,9 @@
  * fetch-and-parse time of a symbol (bench/ingest.mjs).
  */
 import { BIGINT, DATE, DOUBLE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import type { Bar, BarsEntry, BarsSink, CorporateAction, WriteResult } from "../market/bars.js";
 import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
-
-/** One daily bar as bars_daily stores it (the source is the writer's). */
-export interface BarRow {
-  symbol: string;
-  /** Session date `YYYY-MM-DD`. */
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number | null;
-  vwap?: number | null;
-  trades?: number | null;
-  adj_close?: number | null;
-}
-
-/** One corporate action (split: new shares per old share; dividend: cash per share). */
-export interface ActionRow {
-  symbol: string;
-  date: string;
-  kind: "split" | "dividend";
-  value: number;
-  currency: string | null;
-}
-
-/** Rows that must land together: one symbol's bars (and actions), or one session's bars. */
-export interface BarsEntry {
-  bars: readonly BarRow[];
-  actions?: readonly ActionRow[];
-}
-
-export interface WriteResult {
-  bars: number;
-  actions: number;
-}
 
 export interface BarsWriterOptions {
   /** Rows queued (not yet written) above which `whenReady` waits: bounds memory. Default 300,000. */
@@ -70,7 +36,7 @@ interface Span {
 
 let stagingCounter = 0;
 
-export class BarsWriter {
+export class BarsWriter implements BarsSink {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
   private draining: Promise<void> | undefined;
@@ -282,7 +248,7 @@ function dateValue(date: string): DuckDBDateValue {
 }
 
 /** The staging tables' columns, in their order. */
-const BAR_COLUMNS: RowColumn<BarRow>[] = [
+const BAR_COLUMNS: RowColumn<Bar>[] = [
   { type: VARCHAR, value: (b) => b.symbol },
   { type: DATE, value: (b) => dateValue(b.date) },
   { type: DOUBLE, value: (b) => b.open },
@@ -295,7 +261,7 @@ const BAR_COLUMNS: RowColumn<BarRow>[] = [
   { type: DOUBLE, value: (b) => b.adj_close ?? null },
 ];
 
-const ACTION_COLUMNS: RowColumn<ActionRow>[] = [
+const ACTION_COLUMNS: RowColumn<CorporateAction>[] = [
   { type: VARCHAR, value: (a) => a.symbol },
   { type: DATE, value: (a) => dateValue(a.date) },
   { type: VARCHAR, value: (a) => a.kind },

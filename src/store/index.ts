@@ -1,12 +1,5 @@
 export { type AppendColumn, appendColumns } from "./append.js";
-export {
-  type ActionRow,
-  type BarRow,
-  type BarsEntry,
-  BarsWriter,
-  type BarsWriterOptions,
-  type WriteResult,
-} from "./bars-writer.js";
+export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { withConnectionLock } from "./connection-lock.js";
 export { crashRuns } from "./crash-runs.js";
 export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
@@ -56,6 +49,7 @@ export {
   type SqlParam,
   singleStatement,
 } from "./script.js";
+export { stepSinks } from "./sinks.js";
 export { dropStaged, stageColumns, withStaged } from "./staging.js";
 export * from "./states.js";
 export { isConflict, withTransaction } from "./transaction.js";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { LogLevel, StepContext } from "../pipeline/step-spec.js";
 import { openStore, type Store } from "./open.js";
+import { stepSinks } from "./sinks.js";
 
 /** A fresh temporary folder; `cleanup` removes it. */
 export function tempDir(prefix = "tickflow-test-"): { dir: string; cleanup: () => void } {
@@ -49,6 +50,7 @@ export function stepContext(
     attempt: 1,
     signal: new AbortController().signal,
     db,
+    sinks: stepSinks(db),
     baseDir: process.cwd(),
     env: {},
     ...overrides,

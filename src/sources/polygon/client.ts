@@ -4,13 +4,12 @@
  * aggregates, grouped-daily, splits and dividends endpoints (one next_url loop for all). The key
  * never goes into a URL or a message.
  */
+import type { Bar, CorporateAction } from "../../market/bars.js";
 import type { StepContext } from "../../pipeline/step-spec.js";
 import { type HttpClient, redactUrl } from "../http/client.js";
 import { type StepHttpParams, scrubSecret, stepHttpClient } from "../http/step-client.js";
 import {
   type Page,
-  type PolygonAction,
-  type PolygonBar,
   PolygonBodyError,
   parseAggregates,
   parseDividends,
@@ -52,7 +51,7 @@ export async function fetchAggregates(
   client: PolygonClient,
   symbol: string,
   options: { from: string; to: string; adjusted: boolean; limit: number; signal: AbortSignal },
-): Promise<{ bars: PolygonBar[]; pages: number }> {
+): Promise<{ bars: Bar[]; pages: number }> {
   const query = new URLSearchParams({
     adjusted: String(options.adjusted),
     sort: "asc",
@@ -81,7 +80,7 @@ export async function fetchActions(
   kind: keyof typeof ACTIONS,
   symbol: string,
   options: { from: string; to: string; signal: AbortSignal },
-): Promise<{ actions: PolygonAction[]; pages: number }> {
+): Promise<{ actions: CorporateAction[]; pages: number }> {
   const endpoint = ACTIONS[kind];
   const query = new URLSearchParams({
     ticker: symbol,
@@ -138,7 +137,7 @@ export async function fetchGroupedDaily(
   client: PolygonClient,
   date: string,
   options: { adjusted: boolean; includeOtc: boolean; signal: AbortSignal },
-): Promise<PolygonBar[]> {
+): Promise<Bar[]> {
   const query = new URLSearchParams({
     adjusted: String(options.adjusted),
     include_otc: String(options.includeOtc),

@@ -13,12 +13,9 @@ export {
   newYorkDate,
   type Page,
   POLYGON_TIMEZONE,
-  type PolygonAction,
-  type PolygonBar,
   PolygonBodyError,
   parseAggregates,
   parseDividends,
   parseGroupedDaily,
   parseSplits,
 } from "./parse.js";
-export { abortError, failureMessage, ingestAll, resolveRange, settleAll } from "./range.js";

@@ -6,25 +6,12 @@
  * carry the same fields plus more). HTTP error bodies are handled by the HTTP client.
  */
 import { DateTime } from "luxon";
+import type { Bar, CorporateAction } from "../../market/bars.js";
 
 export const POLYGON_TIMEZONE = "America/New_York";
 
-/** One daily bar as bars_daily stores it (adj_close is not given by Polygon's aggregates). */
-export interface PolygonBar {
-  symbol: string;
-  /** Session date `YYYY-MM-DD` in America/New_York. */
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number | null;
-  trades: number | null;
-}
-
 export interface AggregatesPage {
-  bars: PolygonBar[];
+  bars: Bar[];
   /** Absolute URL of the next page, when Polygon has more. */
   nextUrl: string | undefined;
 }
@@ -110,7 +97,7 @@ function optionalNumber(row: Record<string, unknown>, key: string, where: RowPla
   return value;
 }
 
-function parseRow(raw: unknown, symbol: string | undefined, where: RowPlace): PolygonBar {
+function parseRow(raw: unknown, symbol: string | undefined, where: RowPlace): Bar {
   if (!isRecord(raw)) throw new PolygonBodyError(`${placeOf(where)}: expected an object, got ${kind(raw)}`);
   let ticker = symbol;
   if (ticker === undefined) {
@@ -154,7 +141,7 @@ function nextUrlOf(body: unknown, what: string): string | undefined {
 }
 
 /** A `/v2/aggs/grouped/locale/us/market/stocks/{date}` body: one bar per ticker (`T`). */
-export function parseGroupedDaily(body: unknown, what = "grouped daily"): PolygonBar[] {
+export function parseGroupedDaily(body: unknown, what = "grouped daily"): Bar[] {
   const place = { what, index: 0 };
   return resultsOf(body, what).map((row, i) => {
     place.index = i;
@@ -166,19 +153,6 @@ export function parseGroupedDaily(body: unknown, what = "grouped daily"): Polygo
 export interface Page<T> {
   rows: T[];
   nextUrl: string | undefined;
-}
-
-/** A split or dividend as corporate_actions stores it (the source is the writer's). */
-export interface PolygonAction {
-  /** The row's `ticker`. */
-  symbol: string;
-  /** `YYYY-MM-DD`: the execution date of a split, the ex-dividend date of a dividend. */
-  date: string;
-  kind: "split" | "dividend";
-  /** Split: new shares per old share (`split_to / split_from`); dividend: cash per share. */
-  value: number;
-  /** A dividend's `currency` (null when the body gives none); null for splits. */
-  currency: string | null;
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -225,7 +199,7 @@ function rowsOf<T>(
  * One page of `/v3/reference/splits` (or `/stocks/v1/splits`): value = `split_to / split_from`, so a
  * 4:1 split is 4 and the reverse split 2 -> 1 is 0.5. `what` names the request in errors.
  */
-export function parseSplits(body: unknown, what: string): Page<PolygonAction> {
+export function parseSplits(body: unknown, what: string): Page<CorporateAction> {
   return rowsOf(body, what, (row, where) => ({
     symbol: requiredTicker(row, where),
     date: requiredDate(row, "execution_date", where),
@@ -239,7 +213,7 @@ export function parseSplits(body: unknown, what: string): Page<PolygonAction> {
  * One page of `/v3/reference/dividends` (or `/stocks/v1/dividends`): dated by `ex_dividend_date`,
  * value = `cash_amount` as paid (not split-adjusted), `currency` when given.
  */
-export function parseDividends(body: unknown, what: string): Page<PolygonAction> {
+export function parseDividends(body: unknown, what: string): Page<CorporateAction> {
   return rowsOf(body, what, (row, where) => {
     const currency = row.currency;
     if (currency !== undefined && currency !== null && (typeof currency !== "string" || currency === "")) {
@@ -259,8 +233,8 @@ export function parseDividends(body: unknown, what: string): Page<PolygonAction>
  * One action per symbol, date and kind (corporate_actions' key): dividends on the same ex-date (a
  * regular and a special one) add up, splits on the same date multiply. Keeps first-seen order.
  */
-export function mergeSameDay(actions: readonly PolygonAction[]): PolygonAction[] {
-  const merged = new Map<string, PolygonAction>();
+export function mergeSameDay(actions: readonly CorporateAction[]): CorporateAction[] {
+  const merged = new Map<string, CorporateAction>();
   for (const action of actions) {
     const key = `${action.symbol}\u0000${action.date}\u0000${action.kind}`;
     const held = merged.get(key);

@@ -14,6 +14,7 @@ describe("parseChart on recorded Yahoo bodies", () => {
     expect(parsed.currency).toBe("USD");
     expect(parsed.timezone).toBe("America/New_York");
     expect(parsed.bars[0]).toEqual({
+      symbol: "AAPL",
       date: "2020-08-31",
       open: 127.58000183105469,
       high: 131,
@@ -33,8 +34,8 @@ describe("parseChart on recorded Yahoo bodies", () => {
     expect([...dates].sort()).toEqual(dates);
     for (const d of dates) expect([0, 6]).not.toContain(new Date(`${d}T12:00:00Z`).getUTCDay());
     expect(parsed.actions).toEqual([
-      { date: "2020-08-31", kind: "split", value: 4 },
-      { date: "2020-11-06", kind: "dividend", value: 0.205 },
+      { symbol: "AAPL", date: "2020-08-31", kind: "split", value: 4, currency: null },
+      { symbol: "AAPL", date: "2020-11-06", kind: "dividend", value: 0.205, currency: "USD" },
     ]);
   });
 
@@ -45,6 +46,7 @@ describe("parseChart on recorded Yahoo bodies", () => {
     });
     expect(parsed.bars).toEqual([
       {
+        symbol: "AAPL",
         date: "2020-01-02",
         open: 74.05999755859375,
         high: 75.1500015258789,
@@ -66,7 +68,9 @@ describe("parseChart on recorded Yahoo bodies", () => {
       },
     );
     expect(parsed.bars).toHaveLength(252);
-    expect(parsed.actions).toEqual([{ date: "2021-07-20", kind: "split", value: 4 }]);
+    expect(parsed.actions).toEqual([
+      { symbol: "NVDA", date: "2021-07-20", kind: "split", value: 4, currency: null },
+    ]);
     expect(parsed.bars[0]?.date).toBe("2021-02-01");
     expect(parsed.bars[0]?.close).toBe(13.237000465393066);
   });
@@ -78,10 +82,10 @@ describe("parseChart on recorded Yahoo bodies", () => {
     );
     expect(parsed.bars).toHaveLength(252);
     expect(parsed.actions).toEqual([
-      { date: "2021-02-17", kind: "dividend", value: 0.56 },
-      { date: "2021-05-19", kind: "dividend", value: 0.56 },
-      { date: "2021-08-18", kind: "dividend", value: 0.56 },
-      { date: "2021-11-17", kind: "dividend", value: 0.62 },
+      { symbol: "MSFT", date: "2021-02-17", kind: "dividend", value: 0.56, currency: "USD" },
+      { symbol: "MSFT", date: "2021-05-19", kind: "dividend", value: 0.56, currency: "USD" },
+      { symbol: "MSFT", date: "2021-08-18", kind: "dividend", value: 0.56, currency: "USD" },
+      { symbol: "MSFT", date: "2021-11-17", kind: "dividend", value: 0.62, currency: "USD" },
     ]);
   });
 
@@ -93,6 +97,7 @@ describe("parseChart on recorded Yahoo bodies", () => {
     expect(parsed.timezone).toBe("UTC");
     expect(parsed.bars.map((b) => b.date)).toEqual(["2020-01-01", "2020-01-02"]);
     expect(parsed.bars[1]).toEqual({
+      symbol: "BTC-USD",
       date: "2020-01-02",
       open: 7202.55126953125,
       high: 7212.1552734375,
@@ -121,6 +126,7 @@ describe("parseChart on recorded Yahoo bodies", () => {
     expect(parsed.currency).toBe("GBp");
     expect(parsed.bars).toEqual([
       {
+        symbol: "OCDO.L",
         date: "2020-01-02",
         open: 1279.5,
         high: 1286.5699462890625,

@@ -4,28 +4,12 @@
  * nulls are skipped and counted; a bar whose session has not closed yet is dropped.
  */
 import { DateTime } from "luxon";
-
-export interface YahooBar {
-  /** Session date `YYYY-MM-DD` in the exchange time zone. */
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number | null;
-  adj_close: number | null;
-}
-
-export interface YahooAction {
-  date: string;
-  kind: "split" | "dividend";
-  /** Splits: numerator / denominator (4:1 → 4); dividends: the amount per share. */
-  value: number;
-}
+import type { Bar, CorporateAction } from "../../market/bars.js";
 
 export interface ParsedChart {
-  bars: YahooBar[];
-  actions: YahooAction[];
+  bars: Bar[];
+  /** Dividends carry `currency` (`meta.currency`). */
+  actions: CorporateAction[];
   /** Rows dropped because Yahoo gave null prices for them. */
   nullsSkipped: number;
   currency: string | null;
@@ -89,8 +73,8 @@ export function parseChart(body: unknown, options: ParseChartOptions): ParsedCha
   const toDate = (seconds: number): string =>
     DateTime.fromSeconds(seconds, { zone: timezone }).toISODate() ?? bad(`bad timestamp ${seconds}`);
 
-  const bars: YahooBar[] = [];
-  const actions: YahooAction[] = [];
+  const bars: Bar[] = [];
+  const actions: CorporateAction[] = [];
   let nullsSkipped = 0;
 
   const timestamps = result.timestamp;
@@ -125,7 +109,7 @@ export function parseChart(body: unknown, options: ParseChartOptions): ParsedCha
     const now = DateTime.fromJSDate(options.now ?? new Date(), { zone: timezone });
     const today = now.toISODate() ?? "";
     const closeOfToday = todaysClose(meta, timezone, now);
-    const byDate = new Map<string, YahooBar>();
+    const byDate = new Map<string, Bar>();
     for (let i = 0; i < timestamps.length; i++) {
       const t = timestamps[i];
       if (typeof t !== "number" || !Number.isFinite(t)) return bad(`timestamp[${i}] is not a number`);
@@ -141,6 +125,7 @@ export function parseChart(body: unknown, options: ParseChartOptions): ParsedCha
       if (options.lastDate !== undefined && date > options.lastDate) continue;
       if (date > today || (date === today && now.toMillis() < closeOfToday)) continue;
       byDate.set(date, {
+        symbol,
         date,
         open: o,
         high: h,
@@ -171,13 +156,19 @@ export function parseChart(body: unknown, options: ParseChartOptions): ParsedCha
       if (t === null || numerator === null || denominator === null || denominator === 0) {
         return bad(`split ${JSON.stringify(entry)} lacks date, numerator or denominator`);
       }
-      actions.push({ date: toDate(t), kind: "split", value: numerator / denominator });
+      actions.push({
+        symbol,
+        date: toDate(t),
+        kind: "split",
+        value: numerator / denominator,
+        currency: null,
+      });
     }
     for (const entry of entries("dividends")) {
       const t = finite(entry.date);
       const amount = finite(entry.amount);
       if (t === null || amount === null) return bad(`dividend ${JSON.stringify(entry)} lacks date or amount`);
-      actions.push({ date: toDate(t), kind: "dividend", value: amount });
+      actions.push({ symbol, date: toDate(t), kind: "dividend", value: amount, currency });
     }
     actions.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : a.kind < b.kind ? -1 : 1));
   }

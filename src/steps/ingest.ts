@@ -1,12 +1,15 @@
-/** Date ranges of the ingestion steps, a small bounded worker pool, and fetch-then-write over it. */
-import { sessionsBack } from "../../calendar/index.js";
-import type { BarsEntry, BarsWriter, WriteResult } from "../../store/index.js";
+/**
+ * How the ingestion steps fetch and write: the date range of their parameters, a small bounded
+ * worker pool, and fetch-then-write over it into a `BarsSink`.
+ */
+import { sessionsBack } from "../calendar/index.js";
+import type { BarsEntry, BarsSink, DateRange, WriteResult } from "../market/bars.js";
 
 /** `start`..`end` (end defaults to the run date), or the `days_back` NYSE sessions ending at the run date. */
 export function resolveRange(
   params: { start?: string | undefined; end?: string | undefined; days_back?: number | undefined },
   runDate: string,
-): { from: string; to: string } {
+): DateRange {
   if (params.start !== undefined) {
     const to = params.end ?? runDate;
     if (to < params.start) {
@@ -51,33 +54,47 @@ export async function settleAll<T, R>(
   return results;
 }
 
+export interface IngestOptions<T> {
+  /** Items fetched at once. */
+  concurrency: number;
+  signal: AbortSignal;
+  /** Called as an item's rows are committed (per-item progress). */
+  onWritten?: (item: T, result: WriteResult) => void;
+}
+
 /**
- * Fetches items `limit` at a time and hands each one's rows to `writer` without waiting for the
- * write: fetching goes on while earlier rows are committed (the writer batches them). An item's
- * result is its write's, or the fetch's failure; the writer is closed before this returns.
+ * Fetches items `concurrency` at a time and hands each one's rows to `sink` without waiting for
+ * the write: fetching goes on while earlier rows are committed (the sink batches them). An item's
+ * result is its write's, or the fetch's failure; the sink is closed before this returns.
  */
 export async function ingestAll<T>(
   items: readonly T[],
-  limit: number,
-  writer: BarsWriter,
+  sink: BarsSink,
   fetchOne: (item: T) => Promise<BarsEntry>,
-  signal?: AbortSignal,
+  options: IngestOptions<T>,
 ): Promise<PromiseSettledResult<WriteResult>[]> {
+  const { onWritten } = options;
   const written: Promise<WriteResult>[] = new Array(items.length);
   const fetched = await settleAll(
     items.map((item, index) => ({ item, index })),
-    limit,
+    options.concurrency,
     async ({ item, index }) => {
-      await writer.whenReady();
+      await sink.whenReady();
       const entry = await fetchOne(item);
-      const result = writer.write(entry);
+      let result = sink.write(entry);
+      if (onWritten !== undefined) {
+        result = result.then((counts) => {
+          onWritten(item, counts);
+          return counts;
+        });
+      }
       // Settled below; keep Node from calling a rejection unhandled in the meantime.
       result.catch(() => undefined);
       written[index] = result;
     },
-    signal,
+    options.signal,
   );
-  await writer.close();
+  await sink.close();
   return Promise.all(
     fetched.map(async (outcome, index): Promise<PromiseSettledResult<WriteResult>> => {
       if (outcome.status === "rejected") return outcome;

@@ -1,0 +1,9 @@
+/** The store's side of `StepContext.sinks`: where steps write without knowing the store. */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { StepSinks } from "../market/bars.js";
+import { BarsWriter } from "./bars-writer.js";
+
+/** Sinks that write on `db`, the connection of the task the step runs in. */
+export function stepSinks(db: DuckDBConnection): StepSinks {
+  return { bars: (source) => new BarsWriter(db, source) };
+}

@@ -15,6 +15,7 @@ import {
   findDeployment,
   findRun,
   isFinalRunState,
+  type Locked,
   listDeployments,
   listRuns,
   listWorkPools,
@@ -74,9 +75,8 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   /** The shared connection, taken in turns with the scheduler (in the daemon) and other requests. */
-  private locked<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    const db = this.options.db ?? this.store.db;
-    return withConnectionLock(db, () => fn(db));
+  private locked<T>(fn: (held: Locked) => Promise<T>): Promise<T> {
+    return withConnectionLock(this.options.db ?? this.store.db, fn);
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
@@ -84,7 +84,7 @@ export class LocalControlPlane implements ControlPlane {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new ControlError(400, "limit must be a whole number from 1 to 1000");
     }
-    return this.locked((db) =>
+    return this.locked(({ db }) =>
       listRuns(db, {
         limit,
         ...(filter.state ? { state: filter.state } : {}),
@@ -95,18 +95,18 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   async getRun(idOrPrefix: string): Promise<RunDetail> {
-    return this.locked(async (db) => {
+    return this.locked(async ({ db }) => {
       const run = await this.find(idOrPrefix);
       return { ...run, tasks: await taskRunsOf(db, run.id) };
     });
   }
 
   async runTransitions(idOrPrefix: string) {
-    return this.locked(async (db) => transitionsOf(db, (await this.find(idOrPrefix)).id));
+    return this.locked(async ({ db }) => transitionsOf(db, (await this.find(idOrPrefix)).id));
   }
 
   async runLogs(idOrPrefix: string, options: { after?: { ts: Date; seq: number }; limit?: number } = {}) {
-    return this.locked(async (db) =>
+    return this.locked(async ({ db }) =>
       logsOf(db, (await this.find(idOrPrefix)).id, {
         ...(options.after ? { after: options.after } : {}),
         ...(options.limit !== undefined ? { limit: options.limit } : {}),
@@ -115,14 +115,14 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   async cancelRun(idOrPrefix: string) {
-    return this.locked(async (db) => {
+    return this.locked(async (held) => {
       const run = await this.find(idOrPrefix);
       const at = this.now();
       const ended = (message: string) => ({ ended_at: at, error: message });
       if ((WAITING_RUN_STATES as readonly string[]).includes(run.state)) {
         const message = "cancelled before it started";
         const moved = await transitionRuns(
-          db,
+          held,
           { ids: [run.id] },
           { to: "Cancelled", from: WAITING_RUN_STATES, at, message, set: ended(message) },
         );
@@ -130,7 +130,7 @@ export class LocalControlPlane implements ControlPlane {
       } else if (this.options.live?.has(run.id)) {
         // Its process ends it: the engine stops the tasks and records Cancelled.
         await transitionRuns(
-          db,
+          held,
           { ids: [run.id] },
           { to: "Cancelling", from: ["Pending", "Running"], at, message: "cancel requested" },
         );
@@ -140,7 +140,7 @@ export class LocalControlPlane implements ControlPlane {
         // Taken or running, but by no process of this database (its process is gone).
         const message = "cancelled: no process was running it";
         const moved = await transitionRuns(
-          db,
+          held,
           { ids: [run.id] },
           {
             to: "Cancelled",
@@ -158,7 +158,7 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   async retryRun(idOrPrefix: string) {
-    return this.locked(async (db) => {
+    return this.locked(async (held) => {
       const run = await this.find(idOrPrefix);
       if (!isFinalRunState(run.state)) {
         throw new ControlError(
@@ -169,11 +169,11 @@ export class LocalControlPlane implements ControlPlane {
       if (run.pipeline_file === null) {
         throw new ControlError(409, `run ${run.id} does not say which pipeline file it ran`);
       }
-      const deployment = run.deployment === null ? undefined : await findDeployment(db, run.deployment);
+      const deployment = run.deployment === null ? undefined : await findDeployment(held.db, run.deployment);
       const at = this.now();
       const id = newRunId(at.getTime());
       await createRuns(
-        db,
+        held,
         [
           {
             id,
@@ -196,11 +196,11 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   listDeployments() {
-    return this.locked((db) => listDeployments(db));
+    return this.locked(({ db }) => listDeployments(db));
   }
 
   async runDeployment(name: string, request: RunRequest = {}) {
-    const deployment = await this.locked((db) => findDeployment(db, name));
+    const deployment = await this.locked(({ db }) => findDeployment(db, name));
     if (!deployment) throw noDeployment(name);
     const given = { ...deployment.parameters, ...(request.parameters ?? {}) };
     const loaded = await loadPipeline(deployment.pipeline_file, builtinSteps, { withDefaults: false });
@@ -223,9 +223,9 @@ export class LocalControlPlane implements ControlPlane {
     );
     const at = this.now();
     const id = newRunId(at.getTime());
-    await this.locked((db) =>
+    await this.locked((held) =>
       createRuns(
-        db,
+        held,
         [
           {
             id,
@@ -248,15 +248,15 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   async setDeploymentPaused(name: string, paused: boolean) {
-    const found = await this.locked((db) => setDeploymentPaused(db, name, paused, this.now()));
+    const found = await this.locked((held) => setDeploymentPaused(held, name, paused, this.now()));
     if (!found) throw noDeployment(name);
     return { name, paused };
   }
 
   async backfill(name: string, range: { from: string; to: string; missing: boolean }) {
-    const result = await this.locked(async (db) => {
+    const result = await this.locked(async (held) => {
       try {
-        return await backfill(db, name, range, this.now());
+        return await backfill(held, name, range, this.now());
       } catch (err) {
         // The range and the deployment's parameters are the caller's to fix.
         throw new ControlError(400, err instanceof Error ? err.message : String(err));
@@ -267,17 +267,17 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   deploy(registration: Parameters<ControlPlane["deploy"]>[0]) {
-    return this.locked((db) =>
-      registerDeployments(db, registration.deployments, registration.pools, this.now()),
+    return this.locked((held) =>
+      registerDeployments(held, registration.deployments, registration.pools, this.now()),
     );
   }
 
   listWorkPools() {
-    return this.locked((db) => listWorkPools(db, this.now()));
+    return this.locked(({ db }) => listWorkPools(db, this.now()));
   }
 
   async setWorkPoolPaused(name: string, paused: boolean) {
-    const found = await this.locked((db) => setWorkPoolPaused(db, name, paused));
+    const found = await this.locked((held) => setWorkPoolPaused(held, name, paused));
     if (!found) throw new ControlError(404, `no work pool named ${JSON.stringify(name)}`);
     return { name, paused };
   }

@@ -5,9 +5,17 @@
  * so repeating a backfill does not queue twice. `--missing` keeps only the sessions for which some
  * of the deployment's symbols have no bar in bars_daily.
  */
-import { DATE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import { DATE, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
 import { sessionsBetween } from "../calendar/index.js";
-import { createRuns, FINAL_RUN_STATES, newRunId, withStaged } from "../store/index.js";
+import {
+  type Connection,
+  createRuns,
+  FINAL_RUN_STATES,
+  type Locked,
+  newRunId,
+  withConnectionLock,
+  withStaged,
+} from "../store/index.js";
 
 const FINAL = FINAL_RUN_STATES.map((s) => `'${s}'`).join(", ");
 
@@ -26,12 +34,23 @@ function dayValue(date: string): DuckDBDateValue {
   return new DuckDBDateValue(Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000));
 }
 
-export async function backfill(
-  db: DuckDBConnection,
+export function backfill(
+  on: Connection,
   deployment: string,
   range: { from: string; to: string; missing: boolean; symbols?: readonly string[] },
   now: Date,
 ): Promise<BackfillResult | undefined> {
+  // Its reads and staging table take the connection in turn with the other work sharing it.
+  return withConnectionLock(on, (locked) => queueBackfill(locked, deployment, range, now));
+}
+
+async function queueBackfill(
+  locked: Locked,
+  deployment: string,
+  range: { from: string; to: string; missing: boolean; symbols?: readonly string[] },
+  now: Date,
+): Promise<BackfillResult | undefined> {
+  const db = locked.db;
   const found = (
     await db.runAndReadAll(
       "SELECT pipeline, pipeline_file, parameters::VARCHAR AS parameters, work_pool, work_queue FROM deployments WHERE name = $name",
@@ -80,7 +99,7 @@ export async function backfill(
   );
   const queue = wanted.filter((d) => !waiting.has(d)).map((date) => ({ id: newRunId(), date }));
   await createRuns(
-    db,
+    locked,
     queue.map((run) => ({
       id: run.id,
       pipeline: String(found.pipeline),

@@ -4,8 +4,8 @@
  * holding a slot (Pending, Running, Cancelling). A deployment at its own limit either waits
  * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
 import {
+  type Connection,
   crashRuns,
   renewLeases,
   runsWithoutHolder,
@@ -53,14 +53,15 @@ const WAITING = WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ");
  * `cancel_new` refuses. Returns the runs taken, in the order to start them.
  */
 export async function claimRuns(
-  db: DuckDBConnection,
+  on: Connection,
   now: Date,
   owner: string,
   leaseMs: number,
   capacity: number,
 ): Promise<{ claimed: ClaimedRun[]; cancelled: string[] }> {
   if (capacity <= 0) return { claimed: [], cancelled: [] };
-  return withTransaction(db, async () => {
+  return withTransaction(on, async (tx) => {
+    const db = tx.db;
     const candidates = (
       await db.runAndReadAll(
         `SELECT r.id, r.deployment, r.pipeline_file, r.parameters::VARCHAR AS parameters,
@@ -115,7 +116,7 @@ export async function claimRuns(
 
     const taken = new Set(
       await transitionRuns(
-        db,
+        tx,
         { ids: claimed.map((c) => c.id) },
         {
           to: "Pending",
@@ -128,7 +129,7 @@ export async function claimRuns(
     );
     const message = "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
     const refused = await transitionRuns(
-      db,
+      tx,
       { ids: cancelled },
       {
         to: "Cancelled",
@@ -162,16 +163,16 @@ export async function claimRuns(
  * the ids.
  */
 export async function recoverCrashedRuns(
-  db: DuckDBConnection,
+  on: Connection,
   now: Date,
   options: { atStart: boolean; live?: ReadonlySet<string> },
 ): Promise<string[]> {
-  const ids = await runsWithoutHolder(db, now, {
+  const ids = await runsWithoutHolder(on, now, {
     all: options.atStart,
     ...(options.live ? { live: options.live } : {}),
   });
   const message = options.atStart
     ? "crashed: its process ended while it ran (found at daemon start)"
     : "crashed: its lease expired";
-  return crashRuns(db, ids, now, message);
+  return crashRuns(on, ids, now, message);
 }

@@ -14,20 +14,9 @@ import { runInNewContext } from "node:vm";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { createApi } from "../api/app.js";
 import { checkApiBinding, serveApi } from "../api/serve.js";
-import { isValidIsoDate, xnysDate } from "../calendar/index.js";
+import { xnysDate } from "../calendar/index.js";
 import { LocalControlPlane } from "../control/local.js";
-import {
-  createRuns,
-  findRun,
-  listRuns,
-  logsOf,
-  newRunId,
-  openStore,
-  type Store,
-  taskRunsOf,
-  transitionRuns,
-  withConnectionLock,
-} from "../store/index.js";
+import { openStore, type Store, transitionRuns, withConnectionLock } from "../store/index.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
 import type { DeployChange } from "./deploy.js";
 import { createNotifier } from "./notify.js";
@@ -110,7 +99,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     const register = async (why: string) => {
       if (!options.register) return;
-      const changes = await locked(() => options.register!(controlDb));
+      const changes = await options.register(controlDb);
       for (const c of changes)
         log("info", `${why}: ${c.kind} ${c.name} ${c.change}${c.detail ? ` (${c.detail})` : ""}`);
       if (changes.length === 0) log("info", `${why}: deployments unchanged`);
@@ -119,7 +108,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       collectGarbage();
     };
     await register("deploy");
-    const crashed = await locked(() => recoverCrashedRuns(controlDb, now(), { atStart: true }));
+    const crashed = await recoverCrashedRuns(controlDb, now(), { atStart: true });
     if (crashed.length > 0) log("warn", `marked ${crashed.length} run(s) Crashed: ${crashed.join(", ")}`);
 
     const today = () => xnysDate(now());
@@ -145,7 +134,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       const t = now();
       if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
         const started = performance.now();
-        const result = await locked(() => schedulePass(controlDb, t, options.scheduler));
+        const result = await schedulePass(controlDb, t, options.scheduler);
         lastPassMs = performance.now() - started;
         lastPass = t;
         if (result.created + result.late + result.dropped > 0) {
@@ -156,9 +145,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }
       }
       if (stopping) return;
-      const { claimed, cancelled } = await locked(() =>
-        claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size),
-      );
+      const { claimed, cancelled } = await claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size);
       for (const id of cancelled)
         log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`);
       for (const run of claimed) {
@@ -251,11 +238,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const leaseTimer = setInterval(
       () => {
         const ids = [...active.keys()];
-        locked(async () => {
+        (async () => {
           await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
           const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
           if (lost.length > 0) log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`);
-        }).catch((err: unknown) =>
+        })().catch((err: unknown) =>
           log("error", `lease renewal: ${err instanceof Error ? err.message : String(err)}`),
         );
       },

@@ -9,7 +9,15 @@ import type { DeploymentDocument, DeploymentsDocument } from "../schedule/deploy
 import { DEFAULT_MISSED_RUNS } from "../schedule/missed-runs.js";
 import { scheduleId, stableJson } from "../schedule/run-key.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
-import { deleteWaitingRuns, dropStaged, stageColumns, timestampTZ, withTransaction } from "../store/index.js";
+import {
+  type Connection,
+  deleteWaitingRuns,
+  dropStaged,
+  stageColumns,
+  timestampTZ,
+  withConnectionLock,
+  withTransaction,
+} from "../store/index.js";
 
 /** A deployment as stored: what the file says, resolved (absolute pipeline path, schedule ids). */
 export interface DeploymentRecord {
@@ -115,12 +123,13 @@ interface StoredDeployment {
  * number (a statement per deployment held hundreds of MB of native memory for 1,000 of them).
  */
 export async function registerDeployments(
-  db: DuckDBConnection,
+  on: Connection,
   deployments: readonly DeploymentRecord[],
   pools: readonly WorkPoolRecord[],
   now: Date,
 ): Promise<DeployChange[]> {
-  return withTransaction(db, async () => {
+  return withTransaction(on, async (tx) => {
+    const db = tx.db;
     const changes: DeployChange[] = [];
     changes.push(...(await registerPools(db, pools)));
 
@@ -213,7 +222,7 @@ export async function registerDeployments(
     try {
       if (redo.length > 0) {
         const t = await stage("deploy_redo", { name: redo });
-        await deleteWaitingRuns(db, { deployments: redo });
+        await deleteWaitingRuns(tx, { deployments: redo });
         await db.run(
           `UPDATE schedules SET scheduled_until = NULL WHERE deployment IN (SELECT name FROM ${t})`,
         );
@@ -228,7 +237,7 @@ export async function registerDeployments(
           deployment: stopped.map((s) => s.deployment),
           id: stopped.map((s) => s.id),
         });
-        await deleteWaitingRuns(db, { schedules: stopped });
+        await deleteWaitingRuns(tx, { schedules: stopped });
         await db.run(
           `UPDATE schedules s SET scheduled_until = NULL FROM ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
         );
@@ -372,12 +381,13 @@ function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): st
  * Returns false when there is no such deployment.
  */
 export async function setDeploymentPaused(
-  db: DuckDBConnection,
+  on: Connection,
   name: string,
   paused: boolean,
   now: Date,
 ): Promise<boolean> {
-  return withTransaction(db, async () => {
+  return withTransaction(on, async (tx) => {
+    const db = tx.db;
     const found = await db.runAndReadAll(
       "UPDATE deployments SET paused = $paused WHERE name = $name RETURNING name",
       {
@@ -387,7 +397,7 @@ export async function setDeploymentPaused(
     );
     if (found.getRowObjectsJS().length === 0) return false;
     if (paused) {
-      await deleteWaitingRuns(db, { deployments: [name] });
+      await deleteWaitingRuns(tx, { deployments: [name] });
     } else {
       await db.run("UPDATE schedules SET scheduled_until = $now WHERE deployment = $name", {
         name,
@@ -402,17 +412,12 @@ export async function setDeploymentPaused(
  * Pauses or resumes a work pool: its runs are not taken while it is paused (they wait, Late), and
  * a redeploy keeps it paused. Returns false when there is no such pool.
  */
-export async function setWorkPoolPaused(
-  db: DuckDBConnection,
-  name: string,
-  paused: boolean,
-): Promise<boolean> {
-  const found = await db.runAndReadAll(
-    "UPDATE work_pools SET paused = $paused WHERE name = $name RETURNING name",
-    {
+export async function setWorkPoolPaused(on: Connection, name: string, paused: boolean): Promise<boolean> {
+  const found = await withConnectionLock(on, ({ db }) =>
+    db.runAndReadAll("UPDATE work_pools SET paused = $paused WHERE name = $name RETURNING name", {
       name,
       paused,
-    },
+    }),
   );
   return found.getRows().length > 0;
 }

@@ -10,7 +10,16 @@ import type { ScheduleDocument } from "../schedule/deployments-file.js";
 import { fireTimes } from "../schedule/fire-times.js";
 import { decideMissedRuns, type MissedRunsPolicy } from "../schedule/missed-runs.js";
 import { scheduledRunKey } from "../schedule/run-key.js";
-import { createRuns, type NewRun, timestampTZ, transitionRuns, withTransaction } from "../store/index.js";
+import {
+  type Connection,
+  createRuns,
+  type Locked,
+  type NewRun,
+  timestampTZ,
+  transitionRuns,
+  withConnectionLock,
+  withTransaction,
+} from "../store/index.js";
 
 export interface SchedulerOptions {
   /** How far ahead runs are created. Default 1 hour. */
@@ -43,7 +52,7 @@ interface DueSchedule {
 }
 
 export async function schedulePass(
-  db: DuckDBConnection,
+  on: Connection,
   now: Date,
   options: SchedulerOptions = {},
 ): Promise<PassResult> {
@@ -51,7 +60,7 @@ export async function schedulePass(
   const maxRuns = options.maxRunsPerSchedule ?? 100;
   const lateAfterMs = options.lateAfterMs ?? 60_000;
   const until = new Date(now.getTime() + horizonMs);
-  const due = await dueSchedules(db);
+  const due = await withConnectionLock(on, ({ db }) => dueSchedules(db));
 
   const rows: NewRun[] = [];
   let dropped = 0;
@@ -80,8 +89,9 @@ export async function schedulePass(
     }
   }
 
-  return withTransaction(db, async () => {
-    const created = (await createRuns(db, rows, now, "created by the scheduler")).length;
+  return withTransaction(on, async (tx) => {
+    const db = tx.db;
+    const created = (await createRuns(tx, rows, now, "created by the scheduler")).length;
     if (due.length > 0) {
       await db.run(
         `UPDATE schedules SET scheduled_until = $until
@@ -89,7 +99,7 @@ export async function schedulePass(
         { until: timestampTZ(until) },
       );
     }
-    const late = await markLate(db, now, lateAfterMs);
+    const late = await markLate(tx, now, lateAfterMs);
     return { created, late, dropped };
   });
 }
@@ -128,12 +138,12 @@ async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
 }
 
 /** Scheduled runs due more than `lateAfterMs` ago become Late; returns how many. */
-async function markLate(db: DuckDBConnection, now: Date, lateAfterMs: number): Promise<number> {
-  const due = await db.runAndReadAll(
+async function markLate(tx: Locked, now: Date, lateAfterMs: number): Promise<number> {
+  const due = await tx.db.runAndReadAll(
     "SELECT id FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
     { cutoff: timestampTZ(new Date(now.getTime() - lateAfterMs)) },
   );
   const ids = due.getRows().map((row) => String(row[0]));
-  const late = await transitionRuns(db, { ids }, { to: "Late", at: now, message: "not started in time" });
+  const late = await transitionRuns(tx, { ids }, { to: "Late", at: now, message: "not started in time" });
   return late.length;
 }

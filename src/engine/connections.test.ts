@@ -26,16 +26,16 @@ describe("RunConnections", () => {
     const stillRunning = new Promise<void>((resolve) => {
       finishStep = resolve;
     });
-    connections.giveBack(a, stillRunning);
-    await new Promise((resolve) => setImmediate(resolve));
+    connections.track(a, stillRunning);
+    connections.giveBack(a);
     // `a` is busy: the next task gets another connection.
     const b = await connections.take();
     expect(b).not.toBe(a);
-    connections.giveBack(b, Promise.resolve());
-    await new Promise((resolve) => setImmediate(resolve));
+    connections.giveBack(b);
     expect(await connections.take()).toBe(b);
-    connections.giveBack(b, Promise.resolve());
+    connections.track(b, Promise.resolve());
     await new Promise((resolve) => setImmediate(resolve));
+    connections.giveBack(b);
 
     connections.end();
     expect(await works(b)).toBe(false);

@@ -182,8 +182,6 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         error: `step ${inst.planned.uses} cannot run yet in this version of tickflow`,
       };
     const db = await connections.take();
-    // Every attempt's work on `db`: one that outlived its timeout may still run.
-    const work: Promise<unknown>[] = [];
     try {
       return await runAttempts(
         {
@@ -195,7 +193,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
           result: inst.result,
           runStep: (params, attempt, signal) => {
             const step = run(stepContext(scope, inst.planned.id, attempt, signal, db), params);
-            work.push(step);
+            // An attempt that outlives its timeout may still use `db`.
+            connections.track(db, step);
             return step;
           },
           onState: (state, message) => record(inst, state, message),
@@ -203,7 +202,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
         attemptEnv,
       );
     } finally {
-      connections.giveBack(db, Promise.allSettled(work));
+      connections.giveBack(db);
     }
   };
 

@@ -2,7 +2,8 @@
  * Marking runs Crashed: their process died while they held a slot. The run and every task
  * instance it left unfinished end Crashed, with a transition row each, in one transaction.
  */
-import { type DuckDBConnection, listValue } from "@duckdb/node-api";
+import { listValue } from "@duckdb/node-api";
+import type { Connection } from "./connection-lock.js";
 import { transitionRuns } from "./run-transitions.js";
 import { taskStatesInto } from "./states.js";
 import { withTransaction } from "./transaction.js";
@@ -10,17 +11,18 @@ import { timestampTZ } from "./values.js";
 
 /** Returns the ids of the runs marked Crashed (those that had not ended meanwhile). */
 export async function crashRuns(
-  db: DuckDBConnection,
+  on: Connection,
   ids: readonly string[],
   at: Date,
   message: string,
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   return withTransaction(
-    db,
-    async () => {
+    on,
+    async (tx) => {
+      const db = tx.db;
       const crashed = await transitionRuns(
-        db,
+        tx,
         { ids },
         {
           to: "Crashed",

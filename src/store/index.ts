@@ -1,6 +1,6 @@
 export { type AppendColumn, appendColumns } from "./append.js";
 export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
-export { withConnectionLock } from "./connection-lock.js";
+export { type Connection, connectionOf, Locked, withConnectionLock } from "./connection-lock.js";
 export { crashRuns } from "./crash-runs.js";
 export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
 export {

@@ -2,20 +2,20 @@
  * Leases: a run taken by a worker holds its slot until `lease_expires_at`, which the worker keeps
  * pushing forward while the run executes. A lease that runs out means its worker died.
  */
-import { type DuckDBConnection, listValue } from "@duckdb/node-api";
-import { withConnectionLock } from "./connection-lock.js";
+import { listValue } from "@duckdb/node-api";
+import { type Connection, withConnectionLock } from "./connection-lock.js";
 import { SLOT_RUN_STATES } from "./states.js";
 import { timestampTZ } from "./values.js";
 
 /** Extends the leases of `ids` held by `owner` to `until`. */
 export async function renewLeases(
-  db: DuckDBConnection,
+  on: Connection,
   owner: string,
   ids: readonly string[],
   until: Date,
 ): Promise<void> {
   if (ids.length === 0) return;
-  await withConnectionLock(db, () =>
+  await withConnectionLock(on, ({ db }) =>
     db.run(
       `UPDATE runs SET lease_expires_at = $until
        WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))`,
@@ -30,11 +30,11 @@ export async function renewLeases(
  * `now` (or that have none). Runs in `live` (this process executes them) are left out.
  */
 export async function runsWithoutHolder(
-  db: DuckDBConnection,
+  on: Connection,
   now: Date,
   options: { all: boolean; live?: ReadonlySet<string> },
 ): Promise<string[]> {
-  const reader = await withConnectionLock(db, () =>
+  const reader = await withConnectionLock(on, ({ db }) =>
     db.runAndReadAll(
       `SELECT id FROM runs WHERE state IN (SELECT unnest($slots::VARCHAR[]))
          AND ($all OR lease_expires_at IS NULL OR lease_expires_at < $now)`,

@@ -1,5 +1,4 @@
-import type { DuckDBConnection } from "@duckdb/node-api";
-import { inTransaction, markTransaction, withConnectionLock } from "./connection-lock.js";
+import { type Connection, Locked, withConnectionLock } from "./connection-lock.js";
 
 export interface TransactionOptions {
   /**
@@ -11,20 +10,22 @@ export interface TransactionOptions {
 }
 
 /**
- * Runs `fn` inside one transaction on `db`: committed when it resolves, rolled back when it throws
- * (the error is rethrown). Holds the connection's lock meanwhile, so concurrent callers sharing
- * `db` take turns. Nested calls (inside `fn`) join the transaction already open.
+ * Runs `fn` inside one transaction: committed when it resolves, rolled back when it throws (the
+ * error is rethrown). Holds the connection's lock meanwhile, so concurrent callers sharing it take
+ * turns. `fn` gets the transaction (a `Locked`) to hand to the store operations it calls; given one
+ * already in a transaction, `fn` joins it.
  */
 export async function withTransaction<T>(
-  db: DuckDBConnection,
-  fn: () => Promise<T>,
+  on: Connection,
+  fn: (tx: Locked) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  if (inTransaction(db)) return fn();
-  return withConnectionLock(db, async () => {
+  if (on instanceof Locked && on.inTransaction) return fn(on);
+  return withConnectionLock(on, async (locked) => {
+    const tx = new Locked(locked.db, true);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await once(db, fn);
+        return await once(tx, fn);
       } catch (err) {
         if (attempt >= (options.retryConflicts ?? 0) || !isConflict(err)) throw err;
         // Let the other writer commit first.
@@ -34,11 +35,12 @@ export async function withTransaction<T>(
   });
 }
 
-async function once<T>(db: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+async function once<T>(tx: Locked, fn: (tx: Locked) => Promise<T>): Promise<T> {
+  const db = tx.db;
   await db.run("BEGIN TRANSACTION");
   let result: T;
   try {
-    result = await markTransaction(db, fn);
+    result = await fn(tx);
   } catch (err) {
     await db.run("ROLLBACK").catch(() => undefined);
     throw err;

@@ -50,3 +50,20 @@ export async function withControl<T>(
 export function waitsForDaemon(control: ControlPlane): string {
   return control.target.kind === "database" ? " (it runs when `tickflow daemon` runs)" : "";
 }
+
+/** `deployment pause|resume NAME`, `work-pool pause|resume NAME`: the change, then one line. */
+export async function pauseCommand(
+  what: "deployment" | "work pool",
+  name: string,
+  paused: boolean,
+  options: ControlFlags & { json?: boolean },
+  set: (control: ControlPlane) => Promise<{ name: string; paused: boolean }>,
+): Promise<number> {
+  return withControl(options, "write", async (control) => {
+    const result = await set(control);
+    process.stdout.write(
+      options.json ? `${JSON.stringify(result)}\n` : `${what} ${name} ${paused ? "paused" : "resumed"}\n`,
+    );
+    return 0;
+  });
+}

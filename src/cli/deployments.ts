@@ -5,7 +5,7 @@
 import { isValidIsoDate } from "../calendar/index.js";
 import { loadSettings } from "../config/settings.js";
 import type { DeployChange } from "../control/control-plane.js";
-import { type ControlFlags, waitsForDaemon, withControl } from "./control.js";
+import { type ControlFlags, pauseCommand, waitsForDaemon, withControl } from "./control.js";
 import { formatTable, UsageError } from "./output.js";
 import { parseParamFlags } from "./plan.js";
 import { registrationOf } from "./registration.js";
@@ -74,18 +74,14 @@ export async function deploymentRunCommand(
 }
 
 /** `tickflow deployment pause|resume NAME` */
-export async function deploymentPauseCommand(
+export function deploymentPauseCommand(
   name: string,
   paused: boolean,
   options: ControlFlags & { json?: boolean },
 ): Promise<number> {
-  return withControl(options, "write", async (control) => {
-    const result = await control.setDeploymentPaused(name, paused);
-    process.stdout.write(
-      options.json ? `${JSON.stringify(result)}\n` : `deployment ${name} ${paused ? "paused" : "resumed"}\n`,
-    );
-    return 0;
-  });
+  return pauseCommand("deployment", name, paused, options, (control) =>
+    control.setDeploymentPaused(name, paused),
+  );
 }
 
 /** `tickflow backfill NAME --from D --to D [--missing]` */

@@ -1,5 +1,5 @@
 /** `tickflow work-pools ls`, `work-pool pause|resume NAME`. */
-import { type ControlFlags, withControl } from "./control.js";
+import { type ControlFlags, pauseCommand, withControl } from "./control.js";
 import { formatTable } from "./output.js";
 
 const limitText = (n: number | null) => (n === null ? "-" : String(n));
@@ -39,16 +39,12 @@ export async function workPoolsListCommand(options: ControlFlags & { json?: bool
   });
 }
 
-export async function workPoolPauseCommand(
+export function workPoolPauseCommand(
   name: string,
   paused: boolean,
   options: ControlFlags & { json?: boolean },
 ): Promise<number> {
-  return withControl(options, "write", async (control) => {
-    const result = await control.setWorkPoolPaused(name, paused);
-    process.stdout.write(
-      options.json ? `${JSON.stringify(result)}\n` : `work pool ${name} ${paused ? "paused" : "resumed"}\n`,
-    );
-    return 0;
-  });
+  return pauseCommand("work pool", name, paused, options, (control) =>
+    control.setWorkPoolPaused(name, paused),
+  );
 }

@@ -11,6 +11,7 @@ function collect(value: string, previous: string[]): string[] {
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted). */
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   let code = 0;
   const program = new Command("tickflow")
     .description("Declarative, YAML-driven pipeline runner for market data.")
@@ -340,5 +341,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tickflow: internal error: ${message}\n`);
     if (process.env.TICKFLOW_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
     return 1;
+  }
+}
+
+/**
+ * `tickflow runs show ID | head -5`: the reader may close the pipe before everything is written.
+ * That ends the command quietly, as it does for other Unix tools, instead of with a stack trace.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount("error") > 0) continue;
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
   }
 }

@@ -11,9 +11,11 @@ export interface RunOptions extends Pick<PlanOptions, "param" | "date"> {
   db: string;
 }
 
-/** Exit codes of a finished run: 0 completed, 130 cancelled (Ctrl-C), 1 anything else. */
-export function exitCodeOf(result: RunResult): number {
-  return result.state === "Completed" ? 0 : result.state === "Cancelled" ? 130 : 1;
+/** Exit codes of a finished run: 0 completed, 130 cancelled (Ctrl-C; 143 for SIGTERM), 1 anything else. */
+export function exitCodeOf(result: RunResult, signal?: NodeJS.Signals): number {
+  if (result.state === "Completed") return 0;
+  if (result.state === "Cancelled") return signal === "SIGTERM" ? 143 : 130;
+  return 1;
 }
 
 /** `tickflow run FILE`: executes the pipeline in this process, with live progress. */
@@ -21,16 +23,16 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
   const { plan, doc } = await resolvePlan(file, options);
   const store = await openStoreForCli(options.db);
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts === 1) {
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy === undefined) {
+      stoppedBy = signal;
       process.stderr.write("\ncancelling (Ctrl-C again to quit at once)\n");
       controller.abort();
-    } else process.exit(130);
+    } else process.exit(signal === "SIGTERM" ? 143 : 130);
   };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const progress = createProgress(plan.tasks.length, process.stderr, {
     tty: Boolean(process.stderr.isTTY),
     colour: useColour(process.stderr),
@@ -50,8 +52,8 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
     });
   } finally {
     progress.stop();
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     await store.close();
   }
   if (options.json) {
@@ -77,5 +79,9 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       `run ${result.id} ${result.state}: ${summary}${result.error ? `\n  ${result.error}` : ""}\n`,
     );
   }
-  return exitCodeOf(result);
+  if (stoppedBy !== undefined) {
+    // Cancelled: the run is recorded; a step that ignored its cancel must not keep the process.
+    setTimeout(() => process.exit(exitCodeOf(result, stoppedBy)), 500).unref();
+  }
+  return exitCodeOf(result, stoppedBy);
 }

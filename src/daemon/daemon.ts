@@ -108,7 +108,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       collectGarbage();
     };
     await register("deploy");
-    const crashed = await recoverCrashedRuns(controlDb, now(), { atStart: true });
+    // Runs a dead process left holding a slot were marked Crashed when the file was opened.
+    const crashed = store.crashedAtOpen;
     if (crashed.length > 0) log("warn", `marked ${crashed.length} run(s) Crashed: ${crashed.join(", ")}`);
 
     const today = () => xnysDate(now());

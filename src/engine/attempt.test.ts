@@ -34,6 +34,7 @@ function setup(doc: Omit<TaskDocument, "uses">, run: StepRun) {
   };
   const env: AttemptEnv = {
     clock,
+    stopGraceMs: STOP_GRACE_MS,
     runSignal: runController.signal,
     findCached: async (key, notBefore) => {
       cacheLookups.push({ key, notBefore });
@@ -67,6 +68,9 @@ const completes: StepRun = async (p) => ({ doubled: Number(p.n) * 2 });
 const fails: StepRun = async (_, attempt) => {
   throw new Error(`boom ${attempt}`);
 };
+/** How long an aborted attempt waits for its step to stop (virtual time). */
+const STOP_GRACE_MS = 500;
+
 /** A step that ignores its signal and never settles. */
 const hangs: StepRun = () => new Promise(() => {});
 /** A step that waits on the test clock for `ms`, honouring its signal. */
@@ -147,8 +151,11 @@ describe("runAttempts", () => {
     expect(t.outcome()).toBeUndefined();
     await t.clock.advance(1);
     expect(t.calls[0]!.signal.aborted).toBe(true);
+    // It gives the step the stop grace to end its work, then goes on without it.
+    expect(t.states).toEqual(["Running"]);
+    await t.clock.advance(STOP_GRACE_MS);
     expect(t.states).toEqual(["Running", "Retrying: timed out after 2s"]);
-    await t.clock.advance(3_000);
+    await t.clock.advance(1_000 + 2_000 + STOP_GRACE_MS);
     expect(t.outcome()).toEqual({ state: "Failed", error: "timed out after 2s" });
     expect(t.result.attempts).toBe(2);
   });

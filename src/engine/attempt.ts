@@ -48,6 +48,12 @@ export interface InstanceWork {
 /** What every instance of a run shares. */
 export interface AttemptEnv {
   clock: Clock;
+  /**
+   * After a timeout or a cancel, how long an attempt waits for its step to stop (its HTTP requests
+   * and statements are aborted at once) before it gives up on it: work still running must not be
+   * cut off (its connection closed under it), but a step that ignores its signal cannot hang the run.
+   */
+  stopGraceMs: number;
   /** Aborts, with a `RunAborted`, when the run is cancelled or times out. */
   runSignal: AbortSignal;
   /** The outputs of a Completed instance with this cache key that ended at `notBefore` or later. */
@@ -99,11 +105,18 @@ export async function runAttempts(work: InstanceWork, env: AttemptEnv): Promise<
     work.onState("Running");
     const signal =
       timeoutMs === undefined ? runSignal : AbortSignal.any([runSignal, clock.timeout(timeoutMs)]);
+    let step: Promise<Record<string, unknown> | undefined>;
     try {
-      const outputs = await untilAborted(work.runStep(params, attempt, signal), signal);
+      step = work.runStep(params, attempt, signal);
+    } catch (err) {
+      step = Promise.reject(err);
+    }
+    try {
+      const outputs = await untilAborted(step, signal);
       result.outputs = outputs ?? {};
       return { state: "Completed" };
     } catch (err) {
+      if (signal.aborted) await settledWithin(step, clock, env.stopGraceMs);
       if (runSignal.aborted) return abortedRun(runSignal);
       const error = isTimeout(signal) ? `timed out after ${doc.timeout}` : messageOf(err);
       if (attempt >= attempts) return { state: "Failed", error };
@@ -123,6 +136,15 @@ function abortedRun(runSignal: AbortSignal): Outcome {
   return reason instanceof RunAborted
     ? { state: reason.state, error: reason.message }
     : { state: "Cancelled", error: "cancelled" };
+}
+
+/** Resolves once `work` has settled, or after `ms` on the clock, whichever comes first. */
+async function settledWithin(work: Promise<unknown>, clock: Clock, ms: number): Promise<void> {
+  const settled = new AbortController();
+  const done = () => settled.abort();
+  work.then(done, done);
+  // Ends early (rejects) when the work settles: no timer is left to keep the process alive.
+  await clock.sleep(ms, settled.signal).catch(() => undefined);
 }
 
 export function messageOf(err: unknown): string {

@@ -22,6 +22,7 @@ export class RunConnections {
 
   /** `work` (a step's attempt) runs on `db`: the connection is not handed on before it settles. */
   track(db: DuckDBConnection, work: Promise<unknown>): void {
+    this.store.busyWhile(db, work);
     const state = this.busy.get(db) ?? { pending: 0, givenBack: false };
     state.pending++;
     this.busy.set(db, state);

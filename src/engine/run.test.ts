@@ -263,13 +263,16 @@ describe("executeRun", () => {
     expect(run.probe.signals.get("stuck")!.aborted).toBe(false);
     await run.clock.advance(1);
     expect(run.probe.signals.get("stuck")!.aborted).toBe(true);
+    // The stuck step gets the stop grace (1 s) to end its work, then the retry delay (1 s).
+    await run.clock.advance(1_000);
     await run.clock.advance(1_000);
     await until(() => run.probe.started.length >= 2, "second attempt");
     await run.clock.advance(2_000);
+    await run.clock.advance(1_000);
     const result = await run.finished();
     expect(result.state).toBe("Failed");
     expect(result.tasks[0]).toMatchObject({ state: "Failed", attempts: 2, error: "timed out after 2s" });
-    expect(run.at(result.tasks[0]!.endedAt)).toBe(5_000);
+    expect(run.at(result.tasks[0]!.endedAt)).toBe(7_000);
     expect(statesOf(result)).toEqual({ stuck: "Failed", after: "Skipped" });
     const transitions = await transitionsOf(store.db, result.id);
     expect(

@@ -50,6 +50,8 @@ export interface ExecuteOptions {
   existingRun?: boolean;
   /** Timestamps, retry delays and timeouts (default: the system's). */
   clock?: Clock;
+  /** How long a timed-out or cancelled step may take to stop before the run gives up on it. Default 1 s. */
+  stopGraceMs?: number;
 }
 
 export interface TaskResult {
@@ -75,6 +77,7 @@ export interface RunResult {
 }
 
 const DEFAULT_MAX_PARALLEL = 8;
+const STOP_GRACE_MS = 1000;
 
 /** A task instance while the run executes. */
 interface Instance {
@@ -135,6 +138,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   };
   const attemptEnv: AttemptEnv = {
     clock,
+    stopGraceMs: options.stopGraceMs ?? STOP_GRACE_MS,
     runSignal: abort.signal,
     findCached: (key, notBefore) => findCachedTask(store.db, key, notBefore),
   };
@@ -193,8 +197,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
           result: inst.result,
           runStep: (params, attempt, signal) => {
             const step = run(stepContext(scope, inst.planned.id, attempt, signal, db), params);
-            // An attempt that outlives its timeout may still use `db`.
+            // An attempt that outlives its timeout may still use `db`; once its signal aborts, its
+            // statements are stopped at once, whatever the step does.
             connections.track(db, step);
+            interruptOnAbort(db, signal, step);
             return step;
           },
           onState: (state, message) => record(inst, state, message),
@@ -345,11 +351,34 @@ function stepContext(
     attempt,
     signal,
     db,
-    sinks: stepSinks(db),
+    sinks: stepSinks(db, signal),
     baseDir: scope.baseDir,
     env: scope.env,
     log: (level, message) => scope.log(taskId, level, message),
   };
+}
+
+/**
+ * From the moment `signal` aborts until `work` settles, interrupts whatever `db` runs (again every
+ * 50 ms: an interrupt between two statements is lost). DuckDB must never be asked to close a
+ * connection whose statement still runs: that deadlocks a worker thread and the process with it.
+ */
+function interruptOnAbort(db: DuckDBConnection, signal: AbortSignal, work: Promise<unknown>): void {
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const stop = () => {
+    settled = true;
+    if (timer !== undefined) clearInterval(timer);
+    signal.removeEventListener("abort", onAbort);
+  };
+  const onAbort = () => {
+    if (settled) return;
+    db.interrupt();
+    timer = setInterval(() => db.interrupt(), 50);
+  };
+  work.then(stop, stop);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
 }
 
 function taskRow(runId: string, r: TaskResult): TaskRunRow {

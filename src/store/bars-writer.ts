@@ -14,6 +14,11 @@ import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
 
 export interface BarsWriterOptions {
+  /**
+   * The step's signal: once it aborts, entries not yet written are refused with its reason and
+   * nothing more is started (the batch being written is interrupted by the engine and rolled back).
+   */
+  signal?: AbortSignal;
   /** Rows queued (not yet written) above which `whenReady` waits: bounds memory. Default 300,000. */
   maxQueuedRows?: number;
   /** Most rows written in one transaction. Default 300,000. */
@@ -52,11 +57,27 @@ export class BarsWriter implements BarsSink {
   ) {
     this.maxQueuedRows = options.maxQueuedRows ?? 300_000;
     this.maxBatchRows = options.maxBatchRows ?? 300_000;
+    this.signal = options.signal;
+    this.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  private readonly signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.refuseQueued();
+
+  /** Cancelled: what waits is refused, and whoever waits for room goes on (to see the abort). */
+  private refuseQueued(): void {
+    for (const p of this.queue.splice(0)) {
+      this.queuedRows -= p.rows;
+      p.reject(this.signal?.reason);
+    }
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Resolves when the queue has room for more rows (call before fetching the next entry). */
   whenReady(): Promise<void> {
-    if (this.queuedRows < this.maxQueuedRows) return Promise.resolve();
+    if (this.queuedRows < this.maxQueuedRows || this.signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
@@ -64,6 +85,7 @@ export class BarsWriter implements BarsSink {
   write(entry: BarsEntry): Promise<WriteResult> {
     const rows = entry.bars.length + (entry.actions?.length ?? 0);
     if (rows === 0) return Promise.resolve({ bars: 0, actions: 0 });
+    if (this.signal?.aborted) return Promise.reject(this.signal.reason);
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, rows, spans: spansOf(entry), resolve, reject });
       this.queuedRows += rows;
@@ -76,6 +98,7 @@ export class BarsWriter implements BarsSink {
   /** Waits for every queued entry, then drops the staging tables. */
   async close(): Promise<void> {
     while (this.draining) await this.draining;
+    this.signal?.removeEventListener("abort", this.onAbort);
     if (this.staging !== undefined) {
       const staging = this.staging;
       this.staging = undefined;
@@ -119,6 +142,7 @@ export class BarsWriter implements BarsSink {
         for (const [i, p] of batch.entries()) p.resolve(results[i]!);
       } catch (err) {
         if (batch.length === 1) batch[0]!.reject(err);
+        else if (this.signal?.aborted) for (const p of batch) p.reject(this.signal.reason);
         else {
           // One bad entry must not take the others down: write them one by one.
           for (const p of batch) {

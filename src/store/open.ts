@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { crashRuns } from "./crash-runs.js";
 import { openError, StoreError } from "./errors.js";
+import { runsWithoutHolder } from "./leases.js";
 import { LATEST_VERSION, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 
 /** An open database: the DuckDB instance, its main connection, and a way to let go of the file. */
@@ -19,6 +21,18 @@ export interface Store {
   connect(): Promise<DuckDBConnection>;
   /** Closes a connection from `connect()` before the store closes (long-lived processes). */
   release(connection: DuckDBConnection): void;
+  /**
+   * `work` (a step's) may run statements on `connection` until it settles: `close()` leaves the
+   * connection alone meanwhile. DuckDB deadlocks when a connection is closed under a running
+   * statement.
+   */
+  busyWhile(connection: DuckDBConnection, work: Promise<unknown>): void;
+  /**
+   * Runs found holding a slot when the file was opened for writing, now marked Crashed: DuckDB lets
+   * one process write the file, so whoever ran them has died (a `kill -9` of `tickflow run`, a
+   * daemon's crash).
+   */
+  readonly crashedAtOpen: readonly string[];
   /** Closes every connection and the instance, releasing the file lock. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -98,26 +112,40 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     throw openError(absolute, err);
   }
   const connections: DuckDBConnection[] = [];
+  const busy = new Map<DuckDBConnection, number>();
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     for (const connection of connections.splice(0)) {
+      if (busy.has(connection)) continue;
       try {
         connection.closeSync();
       } catch {
         // already closed
       }
     }
-    instance.closeSync();
+    // A step that ignored its cancel still runs on a connection: leave it and the instance to the
+    // process's end (the file lock goes with the process; what was committed is in the WAL).
+    if (busy.size === 0) instance.closeSync();
     openPaths.delete(absolute);
   };
 
   try {
     const db = await instance.connect();
     connections.push(db);
+    let crashedAtOpen: string[] = [];
     if (readOnly) await checkSchema(db, absolute);
-    else await applyMigrations(db, absolute);
+    else {
+      await applyMigrations(db, absolute);
+      const now = new Date();
+      crashedAtOpen = await crashRuns(
+        db,
+        await runsWithoutHolder(db, now, { all: true }),
+        now,
+        "crashed: its process ended while it ran (found when the database was next opened)",
+      );
+    }
     const store: Store = {
       path: absolute,
       instance,
@@ -133,6 +161,16 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
         if (at < 0) return; // closed with the store already
         connections.splice(at, 1);
         connection.closeSync();
+      },
+      crashedAtOpen,
+      busyWhile(connection, work) {
+        busy.set(connection, (busy.get(connection) ?? 0) + 1);
+        const done = () => {
+          const left = (busy.get(connection) ?? 1) - 1;
+          if (left > 0) busy.set(connection, left);
+          else busy.delete(connection);
+        };
+        work.then(done, done);
       },
       close,
     };

@@ -9,78 +9,41 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sessionsBetween } from "../src/calendar/index.js";
 import { REPO, tempDir, tickflow } from "./helpers/cli.js";
-import { type FaultServer, startFaultServer } from "./servers/fault-server.js";
+import { type ManySymbols, SESSIONS, startManySymbols } from "./servers/many-symbols.js";
 
-const FROM = "2022-01-03";
-const TO = "2025-12-31";
-const SESSIONS = sessionsBetween(FROM, TO);
-const SYMBOLS = Array.from({ length: 300 }, (_, i) => `S${String(i + 1).padStart(3, "0")}`);
-/** A symbol whose request never gets an answer. */
-const STALLED = "S003";
-
-let server: FaultServer;
+let many: ManySymbols;
 let dir: string;
 let cleanup: () => Promise<void>;
 let pipeline: string;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
-  server = await startFaultServer();
-  const results = SESSIONS.map((d, i) => {
-    const c = 100 + (i % 50);
-    return { t: Date.parse(`${d}T05:00:00Z`), o: c, h: c + 1, l: c - 1, c, v: 1000 + i, vw: c, n: 7 };
-  });
-  for (const symbol of SYMBOLS) {
-    server.handle(`/v2/aggs/ticker/${symbol}/range/1/day/${FROM}/${TO}`, () =>
-      symbol === STALLED && stall
-        ? { kind: "stall" }
-        : { kind: "json", body: { ticker: symbol, status: "OK", resultsCount: results.length, results } },
-    );
-  }
+  many = await startManySymbols();
   pipeline = join(dir, "ingest.yaml");
-  writeFileSync(
-    pipeline,
-    `kind: pipeline
-name: big-ingest
-tasks:
-  fetch:
-    uses: polygon.daily_bars
-    with:
-      symbols: [${SYMBOLS.join(", ")}]
-      start: "${FROM}"
-      end: "${TO}"
-      base_url: ${server.origin}
-      api_key: \${{ env.POLYGON_API_KEY }}
-      rate_limit: 0
-      concurrency: 8
-`,
-  );
+  writeFileSync(pipeline, many.pipeline("big-ingest"));
 });
 afterAll(async () => {
-  await server.close();
+  await many.server.close();
   await cleanup();
 });
-
-let stall = false;
 
 /** Starts `tickflow run`, sends `signal` once 20 symbols were served; the exit code and how long it took. */
 async function runAndSignal(
   db: string,
   signal: NodeJS.Signals,
 ): Promise<{ code: number | null; ms: number }> {
-  const served = server.requests.length;
+  const served = many.server.requests.length;
   const child = spawn(process.execPath, [join(REPO, "bin/tickflow.js"), "run", pipeline, "--db", db], {
     env: { ...process.env, POLYGON_API_KEY: "k-cancel-test-123456", NO_COLOR: "1" },
   });
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-  for (let i = 0; i < 600 && server.requests.length - served < 20; i++) {
+  for (let i = 0; i < 600 && many.server.requests.length - served < 20; i++) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  expect(server.requests.length - served, stderr).toBeGreaterThanOrEqual(20);
+  expect(many.server.requests.length - served, stderr).toBeGreaterThanOrEqual(20);
   const sentAt = Date.now();
   child.kill(signal);
   const code = await exited;
@@ -103,7 +66,7 @@ async function partialSymbols(db: string): Promise<unknown[]> {
 
 describe("cancelling tickflow run mid-ingestion", () => {
   it("SIGINT: exit 130 within 2 s, the run Cancelled, nothing partial", async () => {
-    stall = false;
+    many.stall = false;
     const db = join(dir, "int.duckdb");
     const { code, ms } = await runAndSignal(db, "SIGINT");
     expect(code).toBe(130);
@@ -114,7 +77,7 @@ describe("cancelling tickflow run mid-ingestion", () => {
   });
 
   it("SIGTERM with a request stalled in flight: exit 143 within 2 s, nothing partial", async () => {
-    stall = true;
+    many.stall = true;
     const db = join(dir, "term.duckdb");
     const { code, ms } = await runAndSignal(db, "SIGTERM");
     expect(code).toBe(143);
@@ -124,7 +87,7 @@ describe("cancelling tickflow run mid-ingestion", () => {
   });
 
   it("kill -9: the next process to open the file marks the run Crashed; cancel then says so", async () => {
-    stall = false;
+    many.stall = false;
     const db = join(dir, "kill.duckdb");
     await runAndSignal(db, "SIGKILL");
     const id = (await queryJson<{ id: string }>(db, "SELECT id FROM runs"))[0]!.id;

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO, tempDir, tickflow } from "./helpers/cli.js";
+import { type ManySymbols, SESSIONS, startManySymbols } from "./servers/many-symbols.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -35,10 +36,14 @@ tasks:
   last: {uses: log, needs: [busy], with: {message: last line}}
 `;
 
+let many: ManySymbols;
+
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
+  many = await startManySymbols();
   mkdirSync(join(dir, "pipelines"));
   writeFileSync(join(dir, "pipelines/chatty.yaml"), CHATTY);
+  writeFileSync(join(dir, "pipelines/ingest.yaml"), many.pipeline("ingest"));
   mkdirSync(join(dir, "deployment/work-pools"), { recursive: true });
   writeFileSync(join(dir, "pipelines/slow.yaml"), SLOW);
   writeFileSync(
@@ -57,10 +62,14 @@ deployments:
   - name: chatty
     pipeline: ../pipelines/chatty.yaml
     work_pool: {name: default}
+  - name: ingest
+    pipeline: ../pipelines/ingest.yaml
+    work_pool: {name: default}
 `,
   );
 });
 afterAll(async () => {
+  await many.server.close();
   await cleanup();
 });
 
@@ -240,6 +249,34 @@ describe("tickflow daemon", () => {
     ]);
     expect(JSON.parse(q.stdout)).toEqual([{ state: "Cancelled" }]);
     expect(daemon.stderr()).toMatch(/grace period over: cancelling 1 run/);
+  });
+
+  it("grace over mid-ingestion: cancels the run, writes nothing partial and exits 0 within grace + 2 s", async () => {
+    const db = join(dir, "grace-ingest.duckdb");
+    const daemon = await startDaemon(db, {
+      TICKFLOW_SHUTDOWN_GRACE: "1s",
+      POLYGON_API_KEY: "k-daemon-test-12345",
+    });
+    const served = many.server.requests.length;
+    const id = String((await api(daemon, "POST", "/api/deployments/ingest/runs")).json.id);
+    await waitFor("20 symbols served", async () =>
+      many.server.requests.length - served >= 20 ? true : undefined,
+    );
+    const sentAt = Date.now();
+    daemon.child.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    expect(Date.now() - sentAt).toBeLessThan(3000);
+    expect(daemon.stderr()).toMatch(/grace period over: cancelling 1 run/);
+    const q = await tickflow(["query", "--db", db, "--json", "SELECT id, state FROM runs"]);
+    expect(JSON.parse(q.stdout)).toEqual([{ id, state: "Cancelled" }]);
+    const partial = await tickflow([
+      "query",
+      "--db",
+      db,
+      "--json",
+      `SELECT symbol FROM bars_daily GROUP BY symbol HAVING count(*) <> ${SESSIONS.length}`,
+    ]);
+    expect(JSON.parse(partial.stdout)).toEqual([]);
   });
 
   it("re-reads the deployment files on SIGHUP", async () => {

@@ -1,6 +1,7 @@
 /**
  * The database the CLI is given, when it cannot be used: a URL this build does not open, a SQLite
- * file, a path below a file, a read-only folder, a full disk. Each is one line naming the database and the cause (never "internal error", never a
+ * file, a path below a file, a read-only folder, a full disk; and backfill dates outside the
+ * calendar. Each is one line naming the database and the cause (never "internal error", never a
  * password), with the exit code of SPEC section 6.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -177,3 +178,22 @@ function fill(file: string): void {
     closeSync(fd);
   }
 }
+
+describe("backfill dates outside the calendar (1990-2100)", () => {
+  it("is a usage error (exit 2) in the calendar's words", async () => {
+    const db = join(folder("backfill"), "t.duckdb");
+    await deployed(db);
+    for (const [from, to, bad] of [
+      ["1980-01-01", "1980-02-01", "1980-01-01"],
+      ["2099-12-01", "2101-01-05", "2101-01-05"],
+    ] as const) {
+      const r = await tickflowHere(["backfill", "demo-hourly", "--from", from, "--to", to, "--db", db], {
+        cwd: dir,
+      });
+      expect([r.code, r.stderr]).toEqual([
+        2,
+        `tickflow: XNYS calendar: date "${bad}" is outside the supported range 1990-2100\n`,
+      ]);
+    }
+  });
+});

@@ -392,6 +392,15 @@ describe("deployments", () => {
       (await call("POST", "/api/deployments/daily/backfill", { from: "2026-02-30", to: "2026-03-01" }))
         .status,
     ).toBe(400);
+    // Outside the calendar's years: the caller's to fix, in the calendar's words.
+    const early = await call("POST", "/api/deployments/daily/backfill", {
+      from: "1980-01-01",
+      to: "1980-02-01",
+    });
+    expect([early.status, early.json]).toEqual([
+      400,
+      { error: 'XNYS calendar: date "1980-01-01" is outside the supported range 1990-2100' },
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  assertXnysDate,
   closureReason,
   countSessions,
   earlyCloses,
@@ -138,6 +139,27 @@ describe("earlyCloses() matches the NYSE published early closes", () => {
     expect(sessionCloseTime("1997-12-26")).toBe("13:00");
     expect(sessionCloseTime("2003-12-26")).toBe("13:00");
     expect(sessionCloseTime("2008-12-26")).toBe("16:00");
+  });
+
+  it("1995-2004 match exchange_calendars' XNYS (its tests/resources/xnys.csv), 1999-12-31 included", () => {
+    // Every session of these years whose close in that file is not 16:00 New York time. 1999-12-31
+    // (13:00) is in its special_closes_adhoc; tickflow said 16:00.
+    expect(sessionCloseTime("1999-12-31")).toBe("13:00");
+    expect(sessionCloseInstant("1999-12-31")?.toISOString()).toBe("1999-12-31T18:00:00.000Z");
+    const early: string[] = [];
+    for (let year = 1995; year <= 2004; year++) early.push(...earlyCloseDates(year));
+    expect(early).toEqual([
+      ...["1995-07-03", "1995-11-24"],
+      ...["1996-07-05", "1996-11-29", "1996-12-24"],
+      ...["1997-07-03", "1997-11-28", "1997-12-24", "1997-12-26"],
+      ...["1998-11-27", "1998-12-24"],
+      ...["1999-11-26", "1999-12-31"],
+      ...["2000-07-03", "2000-11-24"],
+      ...["2001-07-03", "2001-11-23", "2001-12-24"],
+      ...["2002-07-05", "2002-11-29", "2002-12-24"],
+      ...["2003-07-03", "2003-11-28", "2003-12-24", "2003-12-26"],
+      "2004-11-26",
+    ]);
   });
 
   it("every early close is a weekday session", () => {
@@ -382,6 +404,14 @@ describe("validation", () => {
     expect(() => sessionOnOrBefore("1990-01-01")).toThrow(RangeError);
     expect(nextSession("2100-12-30")).toBe("2100-12-31");
     expect(previousSession("1990-01-03")).toBe("1990-01-02");
+  });
+
+  it("assertXnysDate throws what the other functions would", () => {
+    expect(() => assertXnysDate("2024-01-02")).not.toThrow();
+    expect(() => assertXnysDate("1980-01-01")).toThrow(
+      'XNYS calendar: date "1980-01-01" is outside the supported range 1990-2100',
+    );
+    expect(() => assertXnysDate("2024-02-30")).toThrow(RangeError);
   });
 
   it("rejects bad counts", () => {

@@ -149,14 +149,22 @@ function digits(s: string, from: number, to: number): number {
   return value;
 }
 
-/** True for a real calendar date written exactly as `YYYY-MM-DD` (no range restriction). */
 /** The date in New York at `at` (default now): a run's logical date when none is given. */
 export function xnysDate(at: Date = new Date()): string {
   return DateTime.fromJSDate(at).setZone(XNYS_TIMEZONE).toISODate()!;
 }
 
+/** True for a real calendar date written exactly as `YYYY-MM-DD` (no range restriction). */
 export function isValidIsoDate(s: string): boolean {
   return typeof s === "string" && parseParts(s) !== undefined;
+}
+
+/**
+ * Throws the RangeError any other function would throw for `date` (malformed, impossible, outside
+ * 1990-2100): callers check their input up front, with the calendar's own words.
+ */
+export function assertXnysDate(date: string): void {
+  locate(date);
 }
 
 function assertSupportedYear(year: number, what: string): void {
@@ -212,9 +220,13 @@ const SPECIAL_CLOSURES: readonly XnysHoliday[] = [
   { date: "2025-01-09", name: "National Day of Mourning for Jimmy Carter" },
 ];
 
-/** One-off scheduled early closes that no rule produces (the day after Christmas). */
+/**
+ * One-off early closes that no rule produces: exchange_calendars' XNYS `special_closes_adhoc` (its
+ * 2013-07-03 is the Wednesday rule below). pandas_market_calendars leaves 1999-12-31 out as disputed.
+ */
 const SPECIAL_EARLY_CLOSES: readonly XnysEarlyClose[] = [
   { date: "1997-12-26", close: EARLY_CLOSE, name: "Day after Christmas" },
+  { date: "1999-12-31", close: EARLY_CLOSE, name: "New Year's Eve 1999" },
   { date: "2003-12-26", close: EARLY_CLOSE, name: "Day after Christmas" },
 ];
 

@@ -3,12 +3,18 @@
  * when it holds the file or TICKFLOW_API_URL is set), its refusals printed as one line (exit 1).
  */
 import { ControlError, type ControlPlane } from "../control/control-plane.js";
-import { StoreError } from "../store/errors.js";
-import { ReportedFailure } from "./output.js";
+import { StoreError, storeIoError, unsupportedDatabaseUrl } from "../store/errors.js";
+import { ReportedFailure, UsageError } from "./output.js";
 
 export interface ControlFlags {
   /** `--db PATH` as given (undefined: the settings decide). */
   db?: string;
+}
+
+/** A `--db` URL (postgresql://...) is a usage error, before anything is created (the settings check TICKFLOW_DB). */
+export function checkDbFlag(flag: string | undefined): void {
+  const problem = flag === undefined ? undefined : unsupportedDatabaseUrl(flag);
+  if (problem) throw new UsageError(`--db: ${problem}`);
 }
 
 /** Opens the control plane for one command, runs `work` over it, and closes it. */
@@ -22,12 +28,15 @@ export async function withControl<T>(
     import("../control/http.js"),
   ]);
   const report = (err: unknown): never => {
-    if (err instanceof ControlError || err instanceof StoreError || err instanceof DaemonUnreachable) {
-      process.stderr.write(`tickflow: ${err.message}\n`);
+    // A full disk or read-only folder, even when the control plane wrapped DuckDB's words (a 400).
+    const io = storeIoError(err);
+    if (io || err instanceof ControlError || err instanceof StoreError || err instanceof DaemonUnreachable) {
+      process.stderr.write(`tickflow: ${(io ?? (err as Error)).message}\n`);
       throw new ReportedFailure();
     }
     throw err;
   };
+  checkDbFlag(flags.db);
   let control: ControlPlane;
   try {
     control = await openControlPlane({

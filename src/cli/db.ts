@@ -1,5 +1,6 @@
 import { loadSettings } from "../config/settings.js";
 import { openStore, type Store, StoreError } from "../store/index.js";
+import { checkDbFlag } from "./control.js";
 import { ReportedFailure } from "./output.js";
 
 /** Opens the database for a command; a locked or unreadable file is a clear one-line error (exit 1). */
@@ -18,6 +19,7 @@ export async function openStoreForCli(path: string, options: { readOnly?: boolea
 
 /** `--db`, else the settings' TICKFLOW_DB (default ./tickflow.duckdb). */
 export function databasePath(flag: string | undefined): string {
+  checkDbFlag(flag);
   return flag ?? loadSettings().TICKFLOW_DB;
 }
 

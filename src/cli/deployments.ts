@@ -2,7 +2,7 @@
  * `tickflow deploy`, `deployments ls`, `deployment run|pause|resume`, `backfill`: through the
  * control plane (the database, or the daemon's API while it holds the file).
  */
-import { isValidIsoDate } from "../calendar/index.js";
+import { assertXnysDate, isValidIsoDate } from "../calendar/index.js";
 import { loadSettings } from "../config/settings.js";
 import type { DeployChange } from "../control/control-plane.js";
 import { type ControlFlags, pauseCommand, waitsForDaemon, withControl } from "./control.js";
@@ -94,6 +94,12 @@ export async function backfillCommand(
     ["--to", options.to],
   ] as const) {
     if (!isValidIsoDate(value)) throw new UsageError(`${flag} expects YYYY-MM-DD, got "${value}"`);
+    // Outside the calendar's years (1990-2100) is the caller's to fix too: a usage error, in its words.
+    try {
+      assertXnysDate(value);
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
   }
   if (options.to < options.from)
     throw new UsageError(`--to (${options.to}) is before --from (${options.from})`);

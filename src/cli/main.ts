@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { SettingsError } from "../config/settings-error.js";
+import { storeIoError } from "../store/errors.js";
 import { VERSION } from "../version.js";
 import { ReportedFailure, UsageError } from "./output.js";
 
@@ -335,6 +336,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof SettingsError) {
       process.stderr.write(`tickflow: ${err.message}\n`);
       return 2;
+    }
+    // A full disk or a read-only folder is the user's to fix: one line, not an internal error.
+    const io = storeIoError(err);
+    if (io) {
+      process.stderr.write(`tickflow: ${io.message}\n`);
+      return 1;
     }
     // Never a stack trace for users; TICKFLOW_DEBUG=1 shows it for us.
     const message = err instanceof Error ? err.message : String(err);

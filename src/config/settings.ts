@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unsupportedDatabaseUrl } from "../store/errors.js";
 import { SettingsError } from "./settings-error.js";
 
 /**
@@ -6,7 +7,16 @@ import { SettingsError } from "./settings-error.js";
  * `deployment/env.example` lists the same variables; a test keeps the two in step.
  */
 export const settingsSchema = z.object({
-  TICKFLOW_DB: z.string().min(1).default("./tickflow.duckdb").describe("Path of the DuckDB database file."),
+  TICKFLOW_DB: z
+    .string()
+    .min(1)
+    // A URL would otherwise become a folder named "postgresql:" (the message never repeats the URL).
+    .check((ctx) => {
+      const problem = unsupportedDatabaseUrl(ctx.value);
+      if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+    })
+    .default("./tickflow.duckdb")
+    .describe("Path of the DuckDB database file."),
   TICKFLOW_LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"])
     .default("info")

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
@@ -205,13 +205,51 @@ describe("openStore", () => {
     );
   });
 
-  it("refuses a path it cannot create", async () => {
+  it("refuses a path it cannot create, naming the file in the way (not EEXIST)", async () => {
     const file = join(folder(), "file");
     writeFileSync(file, "x");
     const path = join(file, "sub", "t.duckdb");
     const error = await openStore(path).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StoreError);
-    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toBe(
+      `cannot create the folder of database ${path}: ${file} is a file, not a folder`,
+    );
+    await expect(openStore(join(file, "t.duckdb"), { readOnly: true })).rejects.toThrow(
+      `cannot open database ${join(file, "t.duckdb")}: ${file} is a file, not a folder`,
+    );
+  });
+
+  it("says a SQLite file is not a DuckDB database (not that an extension is missing)", async () => {
+    // DuckDB recognises SQLite by its header and reaches for the sqlite extension, never loaded here.
+    const path = join(folder(), "data.db");
+    writeFileSync(path, Buffer.concat([Buffer.from("SQLite format 3\0"), Buffer.alloc(4080)]));
+    for (const readOnly of [false, true]) {
+      await expect(openStore(path, { readOnly })).rejects.toThrow(
+        `cannot open database ${path}: the file is a SQLite database, not a DuckDB database`,
+      );
+    }
+  });
+
+  it("refuses a URL before creating anything, without repeating it (it may hold a password)", async () => {
+    const dir = folder();
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const url of ["postgresql://bob:s3cret@db.example:5432/tf", "postgres://h/db?password=s3cret"]) {
+        const error = await openStore(url).catch((err: unknown) => err);
+        expect(error).toBeInstanceOf(StoreError);
+        expect((error as Error).message).toMatch(
+          /^PostgreSQL is not supported by this build yet \(postgres(ql)?:\/\/\.\.\.\): use a DuckDB file path$/,
+        );
+        expect(`${(error as Error).message} ${(error as StoreError).path}`).not.toContain("s3cret");
+      }
+      await expect(openStore("s3://bucket/t.duckdb")).rejects.toThrow(
+        "s3:// URLs are not supported by this build: use a DuckDB file path",
+      );
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it("opens read-only without migrating, and refuses writes", async () => {

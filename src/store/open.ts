@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { crashRuns } from "./crash-runs.js";
-import { openError, StoreError } from "./errors.js";
+import { fileInTheWay, openError, StoreError, unsupportedDatabaseUrl } from "./errors.js";
 import { runsWithoutHolder } from "./leases.js";
 import { LATEST_VERSION, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 
@@ -70,6 +70,9 @@ export function storeOfMainConnection(db: DuckDBConnection): Store | undefined {
  */
 export async function openStore(path: string, options: OpenOptions = {}): Promise<Store> {
   const readOnly = options.readOnly === true;
+  // Before resolve(): a URL would become a folder named "postgresql:".
+  const url = unsupportedDatabaseUrl(path);
+  if (url) throw new StoreError(url, `${path.slice(0, path.indexOf("://"))}://...`);
   const absolute = path === MEMORY ? MEMORY : resolve(path);
   const config: Record<string, string> = {
     autoinstall_known_extensions: "false",
@@ -79,8 +82,11 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     if (absolute === MEMORY)
       throw new StoreError("an in-memory database cannot be opened read-only", absolute);
     if (!existsSync(absolute)) {
+      const file = fileInTheWay(absolute);
       throw new StoreError(
-        `database ${absolute} does not exist (run a pipeline first to create it)`,
+        file
+          ? `cannot open database ${absolute}: ${file} is a file, not a folder`
+          : `database ${absolute} does not exist (run a pipeline first to create it)`,
         absolute,
       );
     }
@@ -89,7 +95,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     try {
       mkdirSync(dirname(absolute), { recursive: true });
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = mkdirReason(absolute, err);
       throw new StoreError(`cannot create the folder of database ${absolute}: ${reason}`, absolute, {
         cause: err,
       });
@@ -180,6 +186,15 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     await close();
     throw openError(absolute, err);
   }
+}
+
+/** Why the folders of `path` could not be made, in words (not `EEXIST: file already exists, mkdir`). */
+function mkdirReason(path: string, err: unknown): string {
+  const file = fileInTheWay(path);
+  if (file) return `${file} is a file, not a folder`;
+  const { code, path: at } = err as NodeJS.ErrnoException;
+  if ((code === "EACCES" || code === "EROFS") && at) return `the folder ${dirname(at)} is read-only`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 async function applyMigrations(db: DuckDBConnection, path: string): Promise<void> {

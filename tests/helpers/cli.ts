@@ -13,13 +13,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI (the compiled launcher) as a child process. */
+/**
+ * Runs the real CLI (the compiled launcher) as a child process. `wrap`: a command that runs it
+ * (e.g. `setpriv` with fewer capabilities).
+ */
 export function tickflow(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrap?: string[] } = {},
 ): Promise<CliResult> {
+  const [command, ...rest] = [...(options.wrap ?? []), process.execPath, BIN, ...args];
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command!, rest, {
       cwd: options.cwd ?? REPO,
       env: { ...process.env, NO_COLOR: "1", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],

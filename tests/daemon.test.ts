@@ -114,7 +114,9 @@ async function startDaemon(
 }
 
 async function api(d: Daemon, method: string, path: string, headers: Record<string, string> = {}) {
-  const r = await fetch(`http://127.0.0.1:${d.port}${path}`, { method, headers });
+  const json =
+    method === "GET" ? {} : { body: "{}", headers: { "content-type": "application/json", ...headers } };
+  const r = await fetch(`http://127.0.0.1:${d.port}${path}`, { method, headers, ...json });
   return { status: r.status, json: (await r.json().catch(() => null)) as Record<string, unknown> };
 }
 

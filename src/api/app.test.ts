@@ -12,6 +12,7 @@ import { createRuns, newRunId, RunRecorder, transitionRuns } from "../store/inde
 import type { Store } from "../store/open.js";
 import { tempStore } from "../store/testing.js";
 import { createApi } from "./app.js";
+import { isOwnHost } from "./serve.js";
 
 const NOW = new Date("2026-03-02T15:00:00.000Z"); // 10:00 in New York, a Monday
 const TOKEN = "a-token-of-twenty-chars";
@@ -24,7 +25,7 @@ let cancelled: string[];
 let live: Set<string>;
 let errors: string[];
 
-function makeApp(token?: string): Hono {
+function makeApp(token?: string, ownHost?: (host: string | undefined) => boolean): Hono {
   const control = new LocalControlPlane(store, {
     now: () => NOW,
     live: { has: (id) => live.has(id), cancel: (id) => cancelled.push(id) },
@@ -36,6 +37,7 @@ function makeApp(token?: string): Hono {
     health: async () => ({ status: "ok", database: store.path }),
     metrics: async () => "tickflow_up 1\n",
     onError: (m) => errors.push(m),
+    ...(ownHost ? { ownHost } : {}),
   });
 }
 
@@ -104,9 +106,10 @@ async function call(
   to: Hono = app,
   // biome-ignore lint/suspicious/noExplicitAny: answers are JSON the tests pick apart field by field
 ): Promise<{ status: number; json: any; headers: Headers }> {
+  const sendsJson = body !== undefined || !["GET", "HEAD"].includes(method);
   const response = await to.request(path, {
     method,
-    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    headers: { ...(sendsJson ? { "content-type": "application/json" } : {}), ...headers },
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -202,6 +205,76 @@ describe("API answers", () => {
     const ok = await call("GET", "/api/runs", undefined, { authorization: `bearer ${TOKEN}` }, guarded);
     expect(ok.status).toBe(200);
     expect((await call("GET", "/metrics", undefined, {}, guarded)).status).toBe(401);
+  });
+
+  it("refuses other hosts (DNS rebinding) and cross-site changes (CSRF), and lets its own pages through", async () => {
+    const bind = { host: "127.0.0.1", port: 4200, names: ["tickflow.internal"] };
+    const guarded = makeApp(undefined, (host) => isOwnHost(host, bind));
+    const get = (host: string) => call("GET", "/api/runs", undefined, { host }, guarded);
+    for (const host of [
+      "127.0.0.1:4200",
+      "localhost:4200",
+      "[::1]:4200",
+      "tickflow.internal",
+      "tickflow.internal:4200",
+    ]) {
+      expect({ host, status: (await get(host)).status }).toEqual({ host, status: 200 });
+    }
+    for (const host of ["evil.example", "evil.example:4200", "127.0.0.1:9999", "127.0.0.2:4200"]) {
+      const refused = await get(host);
+      expect({ host, status: refused.status }).toEqual({ host, status: 403 });
+      expect(refused.json.error).toMatch(/is not this daemon's address/);
+    }
+    const own = { host: "127.0.0.1:4200" };
+    // A cross-site form or text POST (no CORS preflight) changes nothing.
+    const text = await call(
+      "POST",
+      "/api/deployments/daily/runs",
+      "{}",
+      {
+        ...own,
+        "content-type": "text/plain",
+        origin: "http://evil.example",
+      },
+      guarded,
+    );
+    expect(text.status).toBe(415);
+    const form = await call(
+      "POST",
+      "/api/deployments/daily/pause",
+      "",
+      {
+        ...own,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      guarded,
+    );
+    expect(form.status).toBe(415);
+    const crossJson = await call(
+      "POST",
+      "/api/deployments/daily/runs",
+      {},
+      { ...own, origin: "http://evil.example" },
+      guarded,
+    );
+    expect(crossJson).toMatchObject({
+      status: 403,
+      json: { error: 'requests from "http://evil.example" may not change this daemon\'s state' },
+    });
+    expect((await call("GET", "/api/runs", undefined, own, guarded)).json).toEqual([]);
+    expect((await call("GET", "/api/deployments", undefined, own, guarded)).json[0].paused).toBe(false);
+    // The daemon's own page (the console) and the CLI (no Origin) may.
+    const fromConsole = await call(
+      "POST",
+      "/api/deployments/daily/runs",
+      {},
+      { ...own, origin: "http://127.0.0.1:4200" },
+      guarded,
+    );
+    expect(fromConsole.status).toBe(201);
+    expect((await call("POST", "/api/deployments/daily/pause", undefined, own, guarded)).status).toBe(200);
+    // Bound to every address (a token is then required), the Host is not checked.
+    expect(isOwnHost("anything:1", { host: "0.0.0.0", port: 4200, names: [] })).toBe(true);
   });
 
   it("serves health and Prometheus text", async () => {

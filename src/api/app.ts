@@ -26,7 +26,12 @@ export interface ApiOptions {
   metrics(): Promise<string>;
   /** Told about failures that are ours (answered 500). */
   onError(message: string): void;
+  /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
+  ownHost?: (host: string | undefined) => boolean;
 }
+
+/** Methods that change state: only as JSON, and only from this daemon's own pages. */
+const CHANGES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /** Largest request body accepted. */
 const MAX_BODY_BYTES = 1 << 20;
@@ -99,6 +104,15 @@ export function createApi(options: ApiOptions): Hono {
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
   app.use(async (c, next) => {
+    const host = c.req.header("host");
+    if (options.ownHost && !options.ownHost(host)) {
+      return c.json(
+        {
+          error: `Host ${JSON.stringify(host ?? "")} is not this daemon's address (list other names in TICKFLOW_API_HOSTS)`,
+        },
+        403,
+      );
+    }
     if (!authorised(c.req.header("authorization"), options.token)) {
       c.header("www-authenticate", "Bearer");
       return c.json({ error: "missing or wrong bearer token" }, 401);
@@ -119,12 +133,29 @@ export function createApi(options: ApiOptions): Hono {
         }),
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
-    }),
-  );
+  app.use(async (c, next) => {
+    if (CHANGES.has(c.req.method)) {
+      // A web page of another origin can send form and text bodies without asking (CORS): not JSON.
+      if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+        return c.json({ error: "send state-changing requests as Content-Type: application/json" }, 415);
+      }
+      const origin = c.req.header("origin");
+      if (origin !== undefined && !sameOrigin(origin, c.req.header("host"))) {
+        return c.json(
+          { error: `requests from ${JSON.stringify(origin)} may not change this daemon's state` },
+          403,
+        );
+      }
+    }
+    await next();
+  });
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: `request body over ${MAX_BODY_BYTES} bytes` }, 413),
+  });
+  // Only requests with a body: reading `body` of a GET makes the node adapter build a full Request
+  // with an abort signal whose listeners outlive it (10,000 GETs kept 40 MB).
+  app.use((c, next) => (CHANGES.has(c.req.method) ? limitBody(c, next) : next()));
 
   app.get("/metrics", async (c) =>
     c.body(await options.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
@@ -233,6 +264,20 @@ function runId(c: Context): string {
 /** A deployment's or work pool's name: any text (one that names nothing is a 404). */
 function name(c: Context): string {
   return c.req.param("name") ?? "";
+}
+
+/** An `Origin` header naming the host the request was sent to (the daemon's own pages). */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    const url = new URL(origin);
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      host !== undefined &&
+      url.host === host.toLowerCase()
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The bearer token check (the scheme is case-insensitive, RFC 9110), in constant time. */

@@ -23,6 +23,27 @@ export function checkApiBinding(host: string, token: string | undefined): void {
   }
 }
 
+/**
+ * Whether a request's `Host` header names this daemon: its bind address, `localhost`, `127.0.0.1`
+ * or `[::1]` (loopback binds), or a name listed in `TICKFLOW_API_HOSTS`, on its port (a listed name
+ * may also come without one, behind a proxy). Refusing the rest stops DNS rebinding: a web page
+ * whose name now points at 127.0.0.1 still sends its own name. Bound to every address (with a
+ * token, which a browser never sends by itself), any host will do.
+ */
+export function isOwnHost(
+  host: string | undefined,
+  bind: { host: string; port: number; names: readonly string[] },
+): boolean {
+  if (bind.host === "0.0.0.0" || bind.host === "::") return true;
+  if (host === undefined) return false;
+  const wanted = host.toLowerCase();
+  const names = [...bind.names, bind.host.includes(":") ? `[${bind.host}]` : bind.host];
+  if (isLoopback(bind.host)) names.push("localhost", "127.0.0.1", "[::1]");
+  return names.some(
+    (name) => wanted === `${name}:${bind.port}` || (bind.names.includes(name) && wanted === name),
+  );
+}
+
 export interface ServedApi {
   server: Server;
   port: number;

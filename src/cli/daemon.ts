@@ -50,6 +50,7 @@ export async function daemonCommand(opts: {
       host: opts.host ?? settings.TICKFLOW_API_HOST,
       port,
       token: settings.TICKFLOW_API_TOKEN,
+      apiHosts: settings.TICKFLOW_API_HOSTS,
       graceMs: parseDuration(settings.TICKFLOW_SHUTDOWN_GRACE) ?? 30_000,
       env: process.env,
       log,

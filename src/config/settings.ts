@@ -53,6 +53,18 @@ export const settingsSchema = z.object({
     .min(16, "must be at least 16 characters")
     .optional()
     .describe("Bearer token for the HTTP API; required when it binds to a non-loopback address."),
+  TICKFLOW_API_HOSTS: z
+    .string()
+    .optional()
+    .transform((text) =>
+      (text ?? "")
+        .split(",")
+        .map((name) => name.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .describe(
+      "Other names the API may be reached by (comma-separated, e.g. tickflow.internal): requests naming any other Host are refused (DNS rebinding).",
+    ),
   TICKFLOW_SHUTDOWN_GRACE: z
     .string()
     .regex(/^\d+(ms|s|m)$/, "a duration such as 30s, 2m or 500ms")

@@ -13,7 +13,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { createApi } from "../api/app.js";
-import { checkApiBinding, serveApi } from "../api/serve.js";
+import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { LocalControlPlane } from "../control/local.js";
 import { openStore, type Store, transitionRuns, withConnectionLock } from "../store/index.js";
@@ -34,6 +34,8 @@ export interface DaemonOptions {
   host: string;
   port: number;
   token: string | undefined;
+  /** Other names the API may be reached by (`TICKFLOW_API_HOSTS`). */
+  apiHosts?: readonly string[];
   env: Record<string, string | undefined>;
   log: DaemonLog;
   /** Registers the deployment files; called at start and on SIGHUP. Absent: use what is registered. */
@@ -198,9 +200,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         cancel: (id) => active.get(id)?.controller.abort(new Error("cancelled through the API")),
       },
     });
+    let servedPort = options.port;
     const app = createApi({
       control,
       token: options.token,
+      ownHost: (host) =>
+        isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] }),
       onError: (m) => log("error", m),
       health: async () => ({
         status: stopping ? "stopping" : "ok",
@@ -236,6 +241,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     });
     const api = await serveApi(app, { host: options.host, port: options.port, token: options.token });
+    servedPort = api.port;
     const leaseTimer = setInterval(
       () => {
         const ids = [...active.keys()];

@@ -215,7 +215,8 @@ describe("a project made by the binary's init", () => {
         exited.then(() => fail(new Error(`daemon exited: ${err}`)));
       });
       const api = async (method: string, path: string) => {
-        const res = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+        const json = method === "GET" ? {} : { headers: { "content-type": "application/json" }, body: "{}" };
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, ...json });
         return { status: res.status, json: (await res.json()) as Record<string, unknown> };
       };
       expect((await api("GET", "/api/health")).status).toBe(200);

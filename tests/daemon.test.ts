@@ -281,6 +281,22 @@ describe("tickflow daemon", () => {
     expect(JSON.parse(partial.stdout)).toEqual([]);
   });
 
+  it("keeps running when its log pipe closes (a journald restart)", async () => {
+    const daemon = await startDaemon(join(dir, "pipe.duckdb"));
+    let exited = false;
+    daemon.exited.then(() => (exited = true));
+    daemon.child.stderr.destroy();
+    // Each run logs a few lines into the closed pipe.
+    for (let i = 0; i < 3; i++) {
+      expect((await api(daemon, "POST", "/api/deployments/chatty/runs", {})).status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect((await api(daemon, "GET", "/api/health")).status).toBe(200);
+    expect(exited).toBe(false);
+    daemon.child.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  });
+
   it("re-reads the deployment files on SIGHUP", async () => {
     const file = join(dir, "deployment/tickflow.yaml");
     const before = readFileSync(file, "utf8");

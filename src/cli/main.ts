@@ -352,15 +352,17 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * `tickflow runs show ID | head -5`: the reader may close the pipe before everything is written.
- * That ends the command quietly, as it does for other Unix tools, instead of with a stack trace.
+ * Output streams that close under us. stdout: `tickflow runs show ID | head -5` closes it before
+ * everything is written, which ends the command quietly, as for other Unix tools, instead of with a
+ * stack trace. stderr: the log lines of a daemon go there, and a journald restart closes the pipe;
+ * logging must never end the process, so a failed write of a log line is dropped.
  */
 function quietOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.listenerCount("error") > 0) continue;
-    stream.on("error", (err: NodeJS.ErrnoException) => {
+  if (process.stdout.listenerCount("error") === 0) {
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
       throw err;
     });
   }
+  if (process.stderr.listenerCount("error") === 0) process.stderr.on("error", () => {});
 }

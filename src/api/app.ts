@@ -15,6 +15,7 @@ import { z } from "zod";
 import { isValidIsoDate } from "../calendar/index.js";
 import { ControlError, type ControlPlane } from "../control/control-plane.js";
 import { MAX_QUERY_ROWS } from "../control/local.js";
+import { storageFault } from "../store/errors.js";
 
 export interface ApiOptions {
   control: ControlPlane;
@@ -26,6 +27,8 @@ export interface ApiOptions {
   metrics(): Promise<string>;
   /** Told about failures that are ours (answered 500). */
   onError(message: string): void;
+  /** Told when a request failed because the database cannot take writes (answered 503). */
+  onStorageFault?(message: string): void;
   /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
   ownHost?: (host: string | undefined) => boolean;
 }
@@ -98,6 +101,11 @@ export function createApi(options: ApiOptions): Hono {
   app.onError((err, c) => {
     if (err instanceof ControlError) return c.json({ error: err.message }, err.status);
     if (err instanceof HTTPException) return c.json({ error: err.message || "bad request" }, err.status);
+    const fault = storageFault(err);
+    if (fault !== undefined) {
+      options.onStorageFault?.(fault);
+      return c.json({ error: `database unusable: ${fault}` }, 503);
+    }
     options.onError(`API ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}`);
     return c.json({ error: "internal error" }, 500);
   });
@@ -160,7 +168,10 @@ export function createApi(options: ApiOptions): Hono {
   app.get("/metrics", async (c) =>
     c.body(await options.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
   );
-  app.get("/api/health", async (c) => c.json(await options.health()));
+  app.get("/api/health", async (c) => {
+    const health = await options.health();
+    return c.json(health, health.status === "database unusable" ? 503 : 200);
+  });
 
   app.get("/api/runs", async (c) => {
     const q = parse(runsQuery, c.req.query(), "query");

@@ -25,6 +25,7 @@ import {
   type RunRow,
   readOnlyQuery,
   type Store,
+  storageFault,
   taskRunsOf,
   transitionRuns,
   transitionsOf,
@@ -258,6 +259,7 @@ export class LocalControlPlane implements ControlPlane {
       try {
         return await backfill(held, name, range, this.now());
       } catch (err) {
+        if (storageFault(err) !== undefined) throw err;
         // The range and the deployment's parameters are the caller's to fix.
         throw new ControlError(400, err instanceof Error ? err.message : String(err));
       }

@@ -16,7 +16,16 @@ import { createApi } from "../api/app.js";
 import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { LocalControlPlane } from "../control/local.js";
-import { openStore, type Store, transitionRuns, withConnectionLock } from "../store/index.js";
+import {
+  daemonSeen,
+  forgetDaemon,
+  openStore,
+  registerDaemon,
+  type Store,
+  storageFault,
+  transitionRuns,
+  withConnectionLock,
+} from "../store/index.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
 import type { DeployChange } from "./deploy.js";
 import { createNotifier } from "./notify.js";
@@ -50,6 +59,8 @@ export interface DaemonOptions {
   /** How long SIGTERM waits for running runs before cancelling them. Default 30 s. */
   graceMs?: number;
   scheduler?: SchedulerOptions;
+  /** How often the daemon writes its row (its test that the database takes writes). Default 5 s. */
+  heartbeatMs?: number;
   /** The clock (tests). */
   now?: () => Date;
   version: string;
@@ -93,6 +104,29 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   async function serve(): Promise<Daemon> {
     const controlDb = await store.connect();
     const locked = <T>(fn: () => Promise<T>) => withConnectionLock(controlDb, fn);
+    await registerDaemon(
+      controlDb,
+      { owner, host: hostname(), pid: process.pid, version: options.version },
+      now(),
+    );
+    /** Why the database takes no writes (a full disk...), from the last write that failed for it. */
+    let fault: string | undefined;
+    const noteFault = (found: string) => {
+      // Said once, not every second: health answers 503 until a write works again.
+      if (fault === undefined) {
+        log(
+          "error",
+          `database unusable: ${found}; health answers 503 and systemd's watchdog is no longer fed until a write works again`,
+        );
+      }
+      fault = found;
+    };
+    /** An error of the loop, a lease renewal or the heartbeat: logged, or taken as a storage fault. */
+    const trouble = (what: string, err: unknown) => {
+      const found = storageFault(err);
+      if (found === undefined) log("error", `${what}: ${err instanceof Error ? err.message : String(err)}`);
+      else noteFault(found);
+    };
     const active = new Map<string, Active>();
     let stopping = false;
     let lastPass: Date | undefined;
@@ -185,9 +219,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     let ticking: Promise<void> = Promise.resolve();
     const loop = () => {
       ticking = tick()
-        .catch((err: unknown) =>
-          log("error", `scheduler/worker loop: ${err instanceof Error ? err.message : String(err)}`),
-        )
+        .catch((err: unknown) => trouble("scheduler/worker loop", err))
         .finally(() => {
           if (!stopping) timer = setTimeout(loop, options.pollMs ?? 1000);
         });
@@ -207,8 +239,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ownHost: (host) =>
         isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] }),
       onError: (m) => log("error", m),
+      onStorageFault: noteFault,
       health: async () => ({
-        status: stopping ? "stopping" : "ok",
+        status: fault !== undefined ? "database unusable" : stopping ? "stopping" : "ok",
+        ...(fault !== undefined ? { error: fault } : {}),
         version: options.version,
         database: store.path,
         runs_active: active.size,
@@ -249,14 +283,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
           const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
           if (lost.length > 0) log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`);
-        })().catch((err: unknown) =>
-          log("error", `lease renewal: ${err instanceof Error ? err.message : String(err)}`),
-        );
+        })().catch((err: unknown) => trouble("lease renewal", err));
       },
       Math.max(100, Math.floor(leaseMs / 3)),
     );
+    // The daemon's row, written every few seconds, tells whether the database takes writes.
+    const heartbeat = setInterval(() => {
+      daemonSeen(controlDb, owner, now()).then(
+        () => {
+          if (fault !== undefined) log("info", "database writable again");
+          fault = undefined;
+        },
+        (err: unknown) => trouble("heartbeat", err),
+      );
+    }, options.heartbeatMs ?? 5000);
+    // Unfed while the database is unusable: systemd restarts the service.
     const watchdog = notifier.watchdogMs
-      ? setInterval(() => void notifier.send("WATCHDOG=1"), notifier.watchdogMs)
+      ? setInterval(() => {
+          if (fault === undefined) void notifier.send("WATCHDOG=1");
+        }, notifier.watchdogMs)
       : undefined;
 
     loop();
@@ -281,26 +326,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           await all;
         }
         clearInterval(leaseTimer);
+        clearInterval(heartbeat);
         if (watchdog) clearInterval(watchdog);
         await api.close();
-        // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
-        await transitionRuns(
-          controlDb,
-          { leaseOwner: owner },
-          {
-            to: "Scheduled",
-            from: ["Pending"],
-            at: now(),
-            message: "handed back: the daemon stopped before starting it",
-            set: { lease_owner: null, lease_expires_at: null },
-          },
-        );
+        try {
+          // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
+          await transitionRuns(
+            controlDb,
+            { leaseOwner: owner },
+            {
+              to: "Scheduled",
+              from: ["Pending"],
+              at: now(),
+              message: "handed back: the daemon stopped before starting it",
+              set: { lease_owner: null, lease_expires_at: null },
+            },
+          );
+          await forgetDaemon(controlDb, owner);
+        } catch (err) {
+          trouble("stopping", err);
+        }
         notifier.close();
-        controlDb.closeSync();
         await store.close();
-        log("info", "stopped");
-        resolveDone(0);
-        return 0;
+        // A database that took no writes at the end is a failure for systemd (Restart=on-failure).
+        const code = fault === undefined ? 0 : 1;
+        log(code === 0 ? "info" : "error", code === 0 ? "stopped" : `stopped; database unusable: ${fault}`);
+        resolveDone(code);
+        return code;
       })();
       return stopPromise;
     };

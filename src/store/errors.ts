@@ -116,6 +116,19 @@ function writable(folder: string): boolean {
  * The nearest existing ancestor folder of `path` when it is a file, not a folder (`--db
  * /tmp/afile/x.duckdb` with `/tmp/afile` a file): nothing can be created below it.
  */
+/**
+ * Why the database cannot take writes any more, when `err` says so: a full disk or a read-only
+ * file system (`storeIoError`), or DuckDB having invalidated the database after a failed write.
+ * Undefined for every other error.
+ */
+export function storageFault(err: unknown): string | undefined {
+  const io = storeIoError(err);
+  if (io) return io.message;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/database has been invalidated/i.test(message)) return stripKind(message);
+  return undefined;
+}
+
 export function fileInTheWay(path: string): string | undefined {
   for (let at = dirname(path); ; at = dirname(at)) {
     try {

@@ -11,7 +11,8 @@ export {
   type WorkPoolRow,
   type WorkQueueRow,
 } from "./deployments.js";
-export { StoreError, StoreLockedError } from "./errors.js";
+export { type DaemonRow, daemonSeen, forgetDaemon, registerDaemon } from "./daemons.js";
+export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";

@@ -210,6 +210,22 @@ ALTER TABLE runs ADD COLUMN lease_owner VARCHAR;
 ALTER TABLE runs ADD COLUMN lease_expires_at TIMESTAMPTZ;
 `,
   },
+  {
+    version: 4,
+    name: "daemons: each running daemon and when it last wrote",
+    sql: `
+-- A daemon writes its row every few seconds: that write failing (a full disk, a read-only file
+-- system) is how it knows the database cannot take writes, and when it works again.
+CREATE TABLE daemons (
+  owner      VARCHAR PRIMARY KEY,
+  host       VARCHAR NOT NULL,
+  pid        INTEGER NOT NULL,
+  version    VARCHAR NOT NULL,
+  started_at TIMESTAMPTZ NOT NULL,
+  seen_at    TIMESTAMPTZ NOT NULL
+);
+`,
+  },
 ];
 
 /** The schema version this code expects. */

@@ -11,6 +11,7 @@ import { tempDir } from "./testing.js";
 const TABLES = [
   "bars_daily",
   "corporate_actions",
+  "daemons",
   "deployments",
   "indicator_series",
   "indicator_values",
@@ -139,6 +140,7 @@ describe("openStore", () => {
     expect(reader.getRowsJson()).toEqual([
       ["bars_daily", ["source", "symbol", "date"]],
       ["corporate_actions", ["source", "symbol", "date", "kind"]],
+      ["daemons", ["owner"]],
       ["deployments", ["name"]],
       ["indicator_series", ["id"]],
       ["runs", ["id"]],

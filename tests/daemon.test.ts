@@ -3,8 +3,8 @@
  * socket held by a small python3 receiver, as Node has none), runs through the API, SIGTERM with a
  * run in flight, kill -9 and restart, and the API's token rules.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -130,6 +130,23 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 2
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A systemd notify socket (a unix datagram socket: Node has none, so a small python3 receiver). */
+async function notifyReceiver(socket: string) {
+  const receiver = spawn("python3", [
+    "-c",
+    "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nwhile True:\n  print(s.recv(4096).decode().replace(chr(10),'|'),flush=True)",
+    socket,
+  ]);
+  let heard = "";
+  await new Promise<void>((resolve) =>
+    receiver.stdout.on("data", (d: Buffer) => {
+      heard += d;
+      if (heard.includes("bound")) resolve();
+    }),
+  );
+  return { receiver, heard: () => heard };
+}
+
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -145,24 +162,13 @@ const runState = async (d: Daemon, id: string) =>
 describe("tickflow daemon", () => {
   it("tells systemd READY, WATCHDOG and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
     const socket = join(dir, "notify.sock");
-    const receiver = spawn("python3", [
-      "-c",
-      "import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nwhile True:\n  print(s.recv(4096).decode().replace(chr(10),'|'),flush=True)",
-      socket,
-    ]);
-    let heard = "";
-    await new Promise<void>((resolve) =>
-      receiver.stdout.on("data", (d: Buffer) => {
-        heard += d;
-        if (heard.includes("bound")) resolve();
-      }),
-    );
+    const { receiver, heard } = await notifyReceiver(socket);
     const db = join(dir, "term.duckdb");
     const daemon = await startDaemon(db, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "400000" });
     try {
-      await waitFor("READY=1", async () => (heard.includes("READY=1") ? true : undefined));
+      await waitFor("READY=1", async () => (heard().includes("READY=1") ? true : undefined));
       // WATCHDOG_USEC 0.4 s: pings every 0.2 s.
-      await waitFor("WATCHDOG=1", async () => (heard.includes("WATCHDOG=1") ? true : undefined), 3000);
+      await waitFor("WATCHDOG=1", async () => (heard().includes("WATCHDOG=1") ? true : undefined), 3000);
       const made = await api(daemon, "POST", "/api/deployments/slow/runs");
       expect(made.status).toBe(201);
       const id = String(made.json.id);
@@ -173,7 +179,7 @@ describe("tickflow daemon", () => {
       daemon.child.kill("SIGTERM");
       expect(await daemon.exited).toBe(0);
       expect(Date.now() - stoppedAt).toBeLessThan(30_000);
-      await waitFor("STOPPING=1", async () => (heard.includes("STOPPING=1") ? true : undefined), 2000);
+      await waitFor("STOPPING=1", async () => (heard().includes("STOPPING=1") ? true : undefined), 2000);
       // The run was let finish within the grace period; nothing is left Running.
       const q = await tickflow(["query", "--db", db, "--json", "SELECT state FROM runs"]);
       expect(JSON.parse(q.stdout)).toEqual([{ state: "Completed" }]);
@@ -295,6 +301,81 @@ describe("tickflow daemon", () => {
     expect(exited).toBe(false);
     daemon.child.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
+  });
+
+  it("on a full disk: health 503, the watchdog unfed, writes 503, reads served; a clean exit 1; a restart recovers", async () => {
+    const mnt = join(dir, "small-disk");
+    mkdirSync(mnt, { recursive: true });
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt]).status === 0;
+    if (!mounted) return; // needs root (CI runs as root); nothing to test without a small disk
+    const db = join(mnt, "t.duckdb");
+    const socket = join(dir, "full.sock");
+    const { receiver, heard } = await notifyReceiver(socket);
+    const daemon = await startDaemon(db, { NOTIFY_SOCKET: socket, WATCHDOG_USEC: "400000" });
+    const filler = join(mnt, "filler");
+    // To the last byte: blocks of 64 KiB, then smaller ones as each no longer fits.
+    const fill = () => {
+      const fd = openSync(filler, "a");
+      try {
+        for (let size = 64 * 1024; size >= 1; size = Math.floor(size / 2)) {
+          const block = Buffer.alloc(size);
+          try {
+            for (;;) writeSync(fd, block);
+          } catch {
+            // ENOSPC at this size: try a smaller one
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const pings = () => heard().split("WATCHDOG=1").length;
+    try {
+      await waitFor("READY=1", async () => (heard().includes("READY=1") ? true : undefined));
+      fill();
+      // A few small writes may still fit in the last page of the WAL file.
+      let refused = await api(daemon, "POST", "/api/deployments/chatty/runs");
+      for (let i = 0; i < 100 && refused.status === 201; i++) {
+        refused = await api(daemon, "POST", "/api/deployments/chatty/runs");
+      }
+      expect(refused.status).toBe(503);
+      expect(String(refused.json.error)).toMatch(
+        /^database unusable: cannot write database .*: no space left on device$/,
+      );
+      const health = await api(daemon, "GET", "/api/health");
+      expect(health.status).toBe(503);
+      expect(health.json).toMatchObject({
+        status: "database unusable",
+        error: expect.stringMatching(/no space left/),
+      });
+      const before = pings();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(pings(), "no WATCHDOG=1 while the database is unusable").toBe(before);
+      // Reads are still served; writes are refused without touching the database.
+      expect((await api(daemon, "GET", "/api/runs")).status).toBe(200);
+      expect((await api(daemon, "POST", "/api/deployments/chatty/pause")).status).toBe(503);
+      daemon.child.kill("SIGTERM");
+      expect(await daemon.exited).toBe(1);
+      const log = daemon.stderr();
+      expect(log.match(/"msg":"database unusable: /g)).toHaveLength(1);
+      expect(log).toMatch(/"msg":"stopped; database unusable: /);
+      expect(log).not.toMatch(/Unhandled|terminate called|\n\s+at /);
+      // Room again: a restart opens the database and serves as before.
+      rmSync(filler);
+      const again = await startDaemon(db);
+      try {
+        expect((await api(again, "GET", "/api/health")).json.status).toBe("ok");
+        expect((await api(again, "POST", "/api/deployments/chatty/pause")).status).toBe(200);
+      } finally {
+        again.child.kill("SIGTERM");
+        expect(await again.exited).toBe(0);
+      }
+    } finally {
+      receiver.kill();
+      daemon.child.kill("SIGKILL");
+      await daemon.exited;
+      spawnSync("umount", ["-l", mnt]);
+    }
   });
 
   it("re-reads the deployment files on SIGHUP", async () => {

@@ -29,6 +29,8 @@ export interface ApiOptions {
   onError(message: string): void;
   /** Told when a request failed because the database cannot take writes (answered 503). */
   onStorageFault?(message: string): void;
+  /** Why state-changing requests are refused now (the database takes no writes), if they are. */
+  writesRefused?(): string | undefined;
   /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
   ownHost?: (host: string | undefined) => boolean;
 }
@@ -142,6 +144,8 @@ export function createApi(options: ApiOptions): Hono {
     }),
   );
   app.use(async (c, next) => {
+    const refused = CHANGES.has(c.req.method) ? options.writesRefused?.() : undefined;
+    if (refused !== undefined) return c.json({ error: `database unusable: ${refused}` }, 503);
     if (CHANGES.has(c.req.method)) {
       // A web page of another origin can send form and text bodies without asking (CORS): not JSON.
       if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {

@@ -111,12 +111,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     /** Why the database takes no writes (a full disk...), from the last write that failed for it. */
     let fault: string | undefined;
+    // After a failed write this process writes no more: DuckDB 1.5 may abort the process on the
+    // next write to a row the failed commit touched (seen: "Failed to append to PRIMARY_runs_0").
+    // It answers reads, refuses writes with 503, and leaves restarting to systemd's watchdog; a
+    // restart replays the log into a consistent database once there is room again.
     const noteFault = (found: string) => {
-      // Said once, not every second: health answers 503 until a write works again.
       if (fault === undefined) {
         log(
           "error",
-          `database unusable: ${found}; health answers 503 and systemd's watchdog is no longer fed until a write works again`,
+          `database unusable: ${found}; no more writes: health answers 503, writes are refused and systemd's watchdog is no longer fed (a restart recovers once there is room)`,
         );
       }
       fault = found;
@@ -168,6 +171,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
 
     const tick = async () => {
+      if (fault !== undefined) return;
       const t = now();
       if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
         const started = performance.now();
@@ -240,6 +244,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] }),
       onError: (m) => log("error", m),
       onStorageFault: noteFault,
+      writesRefused: () => fault,
       health: async () => ({
         status: fault !== undefined ? "database unusable" : stopping ? "stopping" : "ok",
         ...(fault !== undefined ? { error: fault } : {}),
@@ -278,6 +283,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     servedPort = api.port;
     const leaseTimer = setInterval(
       () => {
+        if (fault !== undefined) return;
         const ids = [...active.keys()];
         (async () => {
           await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
@@ -289,13 +295,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     // The daemon's row, written every few seconds, tells whether the database takes writes.
     const heartbeat = setInterval(() => {
-      daemonSeen(controlDb, owner, now()).then(
-        () => {
-          if (fault !== undefined) log("info", "database writable again");
-          fault = undefined;
-        },
-        (err: unknown) => trouble("heartbeat", err),
-      );
+      if (fault !== undefined) return;
+      daemonSeen(controlDb, owner, now()).catch((err: unknown) => trouble("heartbeat", err));
     }, options.heartbeatMs ?? 5000);
     // Unfed while the database is unusable: systemd restarts the service.
     const watchdog = notifier.watchdogMs
@@ -329,22 +330,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         clearInterval(heartbeat);
         if (watchdog) clearInterval(watchdog);
         await api.close();
-        try {
-          // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
-          await transitionRuns(
-            controlDb,
-            { leaseOwner: owner },
-            {
-              to: "Scheduled",
-              from: ["Pending"],
-              at: now(),
-              message: "handed back: the daemon stopped before starting it",
-              set: { lease_owner: null, lease_expires_at: null },
-            },
-          );
-          await forgetDaemon(controlDb, owner);
-        } catch (err) {
-          trouble("stopping", err);
+        if (fault === undefined) {
+          try {
+            // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
+            await transitionRuns(
+              controlDb,
+              { leaseOwner: owner },
+              {
+                to: "Scheduled",
+                from: ["Pending"],
+                at: now(),
+                message: "handed back: the daemon stopped before starting it",
+                set: { lease_owner: null, lease_expires_at: null },
+              },
+            );
+            await forgetDaemon(controlDb, owner);
+          } catch (err) {
+            trouble("stopping", err);
+          }
         }
         notifier.close();
         await store.close();

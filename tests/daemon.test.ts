@@ -420,6 +420,24 @@ describe("tickflow daemon", () => {
       expect((await api(daemon, "GET", "/api/runs", { authorization: "Bearer wrong" })).status).toBe(401);
       expect((await api(daemon, "GET", "/api/runs", { authorization: `Bearer ${token}` })).status).toBe(200);
       expect(daemon.stderr()).not.toContain(token);
+      // The CLI with a wrong token is told so (not "database in use"), through the lock or the URL.
+      for (const env of [
+        { TICKFLOW_API_PORT: String(daemon.port) },
+        { TICKFLOW_API_URL: `http://127.0.0.1:${daemon.port}` },
+      ]) {
+        const ls = await tickflow(
+          ["deployments", "ls", ...(env.TICKFLOW_API_PORT ? ["--db", join(dir, "token.duckdb")] : [])],
+          {
+            cwd: dir,
+            env: { ...process.env, ...env, TICKFLOW_API_TOKEN: "a-wrong-token-of-some-length" },
+          },
+        );
+        expect({ env, code: ls.code, stderr: ls.stderr }).toEqual({
+          env,
+          code: 1,
+          stderr: "tickflow: missing or wrong bearer token\n",
+        });
+      }
     } finally {
       daemon.child.kill("SIGTERM");
       await daemon.exited;

@@ -174,6 +174,9 @@ describe("API answers", () => {
     expect(wrong.headers.get("allow")).toMatch(/GET/);
     expect(wrong.json.error).toMatch(/DELETE is not allowed/);
     expect((await call("GET", "/api/runs/%zz")).status).toBe(400);
+    const head = await app.request("/api/runs", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
     expect((await call("POST", "/api/runs/%E0%A4%A/cancel", {})).status).toBe(400);
     for (const q of ["limit=-1", "limit=1.5", "limit=0", "limit=1001", "limit=abc", "bogus=1"]) {
       const answer = await call("GET", `/api/runs?${q}`);

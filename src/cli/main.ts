@@ -344,9 +344,11 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     // Never a stack trace for users; TICKFLOW_DEBUG=1 shows it for us.
-    const message = err instanceof Error ? err.message : String(err);
+    const { maskerOf } = await import("../config/masker.js");
+    const masker = maskerOf(process.env);
+    const message = masker.mask(err instanceof Error ? err.message : String(err));
     process.stderr.write(`tickflow: internal error: ${message}\n`);
-    if (process.env.TICKFLOW_DEBUG) process.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    if (process.env.TICKFLOW_DEBUG) process.stderr.write(`${masker.mask((err as Error).stack ?? "")}\n`);
     return 1;
   }
 }

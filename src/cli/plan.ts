@@ -1,4 +1,5 @@
 import { isValidIsoDate, xnysDate } from "../calendar/index.js";
+import { maskerOf } from "../config/masker.js";
 import { diagnosticAt } from "../config/yaml.js";
 import { parameterIssueDiagnostics } from "../pipeline/check.js";
 import type { PipelineDocument } from "../pipeline/document.js";
@@ -65,7 +66,8 @@ export async function resolvePlan(
     if (!(err instanceof PlanError)) throw err;
     const at =
       doc.tasks[err.task]?.for_each !== undefined ? ["tasks", err.task, "for_each"] : ["tasks", err.task];
-    printDiagnostics([diagnosticAt(yaml, at, err.message)], "text");
+    // for_each is evaluated here, before any run: its errors may quote a value (from_json's do).
+    printDiagnostics([diagnosticAt(yaml, at, maskerOf(env).mask(err.message))], "text");
     throw new ReportedFailure();
   }
   const steps = new Map(builtinSteps.map((s) => [s.name, s]));

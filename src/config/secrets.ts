@@ -1,6 +1,6 @@
 /** Keys whose values are secrets; they must be `${{ env.NAME }}`, never literals in a file. */
 const SECRET_KEY = /(^|_|-)(api_?key|apikey|access_?key|secret(_?key)?|token|password|passwd)$/i;
-const ENV_EXPRESSION = /^\s*\$\{\{\s*env\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}\s*$/;
+const ENV_EXPRESSION = /^\s*\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);
@@ -14,6 +14,11 @@ export function isSecretReference(value: unknown): boolean {
     value === "" ||
     (typeof value === "string" && ENV_EXPRESSION.test(value))
   );
+}
+
+/** NAME of a value written `${{ env.NAME }}`, else undefined. */
+export function envReferenceName(value: unknown): string | undefined {
+  return typeof value === "string" ? ENV_EXPRESSION.exec(value)?.[1] : undefined;
 }
 
 /** Paths of literal secrets anywhere under `value` (keys that look like secrets holding literals). */

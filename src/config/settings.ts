@@ -84,6 +84,13 @@ export const settingsSchema = z.object({
     .min(1)
     .optional()
     .describe("Polygon (Massive) API key used by the polygon.* steps."),
+  TICKFLOW_SECRET_VARS: z
+    .string()
+    .regex(/^\s*\w+(\s*,\s*\w+)*\s*$/, "variable names separated by commas")
+    .optional()
+    .describe(
+      "More variables whose values are secrets, comma-separated (besides names ending in _KEY, _TOKEN, _SECRET or _PASSWORD): masked as *** in logs, outputs and errors.",
+    ),
   NO_COLOR: z.string().optional().describe("Set to anything to turn off colour and progress bars."),
 });
 

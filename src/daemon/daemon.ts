@@ -15,6 +15,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { createApi } from "../api/app.js";
 import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
+import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
 import {
   daemonSeen,
@@ -81,7 +82,10 @@ interface Active {
 
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const now = options.now ?? (() => new Date());
-  const log = options.log;
+  // The service's secrets never reach its log, whatever a message quotes (API errors, run errors).
+  const masker = maskerOf(options.env);
+  const log: DaemonLog = (level, message, fields) =>
+    options.log(level, masker.mask(message), fields && masker.maskValue(fields));
   const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const maxRuns = options.maxRuns ?? 4;
   const leaseMs = options.leaseMs ?? 60_000;

@@ -5,6 +5,7 @@
  */
 import { dirname } from "node:path";
 import { parseDuration } from "../config/duration.js";
+import { maskerOf } from "../config/masker.js";
 import { executeRun, type RunResult } from "../engine/run.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
@@ -33,7 +34,9 @@ export async function workRun(
   options: WorkOptions,
 ): Promise<{ state: string; error?: string }> {
   // Before the engine started it (the pipeline no longer loads), or when the engine itself broke.
-  const failed = async (error: string, started = false) => {
+  const failed = async (reason: string, started = false) => {
+    // Planning evaluates for_each, whose errors may quote a value (from_json's do).
+    const error = maskerOf(options.env).mask(reason);
     const now = new Date();
     await transitionRuns(
       store.db,

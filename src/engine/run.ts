@@ -1,6 +1,8 @@
 import { setMaxListeners } from "node:events";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { parseDuration } from "../config/duration.js";
+import { type Masker, maskerOf } from "../config/masker.js";
+import { envReferenceName } from "../config/secrets.js";
 import { type CompiledTask, compileTask } from "../pipeline/compile.js";
 import type { PipelineDocument, TaskDocument } from "../pipeline/document.js";
 import { type EvalContext, isTruthy } from "../pipeline/expression/index.js";
@@ -106,6 +108,9 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const runId = options.runId ?? newRunId();
   const emit = options.onEvent ?? (() => {});
   const startedAt = clock.now();
+  // Every line, output and error of the run passes through it before it leaves (store, events, result).
+  const masker = maskerOf(options.env);
+  masker.add(secretParameterValues(doc, options.steps, options.env));
   if (!(await startRun(options, runId, startedAt))) return notStarted(store, runId, doc.name, startedAt);
   emit({ type: "run", id: runId, state: "Running" });
   const recorder = new RunRecorder(store.db, runId);
@@ -131,7 +136,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     runDate: plan.runDate,
     baseDir: options.baseDir,
     env: options.env,
-    log: (taskId, level, message) => {
+    log: (taskId, level, text) => {
+      const message = masker.mask(text);
       recorder.log(taskId, level, message, clock.now());
       emit({ type: "log", taskId, level, message });
     },
@@ -149,12 +155,16 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     done = resolve;
   });
 
-  const record = (inst: Instance, state: TaskState, message?: string) => {
+  const record = (inst: Instance, state: TaskState, said?: string) => {
     const r = inst.result;
     r.state = state;
     const now = clock.now();
     if (state === "Running" && !r.startedAt) r.startedAt = now;
-    if (isFinalTaskState(state)) r.endedAt = now;
+    if (isFinalTaskState(state)) {
+      r.endedAt = now;
+      maskResult(masker, r);
+    }
+    const message = said === undefined ? undefined : masker.mask(said);
     recorder.task(taskRow(runId, r), now, message);
     emit({ type: "task", id: r.id, state, attempt: r.attempts, ...(message ? { error: message } : {}) });
   };
@@ -259,9 +269,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   const failed = instances.find((x) => x.result.state === "Failed" && !x.doc.continue_on_error);
   const timedOut = abort.timedOut;
   const state: RunState = abort.cancelled ? "Cancelled" : timedOut || failed ? "Failed" : "Completed";
-  const error = abort.cancelled
+  const reason = abort.cancelled
     ? "cancelled"
     : (timedOut ?? (failed ? `task ${failed.result.id} failed: ${failed.result.error ?? ""}` : undefined));
+  const error = reason === undefined ? undefined : masker.mask(reason);
   const endedAt = clock.now();
   await recorder.close();
   await endRun(store, runId, state, error, endedAt);
@@ -379,6 +390,28 @@ function interruptOnAbort(db: DuckDBConnection, signal: AbortSignal, work: Promi
   work.then(stop, stop);
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
+}
+
+/** What the secret parameters get (`api_key: ${{ env.NAME }}`, the only form allowed), whatever NAME is. */
+function secretParameterValues(
+  doc: PipelineDocument,
+  steps: ReadonlyMap<string, StepSpec>,
+  env: Record<string, string | undefined>,
+): (string | undefined)[] {
+  return Object.values(doc.tasks).flatMap((task) =>
+    (steps.get(task.uses)?.secrets ?? []).map((param) => {
+      const name = envReferenceName(task.with?.[param]);
+      return name === undefined ? undefined : env[name];
+    }),
+  );
+}
+
+/** A task's outputs, error and cache key with the run's secrets masked, once it has ended. */
+function maskResult(masker: Masker, r: TaskResult): void {
+  if (!masker.active) return;
+  r.outputs = masker.maskValue(r.outputs);
+  if (r.error !== undefined) r.error = masker.mask(r.error);
+  if (r.cacheKey !== undefined) r.cacheKey = masker.mask(r.cacheKey);
 }
 
 function taskRow(runId: string, r: TaskResult): TaskRunRow {

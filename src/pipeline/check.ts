@@ -1,7 +1,8 @@
 import { isScalar } from "yaml";
 import { xnysDate } from "../calendar/index.js";
 import type { Diagnostic } from "../config/diagnostics.js";
-import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
+import { isSecretVariable } from "../config/masker.js";
+import { findLiteralSecrets, isSecretKey, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
 import { diagnosticAt, nodeAt, type YamlFile } from "../config/yaml.js";
 import { needsOf, type PipelineDocument, type TaskDocument } from "./document.js";
@@ -261,6 +262,12 @@ function checkExpression(
         }
         break;
       case "env":
+        if (isSecretVariable(String(first ?? "")) && !secretAllowed(found, steps.get(task.uses)))
+          at(
+            ref.start,
+            `secret env.${first} used outside a secret parameter: the step gets it in clear, logs and outputs show *** instead`,
+            "warning",
+          );
         break;
       case "run":
         if (first !== undefined && !(RUN_FIELDS as readonly string[]).includes(String(first))) {
@@ -319,6 +326,15 @@ function checkExpression(
       }
     }
   }
+}
+
+/** Whether a secret may be used here: in `if`, or as a secret parameter (the step declares it, or its name says so). */
+function secretAllowed(found: FoundExpression, step: StepSpec | undefined): boolean {
+  if (found.field === "if") return true;
+  const param = found.path[3];
+  if (found.field !== "with" || param === undefined) return false;
+  const declared = found.path.length === 4 && (step?.secrets ?? []).includes(String(param));
+  return declared || isSecretKey(String(found.path.at(-1)));
 }
 
 /** Step-schema problems of the resolved `with` values, as diagnostics at the task's `with`. */

@@ -1,4 +1,5 @@
 import { tradingDaysAgo } from "../calendar/index.js";
+import { maskedEnv } from "../config/masker.js";
 import { needsOf, type PipelineDocument, type TaskDocument } from "./document.js";
 import {
   type EvalContext,
@@ -53,6 +54,7 @@ export function planContext(
   return {
     params,
     env,
+    wholeEnv: maskedEnv(env),
     run: { date: runDate },
     today: runDate,
     tradingDaysAgo: (n: number) => tradingDaysAgo(runDate, n),

@@ -34,6 +34,14 @@ describe("evaluate: names and access", () => {
     expect(run("item", { item: 3 })).toBe(3);
   });
 
+  it("reads env as a whole from wholeEnv (secrets masked), env.NAME and env['NAME'] from env", () => {
+    const masked: EvalContext = { ...ctx, wholeEnv: { API_KEY: "***" } };
+    expect(run("to_json(env)", masked)).toBe('{"API_KEY":"***"}');
+    expect(run("env.API_KEY", masked)).toBe("secret");
+    expect(run("env['API_KEY']", masked)).toBe("secret");
+    expect(run("to_json(env)", ctx)).toBe('{"API_KEY":"secret"}');
+  });
+
   it("indexes lists and objects", () => {
     expect(run("params.symbols[1]", ctx)).toBe("MSFT");
     expect(run("params['symbols'][0]", ctx)).toBe("AAPL");

@@ -6,6 +6,11 @@ import { deepEqual, describeType, isTruthy } from "./values.js";
 export interface EvalContext {
   params?: Record<string, unknown>;
   env?: Record<string, string | undefined>;
+  /**
+   * What `env` reads as a whole value (`to_json(env)`): the caller's copy with secrets masked.
+   * `env.NAME` and `env['NAME']` read `env` itself, so a secret parameter still gets its key.
+   */
+  wholeEnv?: Record<string, string | undefined>;
   tasks?: Record<string, { outputs: Record<string, unknown>; state?: string }>;
   /** run.id, run.date (YYYY-MM-DD), run.pipeline, ... */
   run?: Record<string, unknown>;
@@ -35,7 +40,7 @@ export function evaluate(expr: Expr, ctx: EvalContext): unknown {
     case "name":
       return rootValue(expr, ctx);
     case "member":
-      return property(evaluate(expr.object, ctx), expr.property);
+      return property(objectOf(expr.object, ctx), expr.property);
     case "index":
       return index(expr, ctx);
     case "call":
@@ -51,10 +56,16 @@ export function evaluate(expr: Expr, ctx: EvalContext): unknown {
   }
 }
 
+/** What a member or index access reads from: `env` itself for `env.X`, else the value. */
+function objectOf(expr: Expr, ctx: EvalContext): unknown {
+  return expr.kind === "name" && expr.name === "env" ? (ctx.env ?? null) : evaluate(expr, ctx);
+}
+
 function rootValue(expr: NameExpr, ctx: EvalContext): unknown {
   switch (expr.name) {
-    case "params":
     case "env":
+      return ctx.wholeEnv ?? ctx.env ?? null;
+    case "params":
     case "tasks":
     case "run":
     case "item":
@@ -71,7 +82,7 @@ function property(target: unknown, key: string): unknown {
 }
 
 function index(expr: IndexExpr, ctx: EvalContext): unknown {
-  const target = evaluate(expr.object, ctx);
+  const target = objectOf(expr.object, ctx);
   const key = evaluate(expr.index, ctx);
   if (typeof key === "string") return property(target, key);
   if (typeof key === "number" && Array.isArray(target) && Number.isInteger(key) && key >= 0) {

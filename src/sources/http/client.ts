@@ -4,6 +4,7 @@
  * from the API's body, and URLs with secrets removed.
  */
 import { Pool } from "undici";
+import { Masker } from "../../config/masker.js";
 import { abortReason, type Clock, RateLimiter, raceAbort, realClock } from "./rate-limiter.js";
 
 /** Query parameters whose values are secrets (compared case-insensitively). */
@@ -266,11 +267,9 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Replaces every occurrence of the given secrets in a message. */
+/** Masks the given secrets in a message. */
 function scrub(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("***");
-  return out;
+  return new Masker(secrets).mask(message);
 }
 
 function secretValues(url: string, headers: Record<string, string>): string[] {

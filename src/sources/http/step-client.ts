@@ -1,4 +1,5 @@
 import { parseDuration } from "../../config/duration.js";
+import { Masker } from "../../config/masker.js";
 import type { StepContext } from "../../pipeline/step-spec.js";
 import { createHttpClient, type HttpClient } from "./client.js";
 import { sharedLimiter } from "./rate-limiter.js";
@@ -12,9 +13,9 @@ export interface StepHttpParams {
   max_retries: number;
 }
 
-/** Replaces every occurrence of `secret` in `text`. */
+/** Masks `secret` in `text` as a run masks its secrets (the step may run outside a run, in tests). */
 export function scrubSecret(text: string, secret: string | undefined): string {
-  return !secret ? text : text.split(secret).join("[redacted]");
+  return !secret ? text : new Masker([secret]).mask(text);
 }
 
 /**

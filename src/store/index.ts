@@ -3,6 +3,7 @@ export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { type Connection, connectionOf, Locked, withConnectionLock } from "./connection-lock.js";
 export { crashRuns } from "./crash-runs.js";
 export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
+export { type DaemonRow, daemonSeen, forgetDaemon, registerDaemon } from "./daemons.js";
 export {
   type DeploymentRow,
   findDeployment,
@@ -11,7 +12,6 @@ export {
   type WorkPoolRow,
   type WorkQueueRow,
 } from "./deployments.js";
-export { type DaemonRow, daemonSeen, forgetDaemon, registerDaemon } from "./daemons.js";
 export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";

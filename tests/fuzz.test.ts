@@ -5,19 +5,18 @@ import { readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkKind } from "../src/cli/validate.js";
 import type { Diagnostic } from "../src/config/diagnostics.js";
 import { kindOf } from "../src/config/document.js";
 import { parseYaml } from "../src/config/yaml.js";
-import { checkPipelineFile } from "../src/pipeline/load.js";
-import { checkDeploymentsFile, checkWorkPoolFile, newLoadCache } from "../src/schedule/load.js";
-import { builtinSteps } from "../src/steps/index.js";
+import { newLoadCache } from "../src/schedule/load.js";
 import { copyExamples } from "./helpers/cli.js";
 
 const BUDGET_MS = Number(process.env.TICKFLOW_FUZZ_MS ?? 3000);
 /** A mutant is a few kilobytes: anything near this is a stall, whatever the machine. */
 const SLOW_MS = 2000;
 
-/** What `validate` does with one file's text, without the printing. */
+/** What `validate` does with one file's text, without reading or printing. */
 async function check(
   file: string,
   text: string,
@@ -26,15 +25,9 @@ async function check(
   const parsed = parseYaml(file, text);
   if (!parsed.ok) return parsed.diagnostics;
   const kind = kindOf(parsed.yaml);
-  if (typeof kind !== "string") return [...parsed.diagnostics, kind];
-  switch (kind) {
-    case "pipeline":
-      return (await checkPipelineFile(parsed.yaml, builtinSteps, parsed.diagnostics)).diagnostics;
-    case "work_pool":
-      return (await checkWorkPoolFile(parsed.yaml, parsed.diagnostics)).diagnostics;
-    case "deployments":
-      return (await checkDeploymentsFile(parsed.yaml, builtinSteps, cache, parsed.diagnostics)).diagnostics;
-  }
+  return typeof kind === "string"
+    ? checkKind(parsed.yaml, kind, parsed.diagnostics, cache)
+    : [...parsed.diagnostics, kind];
 }
 
 // Pieces of YAML, of our files and of expressions, and near misses: what mutants are made of.

@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
 import { glob } from "tinyglobby";
 import type { Diagnostic } from "../config/diagnostics.js";
-import { displayPath, kindOf, readYamlFile } from "../config/document.js";
+import { displayPath, type FileKind, kindOf, readYamlFile } from "../config/document.js";
+import type { YamlFile } from "../config/yaml.js";
 import { checkPipelineFile } from "../pipeline/load.js";
 import { checkDeploymentsFile, checkWorkPoolFile, newLoadCache } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
@@ -56,12 +57,22 @@ async function checkFile(
       !explicit && read.yaml.value && typeof read.yaml.value === "object" && !("kind" in read.yaml.value);
     return foreign ? [] : [...read.diagnostics, kind];
   }
+  return checkKind(read.yaml, kind, read.diagnostics, cache);
+}
+
+/** The checks of a parsed file of a known kind, after the diagnostics of its reading. */
+export async function checkKind(
+  yaml: YamlFile,
+  kind: FileKind,
+  earlier: Diagnostic[],
+  cache: ReturnType<typeof newLoadCache>,
+): Promise<Diagnostic[]> {
   switch (kind) {
     case "pipeline":
-      return (await checkPipelineFile(read.yaml, builtinSteps, read.diagnostics)).diagnostics;
+      return (await checkPipelineFile(yaml, builtinSteps, earlier)).diagnostics;
     case "work_pool":
-      return (await checkWorkPoolFile(read.yaml, read.diagnostics)).diagnostics;
+      return (await checkWorkPoolFile(yaml, earlier)).diagnostics;
     case "deployments":
-      return (await checkDeploymentsFile(read.yaml, builtinSteps, cache, read.diagnostics)).diagnostics;
+      return (await checkDeploymentsFile(yaml, builtinSteps, cache, earlier)).diagnostics;
   }
 }

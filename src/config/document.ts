@@ -4,7 +4,7 @@ import type { ValidateFunction } from "ajv";
 import type { z } from "zod";
 import type { Diagnostic } from "./diagnostics.js";
 import { checkSchema } from "./schema-check.js";
-import { diagnosticAt, MAX_FILE_BYTES, parseYaml, type YamlFile } from "./yaml.js";
+import { diagnosticAt, MAX_FILE_BYTES, parseYaml, tooLargeMessage, type YamlFile } from "./yaml.js";
 
 export const FILE_KINDS = ["pipeline", "work_pool", "deployments"] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
@@ -24,14 +24,7 @@ export async function readYamlFile(file: string): Promise<{ yaml?: YamlFile; dia
     if (info.isDirectory()) return { diagnostics: [fileError(file, "is a folder, expected a YAML file")] };
     // Refuse before reading: a huge file should cost nothing.
     if (info.size > MAX_FILE_BYTES) {
-      return {
-        diagnostics: [
-          fileError(
-            file,
-            `file is too large (${(info.size / 1048576).toFixed(1)} MiB; the limit is ${MAX_FILE_BYTES / 1048576} MiB)`,
-          ),
-        ],
-      };
+      return { diagnostics: [fileError(file, tooLargeMessage(info.size))] };
     }
     bytes = await readFile(file);
   } catch (err) {

@@ -157,13 +157,18 @@ function describe(e: ErrorObject): string {
  */
 function simplify(errors: ErrorObject[]): ErrorObject[] {
   const kept = errors.filter((e) => e.keyword !== "if" && !e.schemaPath.includes(`/$defs/${EXPRESSION_DEF}`));
-  const precise = kept.filter((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf");
+  // Every place at or above a precise error, so each wrapper is checked in one look-up (not a scan
+  // of all errors: a file of 10,000 broken tasks has 10,000 of each).
+  const covered = new Set<string>();
+  for (const e of kept) {
+    if (e.keyword === "anyOf" || e.keyword === "oneOf") continue;
+    for (let p = e.instancePath; !covered.has(p); p = p.slice(0, Math.max(0, p.lastIndexOf("/")))) {
+      covered.add(p);
+      if (p === "") break;
+    }
+  }
   const out = kept.filter(
-    (e) =>
-      (e.keyword !== "anyOf" && e.keyword !== "oneOf") ||
-      !precise.some(
-        (p) => p.instancePath === e.instancePath || p.instancePath.startsWith(`${e.instancePath}/`),
-      ),
+    (e) => (e.keyword !== "anyOf" && e.keyword !== "oneOf") || !covered.has(e.instancePath),
   );
   // Within one anyOf, several branches may each complain about the same value's type: merge them.
   const byPlace = new Map<string, ErrorObject>();

@@ -3,7 +3,7 @@ import { xnysDate } from "../calendar/index.js";
 import type { Diagnostic } from "../config/diagnostics.js";
 import { isSecretVariable } from "../config/masker.js";
 import { findLiteralSecrets, isSecretKey, literalSecretMessage } from "../config/secrets.js";
-import { closest } from "../config/suggest.js";
+import { closest, hints } from "../config/suggest.js";
 import { diagnosticAt, nodeAt, type YamlFile } from "../config/yaml.js";
 import { needsOf, type PipelineDocument, type TaskDocument } from "./document.js";
 import {
@@ -15,6 +15,7 @@ import {
   parseTemplate,
   references,
 } from "./expression/index.js";
+import { findCycles, taskGraph, upstreamOf } from "./graph.js";
 import { checkDefaults, resolveParameters } from "./parameters.js";
 import { checkPlannedParameters, type ParameterIssue, type Plan, PlanError, planPipeline } from "./plan.js";
 import type { StepSpec } from "./step-spec.js";
@@ -23,6 +24,8 @@ import type { StepSpec } from "./step-spec.js";
 export const EXPRESSION_ROOTS = ["params", "env", "tasks", "run", "item"] as const;
 /** Fields of `run` known to expressions. */
 export const RUN_FIELDS = ["id", "date", "pipeline", "deployment"] as const;
+/** Dependency cycles reported in one file. */
+const MAX_CYCLES = 20;
 /** What a task exposes to expressions downstream. */
 const TASK_FIELDS = ["outputs", "state"] as const;
 
@@ -45,8 +48,9 @@ export function checkPipeline(
   steps: ReadonlyMap<string, StepSpec>,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const taskIds = Object.keys(doc.tasks);
   const params = doc.parameters ?? {};
+  const graph = taskGraph(doc);
+  const hint = { task: hints(graph.ids), param: hints(Object.keys(params)) };
 
   for (const p of checkDefaults(params)) {
     out.push(
@@ -61,20 +65,21 @@ export function checkPipeline(
       const path = typeof task.needs === "string" ? ["tasks", id, "needs"] : ["tasks", id, "needs", i];
       if (need === id) out.push(diagnosticAt(yaml, path, `task "${id}" needs itself`));
       else if (!doc.tasks[need]) {
-        const hint = closest(need, taskIds);
+        const like = hint.task(need);
         out.push(
           diagnosticAt(
             yaml,
             path,
-            `unknown task "${need}" in needs of "${id}"${hint ? ` (did you mean "${hint}"?)` : ""}`,
+            `unknown task "${need}" in needs of "${id}"${like ? ` (did you mean "${like}"?)` : ""}`,
           ),
         );
       }
     });
   }
 
-  const cycles = findCycles(doc);
-  for (const cycle of cycles) {
+  // Past a few, more cycles are noise, and each costs its length in the output.
+  const cycles = findCycles(graph, MAX_CYCLES + 1);
+  for (const cycle of cycles.slice(0, MAX_CYCLES)) {
     out.push(
       diagnosticAt(
         yaml,
@@ -83,12 +88,19 @@ export function checkPipeline(
       ),
     );
   }
-  const upstream = upstreamSets(doc);
+  if (cycles.length > MAX_CYCLES) {
+    out.push(
+      diagnosticAt(yaml, ["tasks"], `more dependency cycles (the first ${MAX_CYCLES} are shown)`, {
+        target: "key",
+      }),
+    );
+  }
+  const upstream = upstreamOf(graph);
 
   for (const [id, task] of Object.entries(doc.tasks)) {
     const step = steps.get(task.uses);
     for (const found of collectExpressions(yaml, id, task, out)) {
-      checkExpression(yaml, doc, id, task, found, steps, upstream, out);
+      checkExpression(yaml, doc, id, task, found, { steps, upstream, hint }, out);
     }
     if (step) out.push(...checkSecretsOfStep(yaml, id, task, step));
     if (task.concurrency && !doc.concurrency_limits?.[task.concurrency]) {
@@ -115,53 +127,6 @@ function checkSecretsOfStep(yaml: YamlFile, id: string, task: TaskDocument, step
     ["tasks", id, "with"],
     (p) => p.length === 4 && secretParams.has(String(p[3])),
   ).map((s) => diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
-}
-
-/** Cycles among `needs`, each as the list of its task ids, reported once. */
-export function findCycles(doc: PipelineDocument): string[][] {
-  const state = new Map<string, "visiting" | "done">();
-  const stack: string[] = [];
-  const cycles: string[][] = [];
-  const seen = new Set<string>();
-  const visit = (id: string) => {
-    state.set(id, "visiting");
-    stack.push(id);
-    for (const need of needsOf(doc.tasks[id]!)) {
-      if (!doc.tasks[need] || need === id) continue;
-      const s = state.get(need);
-      if (s === "visiting") {
-        const cycle = stack.slice(stack.indexOf(need));
-        const key = [...cycle].sort().join("\0");
-        if (!seen.has(key)) {
-          seen.add(key);
-          cycles.push(cycle);
-        }
-      } else if (s === undefined) visit(need);
-    }
-    stack.pop();
-    state.set(id, "done");
-  };
-  for (const id of Object.keys(doc.tasks)) if (!state.has(id)) visit(id);
-  return cycles;
-}
-
-/** For each task, every task it transitively needs (with a cycle, the sets are partial but finite). */
-export function upstreamSets(doc: PipelineDocument): Map<string, Set<string>> {
-  const memo = new Map<string, Set<string>>();
-  const of = (id: string): Set<string> => {
-    const known = memo.get(id);
-    if (known) return known;
-    const set = new Set<string>();
-    memo.set(id, set);
-    for (const need of needsOf(doc.tasks[id]!)) {
-      if (!doc.tasks[need] || need === id) continue;
-      set.add(need);
-      for (const u of of(need)) set.add(u);
-    }
-    return set;
-  };
-  for (const id of Object.keys(doc.tasks)) of(id);
-  return memo;
 }
 
 /** Parses every expression of a task; syntax errors are reported here with their position. */
@@ -226,10 +191,14 @@ function checkExpression(
   id: string,
   task: TaskDocument,
   found: FoundExpression,
-  steps: ReadonlyMap<string, StepSpec>,
-  upstream: Map<string, Set<string>>,
+  known: {
+    steps: ReadonlyMap<string, StepSpec>;
+    upstream: (task: string, other: string) => boolean;
+    hint: Record<"task" | "param", (word: string) => string | undefined>;
+  },
   out: Diagnostic[],
 ): void {
+  const { steps, upstream, hint } = known;
   const at = (offset: number, message: string, severity: "error" | "warning" = "error") => {
     const shift = found.base + offset - yaml.locate(found.path).offset;
     out.push(diagnosticAt(yaml, found.path, message, { offsetShift: Math.max(0, shift), severity }));
@@ -254,10 +223,10 @@ function checkExpression(
       case "params":
         if (first === undefined) break;
         if (!params[String(first)]) {
-          const hint = closest(String(first), Object.keys(params));
+          const like = hint.param(String(first));
           at(
             ref.start,
-            `unknown parameter "params.${first}"${hint ? ` (did you mean "params.${hint}"?)` : ""}`,
+            `unknown parameter "params.${first}"${like ? ` (did you mean "params.${like}"?)` : ""}`,
           );
         }
         break;
@@ -292,11 +261,11 @@ function checkExpression(
         }
         const otherTask = doc.tasks[other];
         if (!otherTask) {
-          const hint = closest(other, Object.keys(doc.tasks));
-          at(ref.start, `unknown task "tasks.${other}"${hint ? ` (did you mean "tasks.${hint}"?)` : ""}`);
+          const like = hint.task(other);
+          at(ref.start, `unknown task "tasks.${other}"${like ? ` (did you mean "tasks.${like}"?)` : ""}`);
           break;
         }
-        if (!upstream.get(id)?.has(other)) {
+        if (!upstream(id, other)) {
           at(ref.start, `task "${other}" is not upstream of "${id}": add it to needs to use its outputs`);
           break;
         }

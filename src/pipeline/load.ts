@@ -45,6 +45,8 @@ export async function checkPipelineFile(
   earlier: Diagnostic[] = [],
   options: CheckOptions = {},
 ): Promise<Loaded<PipelineDocument>> {
+  const tooMany = taskCountProblem(yaml);
+  if (tooMany) return { yaml, doc: undefined, diagnostics: [...earlier, tooMany] };
   const names = steps.map((s) => s.name).join(",");
   const validate = await validatorFor("pipeline", () => pipelineJsonSchema(steps), names);
   const typed = typedDocument(yaml, validate, pipelineDocument);
@@ -58,4 +60,23 @@ export async function checkPipelineFile(
   }
   const ok = !diagnostics.some((d) => d.severity === "error");
   return { yaml, doc: ok ? typed.doc : undefined, diagnostics };
+}
+
+/** Tasks in one pipeline: ample for any real one; the checks and the plan stay fast up to it. */
+export const MAX_TASKS = 5_000;
+
+/** A pipeline past the task limit is refused before any check, at the first task too many. */
+function taskCountProblem(yaml: YamlFile): Diagnostic | undefined {
+  const tasks = (yaml.value as { tasks?: unknown } | null)?.tasks;
+  if (!tasks || typeof tasks !== "object") return undefined;
+  const ids = Object.keys(tasks);
+  if (ids.length <= MAX_TASKS) return undefined;
+  return diagnosticAt(
+    yaml,
+    ["tasks", ids[MAX_TASKS]!],
+    `too many tasks (more than ${MAX_TASKS} in one pipeline)`,
+    {
+      target: "key",
+    },
+  );
 }

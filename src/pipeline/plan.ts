@@ -10,6 +10,7 @@ import {
   references,
   renderTemplate,
 } from "./expression/index.js";
+import { taskGraph, topologicalOrder } from "./graph.js";
 import type { StepSpec } from "./step-spec.js";
 
 /** One task instance of the resolved graph: a task, or one item of its `for_each`. */
@@ -61,6 +62,11 @@ export function planContext(
   };
 }
 
+/** Task instances of one plan: a for_each over every symbol of an exchange fits; a runaway list does not. */
+export const MAX_INSTANCES = 50_000;
+/** `needs` between instances: a for_each needing all instances of another multiplies the two. */
+export const MAX_LINKS = 1_000_000;
+
 /**
  * Resolves a checked pipeline into its instance graph: `for_each` fanned out, `needs` rewired
  * (an instance needs the instance with the same item when both tasks iterate over the same items,
@@ -74,21 +80,43 @@ export function planPipeline(
 ): Plan {
   const ctx = planContext(params, runDate, env);
   const instances = new Map<string, { keys: string[]; items: unknown[] } | undefined>();
-  for (const [id, task] of Object.entries(doc.tasks)) instances.set(id, fanOut(id, task, ctx));
+  let count = 0;
+  for (const [id, task] of Object.entries(doc.tasks)) {
+    const fanned = fanOut(id, task, ctx);
+    instances.set(id, fanned);
+    count += fanned ? fanned.keys.length : 1;
+    if (count > MAX_INSTANCES)
+      throw new PlanError(
+        id,
+        `the plan has more than ${MAX_INSTANCES} task instances (for_each fans out too far)`,
+      );
+  }
 
   const tasks: PlannedTask[] = [];
+  let links = 0;
   for (const id of taskOrder(doc)) {
     const task = doc.tasks[id]!;
     const mine = instances.get(id);
-    const needs = needsOf(task);
+    // Per needed task, once: whether each instance needs only its namesake (same items).
+    const needs = needsOf(task).map((need) => {
+      const theirs = instances.get(need);
+      return { need, theirs, paired: !!(mine && theirs && sameKeys(mine.keys, theirs.keys)) };
+    });
     const make = (instanceId: string, key: string | undefined, item?: unknown): PlannedTask => {
       const needIds: string[] = [];
-      for (const need of needs) {
-        const theirs = instances.get(need);
+      for (const { need, theirs, paired } of needs) {
         if (!theirs) needIds.push(need);
-        else if (key !== undefined && mine && sameKeys(mine.keys, theirs.keys))
-          needIds.push(`${need}[${key}]`);
-        else for (const k of theirs.keys) needIds.push(`${need}[${k}]`);
+        else if (key !== undefined && paired) needIds.push(`${need}[${key}]`);
+        else {
+          // Every instance of a for_each needing every instance of another multiplies: bound it.
+          links += theirs.keys.length;
+          if (links > MAX_LINKS)
+            throw new PlanError(
+              id,
+              `the plan has more than ${MAX_LINKS} needs between task instances (for_each tasks that need all of each other's instances)`,
+            );
+          for (const k of theirs.keys) needIds.push(`${need}[${k}]`);
+        }
       }
       const planned: PlannedTask = { id: instanceId, task: id, uses: task.uses, needs: needIds };
       if (key !== undefined) planned.item = item;
@@ -142,32 +170,13 @@ function fanOut(
 
 /** Task ids in topological order; among ready tasks, the one written first goes first. */
 export function taskOrder(doc: PipelineDocument): string[] {
-  const ids = Object.keys(doc.tasks);
-  const indegree = new Map(ids.map((id) => [id, 0]));
-  const dependants = new Map<string, string[]>(ids.map((id) => [id, []]));
-  for (const id of ids) {
-    for (const need of new Set(needsOf(doc.tasks[id]!))) {
-      if (!indegree.has(need)) continue;
-      indegree.set(id, indegree.get(id)! + 1);
-      dependants.get(need)!.push(id);
-    }
+  const graph = taskGraph(doc);
+  const order = topologicalOrder(graph);
+  if (order.length !== graph.ids.length) {
+    const placed = new Set(order);
+    throw new PlanError(graph.ids.find((_, i) => !placed.has(i))!, "dependency cycle");
   }
-  const position = new Map(ids.map((id, i) => [id, i]));
-  const ready = ids.filter((id) => indegree.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length) {
-    ready.sort((a, b) => position.get(a)! - position.get(b)!);
-    const id = ready.shift()!;
-    order.push(id);
-    for (const d of dependants.get(id)!) {
-      const left = indegree.get(d)! - 1;
-      indegree.set(d, left);
-      if (left === 0) ready.push(d);
-    }
-  }
-  if (order.length !== ids.length)
-    throw new PlanError(ids.find((id) => !order.includes(id))!, "dependency cycle");
-  return order;
+  return order.map((i) => graph.ids[i]!);
 }
 
 /**

@@ -251,7 +251,9 @@ export function rruleProblem(text: string): string | undefined {
     return undefined;
   } catch (err) {
     const message = (err as Error).message;
-    // rrule throws TypeErrors from deep inside on bad parts; name the rule rather than the symptom.
-    return `invalid rrule "${text}"${/^Invalid|^Unknown/.test(message) ? `: ${message}` : ""}`;
+    // rrule throws TypeErrors from deep inside on bad parts, and some of its own messages print
+    // "undefined": name the rule rather than the symptom.
+    const shown = /^Invalid|^Unknown/.test(message) && !/undefined/.test(message);
+    return `invalid rrule "${text}"${shown ? `: ${message}` : ""}`;
   }
 }

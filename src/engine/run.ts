@@ -148,7 +148,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     runSignal: abort.signal,
     findCached: (key, notBefore) => findCachedTask(store.db, key, notBefore),
   };
-  const connections = new RunConnections(store);
+  const connections = new RunConnections(store, abort.signal);
 
   let done!: () => void;
   const allDone = new Promise<void>((resolve) => {
@@ -209,8 +209,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
             const step = run(stepContext(scope, inst.planned.id, attempt, signal, db), params);
             // An attempt that outlives its timeout may still use `db`; once its signal aborts, its
             // statements are stopped at once, whatever the step does.
-            connections.track(db, step);
-            interruptOnAbort(db, signal, step);
+            connections.track(db, step, signal);
             return step;
           },
           onState: (state, message) => record(inst, state, message),
@@ -367,29 +366,6 @@ function stepContext(
     env: scope.env,
     log: (level, message) => scope.log(taskId, level, message),
   };
-}
-
-/**
- * From the moment `signal` aborts until `work` settles, interrupts whatever `db` runs (again every
- * 50 ms: an interrupt between two statements is lost). DuckDB must never be asked to close a
- * connection whose statement still runs: that deadlocks a worker thread and the process with it.
- */
-function interruptOnAbort(db: DuckDBConnection, signal: AbortSignal, work: Promise<unknown>): void {
-  let timer: NodeJS.Timeout | undefined;
-  let settled = false;
-  const stop = () => {
-    settled = true;
-    if (timer !== undefined) clearInterval(timer);
-    signal.removeEventListener("abort", onAbort);
-  };
-  const onAbort = () => {
-    if (settled) return;
-    db.interrupt();
-    timer = setInterval(() => db.interrupt(), 50);
-  };
-  work.then(stop, stop);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
 }
 
 /** What the secret parameters get (`api_key: ${{ env.NAME }}`, the only form allowed), whatever NAME is. */

@@ -22,11 +22,10 @@ export interface Store {
   /** Closes a connection from `connect()` before the store closes (long-lived processes). */
   release(connection: DuckDBConnection): void;
   /**
-   * `work` (a step's) may run statements on `connection` until it settles: `close()` leaves the
-   * connection alone meanwhile. DuckDB deadlocks when a connection is closed under a running
-   * statement.
+   * A step's work runs statements on `connection` (busy), or no more: `close()` leaves a busy
+   * connection alone. DuckDB deadlocks when a connection is closed under a running statement.
    */
-  busyWhile(connection: DuckDBConnection, work: Promise<unknown>): void;
+  markBusy(connection: DuckDBConnection, busy: boolean): void;
   /**
    * Runs found holding a slot when the file was opened for writing, now marked Crashed: DuckDB lets
    * one process write the file, so whoever ran them has died (a `kill -9` of `tickflow run`, a
@@ -118,7 +117,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     throw openError(absolute, err);
   }
   const connections: DuckDBConnection[] = [];
-  const busy = new Map<DuckDBConnection, number>();
+  const busy = new Set<DuckDBConnection>();
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -169,14 +168,9 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
         connection.closeSync();
       },
       crashedAtOpen,
-      busyWhile(connection, work) {
-        busy.set(connection, (busy.get(connection) ?? 0) + 1);
-        const done = () => {
-          const left = (busy.get(connection) ?? 1) - 1;
-          if (left > 0) busy.set(connection, left);
-          else busy.delete(connection);
-        };
-        work.then(done, done);
+      markBusy(connection, isBusy) {
+        if (isBusy) busy.add(connection);
+        else busy.delete(connection);
       },
       close,
     };

@@ -108,7 +108,7 @@ describe("malformed input never ends in a stack trace", () => {
     await writeFile(file, yamlBomb(12));
     const r = await tickflow(["plan", file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/too many alias expansions/);
+    expect(r.stderr).toMatch(/too many alias expansions/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

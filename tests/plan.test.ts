@@ -122,7 +122,8 @@ tasks:
     await writeFile(file, text);
     const r = await tickflow(["plan", file]);
     expect(r.code).toBe(1);
-    const [d] = parseDiagnostics(r.stdout);
+    expect(r.stdout).toBe("");
+    const [d] = parseDiagnostics(r.stderr);
     expect(d!.message).toMatch(/^with\.days_back: .*start/);
     expect(d!.line).toBe(8);
   });
@@ -184,7 +185,8 @@ tasks:
     );
     const r = await tickflow(["plan", file]);
     expect(r.code).toBe(1);
-    expect(parseDiagnostics(r.stdout)[0]).toMatchObject({
+    expect(r.stdout).toBe("");
+    expect(parseDiagnostics(r.stderr)[0]).toMatchObject({
       line: 8,
       col: 15,
       message: "for_each must give a list, got 3",

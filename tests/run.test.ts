@@ -358,6 +358,20 @@ tasks:
     expect(missing.stderr).toMatch(/no run with id "nope"/);
   });
 
+  it("keeps --json output pure: warnings about the file go to stderr", async () => {
+    const file = await pipeline(
+      "warned",
+      'tasks:\n  hi: {uses: log, with: {message: "${{ env.DEMO_KEY }}"}}\n',
+    );
+    const r = await tickflow(["run", file, "--db", join(dir, "warned.duckdb"), "--json"], {
+      env: { ...process.env, DEMO_KEY: "demo-secret-value" },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: "Completed" });
+    expect(r.stderr).toMatch(/warning: secret env\.DEMO_KEY used outside a secret parameter/);
+    expect(r.stdout + r.stderr).not.toContain("demo-secret-value");
+  });
+
   it("ends quietly when the reader closes the pipe early (| head)", async () => {
     const db = join(dir, "pipe.duckdb");
     const file = await pipeline("pipe", "tasks:\n  hi: {uses: log, with: {message: hello}}\n");

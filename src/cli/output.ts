@@ -10,21 +10,28 @@ const YELLOW = "\u001b[33m";
 const BOLD = "\u001b[1m";
 const RESET = "\u001b[0m";
 
-export function printDiagnostics(list: Diagnostic[], format: "text" | "json"): void {
+/**
+ * Diagnostics as `file:line:col: severity: message` lines (or JSON). To stdout for `validate`, whose
+ * output they are; other verbs pass stderr, so that their own output (`run --json`, `plan --format
+ * json`) stays what it says it is.
+ */
+export function printDiagnostics(
+  list: Diagnostic[],
+  format: "text" | "json",
+  stream: NodeJS.WriteStream = process.stdout,
+): void {
   const sorted = sortDiagnostics(dedupe(list));
   if (format === "json") {
-    process.stdout.write(`${JSON.stringify(sorted, null, 2)}\n`);
+    stream.write(`${JSON.stringify(sorted, null, 2)}\n`);
     return;
   }
-  const colour = useColour(process.stdout);
+  const colour = useColour(stream);
   for (const d of sorted) {
     const line = formatDiagnostic(d);
-    if (!colour) process.stdout.write(`${line}\n`);
+    if (!colour) stream.write(`${line}\n`);
     else {
       const tint = d.severity === "error" ? RED : YELLOW;
-      process.stdout.write(
-        `${line.replace(`: ${d.severity}: `, `: ${BOLD}${tint}${d.severity}${RESET}: `)}\n`,
-      );
+      stream.write(`${line.replace(`: ${d.severity}: `, `: ${BOLD}${tint}${d.severity}${RESET}: `)}\n`);
     }
   }
 }

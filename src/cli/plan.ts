@@ -48,11 +48,11 @@ export async function resolvePlan(
   const loaded = await loadPipeline(file, builtinSteps, { withDefaults: false });
   const failed = loaded.diagnostics.some((d) => d.severity === "error");
   if (failed || !loaded.doc || !loaded.yaml) {
-    printDiagnostics(loaded.diagnostics, "text");
+    printDiagnostics(loaded.diagnostics, "text", process.stderr);
     throw new ReportedFailure();
   }
   const warnings = loaded.diagnostics;
-  if (warnings.length) printDiagnostics(warnings, "text");
+  if (warnings.length) printDiagnostics(warnings, "text", process.stderr);
   const { doc, yaml } = loaded;
   const params = resolveParameters(doc.parameters ?? {}, {}, raw);
   if (params.problems.length) {
@@ -67,13 +67,13 @@ export async function resolvePlan(
     const at =
       doc.tasks[err.task]?.for_each !== undefined ? ["tasks", err.task, "for_each"] : ["tasks", err.task];
     // for_each is evaluated here, before any run: its errors may quote a value (from_json's do).
-    printDiagnostics([diagnosticAt(yaml, at, maskerOf(env).mask(err.message))], "text");
+    printDiagnostics([diagnosticAt(yaml, at, maskerOf(env).mask(err.message))], "text", process.stderr);
     throw new ReportedFailure();
   }
   const steps = new Map(builtinSteps.map((s) => [s.name, s]));
   const issues = checkPlannedParameters(doc, plan, steps, env);
   if (issues.length) {
-    printDiagnostics(parameterIssueDiagnostics(yaml, issues), "text");
+    printDiagnostics(parameterIssueDiagnostics(yaml, issues), "text", process.stderr);
     throw new ReportedFailure();
   }
   return { plan, doc };

@@ -10,7 +10,7 @@ import { printDiagnostics, ReportedFailure } from "./output.js";
 export async function registrationOf(file: string) {
   const loaded = await loadDeployments(resolve(file), builtinSteps);
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
-  if (loaded.diagnostics.length > 0) printDiagnostics(loaded.diagnostics, "text");
+  if (loaded.diagnostics.length > 0) printDiagnostics(loaded.diagnostics, "text", process.stderr);
   if (!loaded.doc || errors.length > 0) throw new ReportedFailure();
   const names = new Map<string, string>();
   const pipelineName = (path: string) => {

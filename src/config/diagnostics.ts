@@ -40,3 +40,13 @@ export function parseJsonPointer(pointer: string): string[] {
     .split("/")
     .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
 }
+
+/** A refusal because of these problems (the daemon logs each at its position). */
+export class DiagnosticsError extends Error {
+  constructor(
+    message: string,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    super(message);
+  }
+}

@@ -1,71 +1,95 @@
 /** `tickflow daemon`: the scheduler, the workers and the HTTP API in one process. */
+import { DiagnosticsError, sortDiagnostics } from "../config/diagnostics.js";
 import { parseDuration } from "../config/duration.js";
-import { loadSettings } from "../config/settings.js";
+import { maskerOf } from "../config/masker.js";
+import { loadSettings, SettingsError } from "../config/settings.js";
 import type { DaemonLog } from "../daemon/daemon.js";
 import { registerDeployments } from "../daemon/deploy.js";
+import { createDaemonLog, diagnosticFields, errorFields, logSetup } from "../daemon/log.js";
+import type { LogLevel } from "../pipeline/step-spec.js";
+import { storeIoError } from "../store/errors.js";
 import { VERSION } from "../version.js";
-import { ReportedFailure, UsageError } from "./output.js";
-import { registrationOf } from "./registration.js";
+import { databasePath } from "./db.js";
+import { dedupe, UsageError } from "./output.js";
+import { loadRegistration, type Registration } from "./registration.js";
 
-/** Log lines: JSON when not on a TTY (journald) or asked for, else human text. */
-function daemonLogger(): DaemonLog {
-  const settings = loadSettings();
-  const levels = ["debug", "info", "warn", "error"] as const;
-  const least = levels.indexOf(settings.TICKFLOW_LOG_LEVEL);
-  const json =
-    settings.TICKFLOW_LOG_FORMAT === "json" ||
-    (settings.TICKFLOW_LOG_FORMAT === "auto" && !process.stderr.isTTY);
-  return (level, message, fields) => {
-    if (levels.indexOf(level) < least) return;
-    const ts = new Date().toISOString();
-    process.stderr.write(
-      json
-        ? `${JSON.stringify({ ts, level, msg: message, ...fields })}\n`
-        : `${ts.slice(11, 19)} ${level.padEnd(5)} ${message}\n`,
-    );
-  };
-}
-
-/** `tickflow daemon` */
+/**
+ * `tickflow daemon`. Everything it says is a log line, start-up errors too (bad settings, files
+ * with errors, a database in use): JSON under journald, never plain text among the JSON lines.
+ */
 export async function daemonCommand(opts: {
-  db: string;
+  db?: string;
   config?: string;
   host?: string;
   port?: string;
-  noConfig?: boolean;
 }): Promise<number> {
+  const setup = logSetup(process.env, Boolean(process.stderr.isTTY));
+  const log = createDaemonLog(setup, (text) => process.stderr.write(text));
+  try {
+    return await runDaemon(opts, log, setup.least);
+  } catch (err) {
+    const cause = storeIoError(err) ?? err;
+    // A setting or a database URL may be quoted: the service's secrets stay out of its log.
+    const message = maskerOf(process.env).mask(cause instanceof Error ? cause.message : String(cause));
+    log("error", `cannot start: ${message}`, errorFields(err));
+    return err instanceof UsageError || err instanceof SettingsError ? 2 : 1;
+  }
+}
+
+async function runDaemon(
+  opts: { db?: string; config?: string; host?: string; port?: string },
+  log: DaemonLog,
+  least: LogLevel,
+): Promise<number> {
   const settings = loadSettings();
+  const db = databasePath(opts.db);
   const configFile = opts.config ?? settings.TICKFLOW_CONFIG;
   const port = opts.port === undefined ? settings.TICKFLOW_API_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${opts.port}`);
-  const log = daemonLogger();
   // Check the files before taking the database; the first registration uses what this read.
-  let checked: Awaited<ReturnType<typeof registrationOf>> | undefined = await registrationOf(configFile);
+  let checked: Registration | undefined = await checkedRegistration(configFile, log);
   const { startDaemon } = await import("../daemon/daemon.js");
-  let daemon: Awaited<ReturnType<typeof startDaemon>>;
-  try {
-    daemon = await startDaemon({
-      dbPath: opts.db,
-      host: opts.host ?? settings.TICKFLOW_API_HOST,
-      port,
-      token: settings.TICKFLOW_API_TOKEN,
-      apiHosts: settings.TICKFLOW_API_HOSTS,
-      graceMs: parseDuration(settings.TICKFLOW_SHUTDOWN_GRACE) ?? 30_000,
-      env: process.env,
-      log,
-      register: async (db) => {
-        const r = checked ?? (await registrationOf(configFile));
-        checked = undefined;
-        return registerDeployments(db, r.deployments, r.pools, new Date());
-      },
-      version: VERSION,
+  const daemon = await startDaemon({
+    dbPath: db,
+    host: opts.host ?? settings.TICKFLOW_API_HOST,
+    port,
+    token: settings.TICKFLOW_API_TOKEN,
+    apiHosts: settings.TICKFLOW_API_HOSTS,
+    graceMs: parseDuration(settings.TICKFLOW_SHUTDOWN_GRACE) ?? 30_000,
+    env: process.env,
+    log,
+    logLevel: least,
+    register: async (db, log) => {
+      const r = checked ?? (await checkedRegistration(configFile, log));
+      checked = undefined;
+      return registerDeployments(db, r.deployments, r.pools, new Date());
+    },
+    version: VERSION,
+  });
+  // A bug that escapes is one error line with its stack (not plain text at the journal's info
+  // priority), then the exit code Node gives it.
+  const crash = (err: unknown) => {
+    const masker = maskerOf(process.env);
+    const stack = err instanceof Error ? err.stack : undefined;
+    log("error", `crashed: ${masker.mask(err instanceof Error ? err.message : String(err))}`, {
+      ...(stack ? { stack: masker.mask(stack) } : {}),
     });
-  } catch (err) {
-    if (err instanceof ReportedFailure) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`tickflow: daemon: ${message}\n`);
-    return 1;
-  }
-  return daemon.done;
+    process.exit(1);
+  };
+  process.on("uncaughtException", crash);
+  return daemon.done.finally(() => process.off("uncaughtException", crash));
+}
+
+/** The deployments file's records; its warnings logged, its errors thrown with their positions. */
+async function checkedRegistration(file: string, log: DaemonLog): Promise<Registration> {
+  const loaded = await loadRegistration(file);
+  const diagnostics = sortDiagnostics(dedupe(loaded.diagnostics));
+  const problems = (severity: string, word: string) => {
+    const n = diagnostics.filter((d) => d.severity === severity).length;
+    return `${file}: ${n} ${word}${n === 1 ? "" : "s"}`;
+  };
+  if (!loaded.registration) throw new DiagnosticsError(problems("error", "error"), diagnostics);
+  if (diagnostics.length > 0) log("warn", problems("warning", "warning"), diagnosticFields(diagnostics));
+  return loaded.registration;
 }

@@ -245,11 +245,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--port <port>", "API port (default: $TICKFLOW_API_PORT or 4200; 0 picks a free one)")
     .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
     .action(async (opts: { config?: string; host?: string; port?: string; db?: string }) => {
-      const [{ daemonCommand }, { databasePath }] = await Promise.all([
-        import("./daemon.js"),
-        import("./db.js"),
-      ]);
-      code = await daemonCommand({ ...opts, db: databasePath(opts.db) });
+      // It reads --db and the settings itself: their errors are log lines like the rest of its output.
+      const { daemonCommand } = await import("./daemon.js");
+      code = await daemonCommand(opts);
     });
 
   const schedule = program.command("schedule").description("schedules: explain when a deployment runs");

@@ -1,17 +1,47 @@
 /** The deployments file, loaded and checked, as the records `deploy` and the daemon register. */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { deploymentRecords, workPoolRecords } from "../daemon/deploy.js";
+import type { Diagnostic } from "../config/diagnostics.js";
+import {
+  type DeploymentRecord,
+  deploymentRecords,
+  type WorkPoolRecord,
+  workPoolRecords,
+} from "../daemon/deploy.js";
+import type { DeploymentsDocument } from "../schedule/deployments-file.js";
 import { loadDeployments } from "../schedule/load.js";
+import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
 import { builtinSteps } from "../steps/index.js";
 import { printDiagnostics, ReportedFailure } from "./output.js";
 
+export interface Registration {
+  deployments: DeploymentRecord[];
+  pools: WorkPoolRecord[];
+}
+
 /** Loads and checks the deployments file; the records to register (problems printed, then a ReportedFailure). */
-export async function registrationOf(file: string) {
+export async function registrationOf(file: string): Promise<Registration> {
+  const { diagnostics, registration } = await loadRegistration(file);
+  if (diagnostics.length > 0) printDiagnostics(diagnostics, "text", process.stderr);
+  if (!registration) throw new ReportedFailure();
+  return registration;
+}
+
+/** The file's problems, and its records when it has no errors (the daemon logs the problems itself). */
+export async function loadRegistration(
+  file: string,
+): Promise<{ diagnostics: Diagnostic[]; registration?: Registration }> {
   const loaded = await loadDeployments(resolve(file), builtinSteps);
-  const errors = loaded.diagnostics.filter((d) => d.severity === "error");
-  if (loaded.diagnostics.length > 0) printDiagnostics(loaded.diagnostics, "text", process.stderr);
-  if (!loaded.doc || errors.length > 0) throw new ReportedFailure();
+  const { diagnostics } = loaded;
+  if (!loaded.doc || diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  return { diagnostics, registration: recordsOf(file, loaded.doc, loaded.pools) };
+}
+
+function recordsOf(
+  file: string,
+  doc: DeploymentsDocument,
+  pools: ReadonlyMap<string, WorkPoolDocument>,
+): Registration {
   const names = new Map<string, string>();
   const pipelineName = (path: string) => {
     let name = names.get(path);
@@ -24,7 +54,7 @@ export async function registrationOf(file: string) {
     return name;
   };
   return {
-    deployments: deploymentRecords(resolve(file), loaded.doc, pipelineName),
-    pools: workPoolRecords(loaded.pools),
+    deployments: deploymentRecords(resolve(file), doc, pipelineName),
+    pools: workPoolRecords(pools),
   };
 }

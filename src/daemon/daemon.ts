@@ -17,6 +17,7 @@ import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
+import type { LogLevel } from "../pipeline/step-spec.js";
 import {
   daemonSeen,
   forgetDaemon,
@@ -29,8 +30,10 @@ import {
 } from "../store/index.js";
 import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
 import type { DeployChange } from "./deploy.js";
-import { createNotifier } from "./notify.js";
+import { errorFields } from "./log.js";
+import { createNotifier, monotonicUsec } from "./notify.js";
 import { type SchedulerOptions, schedulePass } from "./scheduler.js";
+import { statusText, waitingRuns } from "./status.js";
 import { workRun } from "./worker.js";
 
 export type DaemonLog = (
@@ -48,8 +51,16 @@ export interface DaemonOptions {
   apiHosts?: readonly string[];
   env: Record<string, string | undefined>;
   log: DaemonLog;
-  /** Registers the deployment files; called at start and on SIGHUP. Absent: use what is registered. */
-  register?: (db: DuckDBConnection) => Promise<DeployChange[]>;
+  /**
+   * The least level `log` writes (TICKFLOW_LOG_LEVEL). Runs' log lines at warn and above are
+   * copied to it; at debug, all of them. Default info.
+   */
+  logLevel?: LogLevel;
+  /**
+   * Registers the deployment files; called at start and on SIGHUP (`log`: for their warnings). A
+   * `DiagnosticsError` refuses them with each problem's position. Absent: use what is registered.
+   */
+  register?: (db: DuckDBConnection, log: DaemonLog) => Promise<DeployChange[]>;
   /** Most runs executing at once in this daemon. Default 4. */
   maxRuns?: number;
   /** Scheduler pass interval. Default 10 s. */
@@ -136,15 +147,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
     const active = new Map<string, Active>();
     let stopping = false;
+    /** SIGHUP's reloads, one after another; the shutdown waits for the last. */
+    let reloading: Promise<void> = Promise.resolve();
     let lastPass: Date | undefined;
     let lastPassMs = 0;
     let finished = 0;
 
     const register = async (why: string) => {
       if (!options.register) return;
-      const changes = await options.register(controlDb);
+      const changes = await options.register(controlDb, log);
       for (const c of changes)
-        log("info", `${why}: ${c.kind} ${c.name} ${c.change}${c.detail ? ` (${c.detail})` : ""}`);
+        log(
+          "info",
+          `${why}: ${c.kind} ${c.name} ${c.change}${c.detail ? ` (${c.detail})` : ""}`,
+          c.kind === "deployment" ? { deployment: c.name } : undefined,
+        );
       if (changes.length === 0) log("info", `${why}: deployments unchanged`);
       // Loading 1,000 deployments leaves tens of MB of garbage that V8 would keep for a long
       // while in an otherwise idle process: collect it once, now.
@@ -153,7 +170,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await register("deploy");
     // Runs a dead process left holding a slot were marked Crashed when the file was opened.
     const crashed = store.crashedAtOpen;
-    if (crashed.length > 0) log("warn", `marked ${crashed.length} run(s) Crashed: ${crashed.join(", ")}`);
+    if (crashed.length > 0)
+      log("warn", `marked ${crashed.length} run(s) Crashed: their process died`, { run_ids: crashed });
 
     const today = () => xnysDate(now());
 
@@ -192,28 +210,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (stopping) return;
       const { claimed, cancelled } = await claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size);
       for (const id of cancelled)
-        log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`);
+        log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`, { run_id: id });
       for (const run of claimed) {
         const controller = new AbortController();
         const defaults = await poolDefaults(run.workPool);
+        const fields = { run_id: run.id, ...(run.deployment ? { deployment: run.deployment } : {}) };
         log(
           "info",
           `run ${run.id} starting (${run.deployment ?? "on demand"}, ${run.logicalDate ?? today()})`,
+          fields,
         );
         const done = workRun(store, run, {
           signal: controller.signal,
           env: { ...options.env, ...defaults.env },
           ...(defaults.timeout ? { timeout: defaults.timeout } : {}),
           today: today(),
+          log,
+          logLevel: options.logLevel ?? "info",
         })
           .then((r) =>
             log(
               r.state === "Completed" ? "info" : "warn",
               `run ${run.id} ${r.state}${r.error ? `: ${r.error}` : ""}`,
+              fields,
             ),
           )
           .catch((err: unknown) =>
-            log("error", `run ${run.id}: ${err instanceof Error ? err.message : String(err)}`),
+            log("error", `run ${run.id}: ${err instanceof Error ? err.message : String(err)}`, fields),
           )
           .finally(() => {
             active.delete(run.id);
@@ -221,6 +244,24 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           });
         active.set(run.id, { controller, done, deployment: run.deployment });
       }
+      await updateStatus();
+    };
+
+    // systemd's STATUS=: sent when it changes, read at most once a second (and only for systemd).
+    let statusSent: string | undefined;
+    let statusReadAt = Number.NEGATIVE_INFINITY;
+    const currentStatus = async () =>
+      statusText(`${options.host}:${servedPort}`, active.size, await waitingRuns(controlDb, now()));
+    /** For READY=1, which must go whatever the database says. */
+    const readyStatus = () => currentStatus().catch(() => `API on ${options.host}:${servedPort}`);
+    const updateStatus = async () => {
+      if (!notifier.enabled || stopping || fault !== undefined) return;
+      if (performance.now() - statusReadAt < 1000) return;
+      statusReadAt = performance.now();
+      const status = await currentStatus();
+      if (status === statusSent) return;
+      statusSent = status;
+      await notifier.send(`STATUS=${status}`);
     };
 
     let timer: NodeJS.Timeout | undefined;
@@ -292,7 +333,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         (async () => {
           await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
           const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
-          if (lost.length > 0) log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`);
+          if (lost.length > 0)
+            log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`, { run_ids: lost });
         })().catch((err: unknown) => trouble("lease renewal", err));
       },
       Math.max(100, Math.floor(leaseMs / 3)),
@@ -323,10 +365,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await notifier.send("STOPPING=1");
         if (timer) clearTimeout(timer);
         await ticking;
+        await reloading;
         const all = Promise.all([...active.values()].map((a) => a.done));
         const graceOver = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
         if ((await Promise.race([all.then(() => "done"), graceOver.then(() => "grace")])) === "grace") {
-          log("warn", `grace period over: cancelling ${active.size} run(s)`);
+          log("warn", `grace period over: cancelling ${active.size} run(s)`, { run_ids: [...active.keys()] });
           for (const a of active.values()) a.controller.abort(new Error("daemon stopping"));
           await all;
         }
@@ -365,13 +408,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
 
     const onTerm = () => void stop();
-    const onHup = () => {
-      register("reload").catch((err: unknown) =>
+    // systemd's reload protocol (Type=notify-reload, systemd >= 253; with ExecReload= too): RELOADING=1
+    // with the time it began, then READY=1 once done, failed or not, so `systemctl reload` waits.
+    const reload = async () => {
+      if (stopping) return;
+      await notifier.send(
+        `RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\nSTATUS=reloading the deployment files`,
+      );
+      try {
+        await register("reload");
+      } catch (err) {
         log(
           "error",
           `reload failed, keeping the registered deployments: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-      );
+          errorFields(err),
+        );
+      }
+      if (stopping) return;
+      statusSent = await readyStatus();
+      await notifier.send(`READY=1\nSTATUS=${statusSent}`);
+    };
+    const onHup = () => {
+      reloading = reloading.then(reload);
     };
     process.on("SIGTERM", onTerm);
     process.on("SIGINT", onTerm);
@@ -383,7 +441,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     // Signals are handled from here on: only now say so (tests and systemd wait for these).
     log("info", `listening on http://${options.host}:${api.port}, database ${options.dbPath}`);
-    await notifier.send(`READY=1\nSTATUS=serving on ${options.host}:${api.port}\nMAINPID=${process.pid}`);
+    statusSent = notifier.enabled ? await readyStatus() : "";
+    await notifier.send(`READY=1\nSTATUS=${statusSent}\nMAINPID=${process.pid}`);
     return { port: api.port, stop, done };
   }
 }

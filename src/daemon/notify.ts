@@ -85,3 +85,11 @@ export function createNotifier(
     },
   };
 }
+
+/**
+ * CLOCK_MONOTONIC in microseconds, as `MONOTONIC_USEC=` wants it with `RELOADING=1` (libuv's
+ * hrtime reads that clock on Linux).
+ */
+export function monotonicUsec(): bigint {
+  return process.hrtime.bigint() / 1000n;
+}

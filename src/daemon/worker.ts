@@ -6,13 +6,16 @@
 import { dirname } from "node:path";
 import { parseDuration } from "../config/duration.js";
 import { maskerOf } from "../config/masker.js";
-import { executeRun, type RunResult } from "../engine/run.js";
+import { type EngineEvent, executeRun, type RunResult } from "../engine/run.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
-import { planPipeline } from "../pipeline/plan.js";
+import { type Plan, planPipeline } from "../pipeline/plan.js";
+import type { LogLevel } from "../pipeline/step-spec.js";
 import { builtinSteps } from "../steps/index.js";
 import { type Store, transitionRuns } from "../store/index.js";
 import type { ClaimedRun } from "./claim.js";
+import type { DaemonLog } from "./daemon.js";
+import { atLeast } from "./log.js";
 
 const steps = new Map(builtinSteps.map((s) => [s.name, s]));
 
@@ -25,6 +28,10 @@ export interface WorkOptions {
   timeout?: string;
   /** Today in the exchange's time zone, for runs without a logical date. */
   today: string;
+  /** The daemon's log: the run's lines at warn and above (all at debug), its retries and failed tasks. */
+  log?: DaemonLog;
+  /** The least level the daemon's log writes. */
+  logLevel?: LogLevel;
 }
 
 /** Runs a claimed run to its end; returns its final state and error. */
@@ -87,9 +94,42 @@ export async function workRun(
       signal,
       runId: run.id,
       existingRun: true,
+      ...(options.log ? { onEvent: toDaemonLog(run, plan, options.log, options.logLevel ?? "info") } : {}),
     });
   } catch (err) {
     return failed(err instanceof Error ? err.message : String(err), true);
   }
   return { state: result.state, ...(result.error ? { error: result.error } : {}) };
+}
+
+/**
+ * A run's events as daemon log lines with the run's and the task's fields. The engine masked their
+ * text with the run's secrets (the pool's environment included) before emitting them.
+ */
+function toDaemonLog(
+  run: ClaimedRun,
+  plan: Plan,
+  log: DaemonLog,
+  least: LogLevel,
+): (event: EngineEvent) => void {
+  const steps = new Map(plan.tasks.map((t) => [t.id, t.uses]));
+  const copied: LogLevel = least === "debug" ? "debug" : "warn";
+  const fields = (taskId: string | null) => ({
+    run_id: run.id,
+    ...(run.deployment ? { deployment: run.deployment } : {}),
+    ...(taskId !== null ? { task_id: taskId, step: steps.get(taskId) } : {}),
+  });
+  return (event) => {
+    if (event.type === "log") {
+      if (atLeast(event.level, copied))
+        log(
+          event.level,
+          event.taskId === null ? event.message : `${event.taskId}: ${event.message}`,
+          fields(event.taskId),
+        );
+    } else if (event.type === "task" && (event.state === "Retrying" || event.state === "Failed")) {
+      const what = event.state === "Retrying" ? `attempt ${event.attempt} failed, retrying` : "Failed";
+      log("warn", `${event.id}: ${what}${event.error ? `: ${event.error}` : ""}`, fields(event.id));
+    }
+  };
 }

@@ -4,11 +4,20 @@
  * run in flight, kill -9 and restart, and the API's token rules.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, tempDir, tickflow } from "./helpers/cli.js";
+import { positionOf, REPO, tempDir, tickflow } from "./helpers/cli.js";
 import { type ManySymbols, SESSIONS, startManySymbols } from "./servers/many-symbols.js";
 
 let dir: string;
@@ -36,6 +45,17 @@ tasks:
   last: {uses: log, needs: [busy], with: {message: last line}}
 `;
 
+/** A line at each level, one quoting a secret. */
+const LEVELS = `kind: pipeline
+name: levels
+tasks:
+  quiet: {uses: log, with: {message: a debug line, level: debug}}
+  chat: {uses: log, with: {message: an info line}}
+  note: {uses: log, with: {message: "quota low for \${{ env.LEVELS_API_KEY }}", level: warn}}
+  bad: {uses: log, with: {message: an error line, level: error}}
+`;
+const LEVELS_KEY = "levels-secret-value-9876";
+
 let many: ManySymbols;
 
 beforeAll(async () => {
@@ -46,6 +66,12 @@ beforeAll(async () => {
   writeFileSync(join(dir, "pipelines/ingest.yaml"), many.pipeline("ingest"));
   mkdirSync(join(dir, "deployment/work-pools"), { recursive: true });
   writeFileSync(join(dir, "pipelines/slow.yaml"), SLOW);
+  writeFileSync(join(dir, "pipelines/levels.yaml"), LEVELS);
+  // Its own file: the secret's warning stays out of the other tests' logs.
+  writeFileSync(
+    join(dir, "deployment/journal.yaml"),
+    "kind: deployments\ndeployments:\n  - name: levels\n    pipeline: ../pipelines/levels.yaml\n",
+  );
   writeFileSync(
     join(dir, "deployment/work-pools/default.yaml"),
     "kind: work_pool\nname: default\nconcurrency_limit: 2\n",
@@ -147,6 +173,20 @@ async function notifyReceiver(socket: string) {
   return { receiver, heard: () => heard };
 }
 
+/** The daemon's JSON log lines (a `<N>` priority prefix, if any, removed). */
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l.replace(/^<\d>/, "")) as Record<string, unknown>);
+}
+
+/** Waits for the line saying the run ended, and returns it. */
+const runEnded = (stderr: () => string, id: string) =>
+  waitFor("the run's end", async () =>
+    jsonLines(stderr()).find((l) => l.run_id === id && /^run \S+ (Completed|Failed)/.test(String(l.msg))),
+  );
+
 /** A port nothing listens on right now. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -160,7 +200,7 @@ const runState = async (d: Daemon, id: string) =>
   (await api(d, "GET", `/api/runs/${id}`)).json.state as string;
 
 describe("tickflow daemon", () => {
-  it("tells systemd READY, WATCHDOG and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
+  it("tells systemd READY, WATCHDOG, STATUS and STOPPING, drains a run in flight on SIGTERM and exits 0", async () => {
     const socket = join(dir, "notify.sock");
     const { receiver, heard } = await notifyReceiver(socket);
     const db = join(dir, "term.duckdb");
@@ -174,6 +214,10 @@ describe("tickflow daemon", () => {
       const id = String(made.json.id);
       await waitFor("the run to start", async () =>
         (await runState(daemon, id)) === "Running" ? true : undefined,
+      );
+      // STATUS= follows the runs (read at most once a second).
+      await waitFor("STATUS with the run", async () =>
+        heard().includes("; 1 run running;") ? true : undefined,
       );
       const stoppedAt = Date.now();
       daemon.child.kill("SIGTERM");
@@ -378,24 +422,150 @@ describe("tickflow daemon", () => {
     }
   });
 
-  it("re-reads the deployment files on SIGHUP", async () => {
+  it("on SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1; a failed reload logs each reason at its position", async () => {
     const file = join(dir, "deployment/tickflow.yaml");
     const before = readFileSync(file, "utf8");
-    const daemon = await startDaemon(join(dir, "hup.duckdb"));
+    const socket = join(dir, "hup.sock");
+    const { receiver, heard } = await notifyReceiver(socket);
+    const daemon = await startDaemon(join(dir, "hup.duckdb"), { NOTIFY_SOCKET: socket });
+    const readies = () =>
+      heard()
+        .split("\n")
+        .filter((l) => l.startsWith("READY=1")).length;
     try {
+      await waitFor("READY=1", async () => (readies() === 1 ? true : undefined));
+      expect(heard()).toMatch(/READY=1\|STATUS=API on 127\.0\.0\.1:\d+; 0 runs running; no run scheduled/);
       writeFileSync(file, `${before}  - name: slow-again\n    pipeline: ../pipelines/slow.yaml\n`);
+      const sentAt = process.hrtime.bigint() / 1000n;
       daemon.child.kill("SIGHUP");
-      await waitFor("the new deployment", async () => {
-        const names = (
-          (await api(daemon, "GET", "/api/deployments")).json as unknown as { name: string }[]
-        ).map((d) => d.name);
-        return names.includes("slow-again") ? names : undefined;
-      });
+      await waitFor("READY=1 after the reload", async () => (readies() === 2 ? true : undefined));
+      const reloading = /RELOADING=1\|MONOTONIC_USEC=(\d+)\|/.exec(heard());
+      expect(reloading, heard()).not.toBeNull();
+      // CLOCK_MONOTONIC is the machine's: the daemon's reading falls between the signal and now.
+      const usec = BigInt(reloading![1]!);
+      expect(usec >= sentAt && usec <= process.hrtime.bigint() / 1000n).toBe(true);
+      expect(heard().indexOf("RELOADING=1")).toBeLessThan(heard().lastIndexOf("READY=1"));
       expect(daemon.stderr()).toMatch(/reload: deployment slow-again added/);
+      const names = (
+        (await api(daemon, "GET", "/api/deployments")).json as unknown as { name: string }[]
+      ).map((d) => d.name);
+      expect(names).toContain("slow-again");
+
+      // Two errors: each in the log line with its file, line and column; the registered ones kept.
+      const broken = `${before}  - name: broken\n    pipeline: ../pipelines/none.yaml\n    shedules: []\n`;
+      writeFileSync(file, broken);
+      daemon.child.kill("SIGHUP");
+      await waitFor("READY=1 after the failed reload", async () => (readies() === 3 ? true : undefined));
+      const failed = jsonLines(daemon.stderr()).find((l) => String(l.msg).startsWith("reload failed"));
+      const at = (needle: string) => {
+        const { line, col } = positionOf(broken, needle);
+        return `${file}:${line}:${col}: error: `;
+      };
+      expect(failed).toMatchObject({
+        level: "error",
+        msg: "reload failed, keeping the registered deployments: deployment/tickflow.yaml: 2 errors",
+        diagnostics: [
+          expect.stringContaining(at("../pipelines/none.yaml")),
+          expect.stringContaining(at("shedules")),
+        ],
+      });
+      expect((await api(daemon, "GET", "/api/deployments")).json).toContainEqual(
+        expect.objectContaining({ name: "slow-again" }),
+      );
     } finally {
       writeFileSync(file, before);
+      receiver.kill();
       daemon.child.kill("SIGTERM");
       await daemon.exited;
+    }
+  });
+
+  it("copies a run's warnings and errors to its log with run_id, deployment, task_id and step, secrets masked", async () => {
+    const daemon = await startDaemon(join(dir, "fields.duckdb"), { LEVELS_API_KEY: LEVELS_KEY }, [
+      "--config",
+      "deployment/journal.yaml",
+    ]);
+    try {
+      const id = String((await api(daemon, "POST", "/api/deployments/levels/runs")).json.id);
+      await runEnded(daemon.stderr, id);
+      const lines = jsonLines(daemon.stderr());
+      const fields = { run_id: id, deployment: "levels", step: "log" };
+      expect(lines).toContainEqual({
+        ts: expect.any(String),
+        level: "warn",
+        msg: "note: quota low for ***",
+        ...fields,
+        task_id: "note",
+      });
+      expect(lines).toContainEqual(expect.objectContaining({ level: "error", task_id: "bad", ...fields }));
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          msg: expect.stringMatching(/^run \S+ starting/),
+          run_id: id,
+          deployment: "levels",
+        }),
+      );
+      // Below warn, the run's lines stay in run_logs only (unless TICKFLOW_LOG_LEVEL=debug).
+      expect(daemon.stderr()).not.toMatch(/an info line|a debug line/);
+      expect(daemon.stderr()).not.toContain(LEVELS_KEY);
+    } finally {
+      daemon.child.kill("SIGTERM");
+      await daemon.exited;
+    }
+  });
+
+  it("under journald (JOURNAL_STREAM naming its stderr) each line carries its syslog priority", async () => {
+    const logFile = join(dir, "journal.log");
+    const fd = openSync(logFile, "w");
+    const { dev, ino } = fstatSync(fd, { bigint: true });
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [join(REPO, "bin/tickflow.js"), "daemon", "--db", join(dir, "journal.duckdb"), "--port", String(port)],
+      {
+        cwd: dir,
+        stdio: ["ignore", "ignore", fd],
+        env: {
+          ...process.env,
+          TICKFLOW_CONFIG: "deployment/journal.yaml",
+          TICKFLOW_LOG_FORMAT: "json",
+          TICKFLOW_LOG_LEVEL: "debug",
+          JOURNAL_STREAM: `${dev}:${ino}`,
+        },
+      },
+    );
+    closeSync(fd);
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const logged = () => readFileSync(logFile, "utf8");
+    try {
+      await waitFor("listening", async () => (logged().includes("listening on") ? true : undefined));
+      const made = await fetch(`http://127.0.0.1:${port}/api/deployments/levels/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      const id = String(((await made.json()) as { id: string }).id);
+      await runEnded(logged, id);
+      const prefixOf = (msg: string) =>
+        logged()
+          .split("\n")
+          .find((l) => l.includes(`"msg":"${msg}`))
+          ?.slice(0, 3);
+      expect({
+        debug: prefixOf("quiet: a debug line"),
+        info: prefixOf("chat: an info line"),
+        warn: prefixOf("note: quota low"),
+        error: prefixOf("bad: an error line"),
+        listening: prefixOf("listening on"),
+      }).toEqual({ debug: "<7>", info: "<6>", warn: "<4>", error: "<3>", listening: "<6>" });
+      expect(
+        logged()
+          .split("\n")
+          .filter((l) => l && !/^<[3467]>\{/.test(l)),
+      ).toEqual([]);
+    } finally {
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
     }
   });
 

@@ -13,8 +13,7 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { z } from "zod";
 import { isValidIsoDate } from "../calendar/index.js";
-import { ControlError, type ControlPlane } from "../control/control-plane.js";
-import { MAX_QUERY_ROWS } from "../control/local.js";
+import { ControlError, type ControlPlane, MAX_QUERY_ROWS } from "../control/control-plane.js";
 import { storageFault } from "../store/errors.js";
 
 export interface ApiOptions {

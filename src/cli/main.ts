@@ -276,7 +276,10 @@ export async function main(argv: string[]): Promise<number> {
       new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
     )
     .option("--json", "same as --format json")
-    .option("--limit <n>", "most rows to print (default 10000, at most 100000)")
+    .option(
+      "--limit <n>",
+      "most rows to print (default 10000; 0: every row; at most 100000 through the daemon)",
+    )
     .option("--db <path>", DB)
     .action(
       async (

@@ -179,6 +179,16 @@ describe("the two control planes", () => {
     expect(await http.listWorkPools()).toEqual(await local.listWorkPools());
     const sql = "SELECT id, created_at, parameters FROM runs";
     expect(await http.query(sql)).toEqual(await local.query(sql));
+    // Streamed: the database a chunk at a time, the API its one capped answer; the same rows.
+    const gather = async (chunks: AsyncIterable<{ rows: unknown[] }>) => {
+      const rows = [];
+      for await (const chunk of chunks) rows.push(...chunk.rows);
+      return rows;
+    };
+    const range = "SELECT range AS n FROM range(5000)";
+    expect(await gather(http.queryChunks(range))).toEqual(await gather(local.queryChunks(range)));
+    await expect(gather(http.queryChunks(range, { limit: 0 }))).rejects.toMatchObject({ status: 400 });
+    expect(await gather(local.queryChunks(range, { limit: 0 }))).toHaveLength(5000);
     await expect(http.getRun("nope")).rejects.toMatchObject({
       status: 404,
       message: 'no run with id "nope"',

@@ -70,8 +70,14 @@ export interface QueryResult {
   rows: Record<string, JsonValue>[];
   /** More rows than `limit` existed; only `limit` are here. */
   truncated: boolean;
+  /** The row cap; 0: none (only `queryChunks` over the database). */
   limit: number;
 }
+
+/** Rows `query` returns when the caller does not say. */
+export const DEFAULT_QUERY_ROWS = 10_000;
+/** Most rows `query` (and so the API) returns: its answer is one JSON document in memory. */
+export const MAX_QUERY_ROWS = 100_000;
 
 export interface ControlPlane {
   /** What answers: the database file, or the daemon's API. */
@@ -102,6 +108,12 @@ export interface ControlPlane {
 
   /** One read-only SQL statement; at most `limit` rows (default 10,000), under a statement timeout. */
   query(sql: string, options?: { limit?: number }): Promise<QueryResult>;
+  /**
+   * The same, a chunk of rows at a time for printing as they come (`tickflow query`); every chunk
+   * carries the columns, the last says whether rows were left out. Over the database `limit` may
+   * be any number, 0 for every row; over the API it is `query`'s, answered as one chunk.
+   */
+  queryChunks(sql: string, options?: { limit?: number }): AsyncIterable<QueryResult>;
 
   close(): Promise<void>;
 }

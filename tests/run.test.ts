@@ -346,7 +346,9 @@ tasks:
     const r = await runJson(file, db);
     const ls = await tickflow(["runs", "ls", "--db", db]);
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toMatch(new RegExp(`^ID +PIPELINE +STATE .*\\n${r.record.id} +hist +Completed `));
+    expect(ls.stdout).toMatch(
+      new RegExp(`^ID +PIPELINE +DEPLOYMENT +STATE .*\\n${r.record.id} +hist +- +Completed `),
+    );
     const show = await tickflow(["runs", "show", r.record.id.slice(0, 20), "--db", db]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toMatch(/state +Completed/);

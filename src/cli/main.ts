@@ -72,11 +72,18 @@ export async function main(argv: string[]): Promise<number> {
   const runs = program.command("runs").description("run history: ls, show, logs, cancel, retry");
   runs
     .command("ls")
-    .description("recent runs, newest first")
+    .description(
+      "runs that started or are due, newest first (--upcoming: the scheduled ones to come, soonest first)",
+    )
     .option("--limit <n>", "how many (1 to 1000)", "20")
     .option("--pipeline <name>", "only this pipeline's runs")
     .option("--deployment <name>", "only this deployment's runs")
-    .option("--state <state>", "only runs in this state (Completed, Failed, ...)")
+    .option("--state <state>", "only runs in this state (Completed, Failed, Late, ...)")
+    .option(
+      "--since <when>",
+      "only runs since then: a duration back (2h, 7d), a date (UTC) or an ISO instant",
+    )
+    .option("--upcoming", "only scheduled runs not due yet, soonest first")
     .option("--json", "machine-readable output")
     .option("--db <path>", DB)
     .action(
@@ -85,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
         pipeline?: string;
         deployment?: string;
         state?: string;
+        since?: string;
+        upcoming?: boolean;
         json?: boolean;
         db?: string;
       }) => {

@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
+import { parseInstant } from "../config/duration.js";
 import { type DeploymentExplanation, explainDeployment } from "../schedule/explain.js";
 import { loadDeployments } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
@@ -18,6 +19,9 @@ export async function scheduleExplainCommand(name: string, options: ExplainOptio
   if (!Number.isInteger(n) || n < 1 || n > 10_000)
     throw new UsageError(`--next must be a whole number from 1 to 10000, not "${options.next}"`);
   const from = options.from === undefined ? new Date() : parseInstant(options.from);
+  if (from === undefined) {
+    throw new UsageError(`--from must be an ISO instant such as 2026-03-06T12:00:00Z, not "${options.from}"`);
+  }
 
   const loaded = await loadDeployments(options.file, builtinSteps);
   if (!loaded.doc) {
@@ -39,15 +43,6 @@ export async function scheduleExplainCommand(name: string, options: ExplainOptio
     options.json ? `${JSON.stringify(explained, null, 2)}\n` : formatExplanation(explained),
   );
   return 0;
-}
-
-/** An instant: ISO 8601 with a zone (`2026-03-06T12:00:00Z`, `...-05:00`) or a date (midnight UTC). */
-function parseInstant(text: string): Date {
-  const withZone = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
-  const t = withZone.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t))
-    throw new UsageError(`--from must be an ISO instant such as 2026-03-06T12:00:00Z, not "${text}"`);
-  return new Date(t);
 }
 
 function localText(iso: string, zone: string): string {

@@ -170,6 +170,12 @@ describe("the two control planes", () => {
     const local = new LocalControlPlane(store);
     const http = await open({ TICKFLOW_API_URL: `http://127.0.0.1:${port}` });
     expect(await http.listRuns()).toEqual(await local.listRuns());
+    for (const filter of [
+      { state: "Running" as const, since: new Date("2026-03-02T14:00:00Z") },
+      { upcoming: true },
+    ]) {
+      expect(await http.listRuns(filter)).toEqual(await local.listRuns(filter));
+    }
     expect(await http.getRun(id.slice(0, 25))).toEqual(await local.getRun(id));
     expect(await http.runTransitions(id)).toEqual(await local.runTransitions(id));
     const logs = await local.runLogs(id);

@@ -32,11 +32,18 @@ export class ControlError extends Error {
 }
 
 export interface RunFilter {
-  /** At most this many, newest first (default 20). */
+  /** At most this many (default 20). */
   limit?: number;
-  state?: string;
+  state?: RunState;
   pipeline?: string;
   deployment?: string;
+  /** Only runs that started, or else were due, at or after this. */
+  since?: Date;
+  /**
+   * Only Scheduled runs not due yet, soonest first. Otherwise the runs that started or are due,
+   * newest first: what the scheduler made ahead would hide what ran.
+   */
+  upcoming?: boolean;
 }
 
 /** A run with its task instances. */

@@ -88,6 +88,8 @@ export class HttpControlPlane implements ControlPlane {
       const value = filter[key];
       if (value) q.set(key, value);
     }
+    if (filter.since) q.set("since", filter.since.toISOString());
+    if (filter.upcoming) q.set("upcoming", "true");
     return this.call<RunRow[]>("GET", `/api/runs?${q}`);
   }
 

@@ -90,6 +90,9 @@ export class LocalControlPlane implements ControlPlane {
         ...(filter.state ? { state: filter.state } : {}),
         ...(filter.pipeline ? { pipeline: filter.pipeline } : {}),
         ...(filter.deployment ? { deployment: filter.deployment } : {}),
+        ...(filter.since ? { since: filter.since } : {}),
+        when: filter.upcoming ? "upcoming" : "ran",
+        now: this.now(),
       }),
     );
   }

@@ -1,0 +1,102 @@
+/**
+ * The CLI's verbs in process (`tickflowHere`): `runs ls` and its filters, exit codes and their
+ * messages for a missing file, an unknown run or deployment, a date out of range.
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRuns, openStore, transitionRuns } from "../src/store/index.js";
+import { tempDir, tickflowHere } from "./helpers/cli.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+});
+afterAll(async () => {
+  await cleanup();
+});
+
+describe("runs ls", () => {
+  let db: string;
+  const now = Date.now();
+  const at = (minutes: number) => new Date(now + minutes * 60_000);
+
+  beforeAll(async () => {
+    db = join(dir, "runs.duckdb");
+    const store = await openStore(db);
+    const run = (id: string, deployment: string, scheduled: number, state: "Scheduled" | "Running") => ({
+      id,
+      pipeline: "daily",
+      deployment,
+      state,
+      parameters: {},
+      logical_date: "2026-03-02",
+      scheduled_at: at(scheduled),
+      pipeline_file: "pipelines/daily.yaml",
+      ...(state === "Running" ? { started_at: at(scheduled + 3) } : {}),
+    });
+    await createRuns(
+      store.db,
+      [
+        run("ran-3m-late", "yahoo", -120, "Running"),
+        run("waits", "polygon", -10, "Scheduled"),
+        run("in-an-hour", "yahoo", 60, "Scheduled"),
+        run("tomorrow", "polygon", 24 * 60, "Scheduled"),
+      ],
+      at(-24 * 60),
+      "test",
+    );
+    await transitionRuns(
+      store.db,
+      { ids: ["ran-3m-late"] },
+      { to: "Completed", at: at(-100), set: { ended_at: at(-100) } },
+    );
+    await transitionRuns(store.db, { ids: ["waits"] }, { to: "Late", at: at(-5) });
+    await store.close();
+  });
+
+  const ids = async (...args: string[]) => {
+    const r = await tickflowHere(["runs", "ls", "--db", db, "--json", ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { id: string }[]).map((run) => run.id);
+  };
+
+  it("shows what ran or is due, newest first, with deployment, scheduled time and lateness", async () => {
+    const r = await tickflowHere(["runs", "ls", "--db", db]);
+    expect(r.code, r.stderr).toBe(0);
+    const [header, ...rows] = r.stdout.trimEnd().split("\n");
+    expect(header).toMatch(/^ID +PIPELINE +DEPLOYMENT +STATE +DATE +SCHEDULED +STARTED +LATE +TOOK$/);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(
+      /^waits +daily +polygon +Late +2026-03-02 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ +10m\d+s$/,
+    );
+    expect(rows[1]).toMatch(
+      /^ran-3m-late +daily +yahoo +Completed +2026-03-02 +\S+ \S+ +\S+ \S+ +3m0s +17m0s$/,
+    );
+    const json = JSON.parse((await tickflowHere(["runs", "ls", "--db", db, "--json"])).stdout);
+    expect(json[1]).toMatchObject({
+      id: "ran-3m-late",
+      deployment: "yahoo",
+      scheduled_at: at(-120).toISOString(),
+      late_ms: 180_000,
+    });
+  });
+
+  it("--upcoming: the scheduled runs to come, soonest first; --state, --deployment, --since", async () => {
+    expect(await ids("--upcoming")).toEqual(["in-an-hour", "tomorrow"]);
+    expect(await ids("--upcoming", "--deployment", "polygon")).toEqual(["tomorrow"]);
+    expect(await ids("--state", "completed")).toEqual(["ran-3m-late"]);
+    expect(await ids("--since", "1h")).toEqual(["waits"]);
+    expect(await ids("--since", at(-200).toISOString())).toEqual(["waits", "ran-3m-late"]);
+    expect(await ids("--since", "2999-01-01")).toEqual([]);
+    for (const [args, message] of [
+      [["--state", "done"], /^tickflow: --state expects one of Scheduled, Late, .*, got "done"\n$/],
+      [["--since", "yesterday"], /^tickflow: --since expects a duration \(2h, 7d\), a date .*"yesterday"\n$/],
+    ] as const) {
+      const r = await tickflowHere(["runs", "ls", "--db", db, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+});

@@ -100,3 +100,75 @@ describe("runs ls", () => {
     }
   });
 });
+
+describe("exit codes", () => {
+  it("a missing file is a usage error (exit 2) for every verb that reads one", async () => {
+    const db = join(dir, "exit.duckdb");
+    for (const args of [
+      ["validate", "nope.yaml"],
+      ["plan", "nope.yaml"],
+      ["run", "nope.yaml", "--db", db],
+      ["deploy", "nope.yaml", "--db", db],
+      ["schedule", "explain", "daily", "--file", "nope.yaml"],
+      ["daemon", "--config", "nope.yaml", "--db", db, "--port", "0"],
+    ]) {
+      const r = await tickflowHere(args, { cwd: dir });
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        code: 2,
+        stdout: "",
+        stderr: expect.stringMatching(/^tickflow: no such file( or folder)?: nope\.yaml\n$/),
+      });
+    }
+    // The deployments file of the settings, when none is named.
+    const r = await tickflowHere(["schedule", "explain", "daily"], {
+      cwd: dir,
+      env: { TICKFLOW_CONFIG: "missing.yaml" },
+    });
+    expect([r.code, r.stderr]).toEqual([2, "tickflow: no such file: missing.yaml\n"]);
+  });
+
+  it("an unknown run id or deployment is a failure (exit 1) that names it", async () => {
+    const db = join(dir, "unknown.duckdb");
+    (await openStore(db)).close();
+    for (const verb of ["show", "logs", "cancel", "retry"]) {
+      const r = await tickflowHere(["runs", verb, "nope", "--db", db]);
+      expect({ verb, code: r.code, stderr: r.stderr }).toEqual({
+        verb,
+        code: 1,
+        stderr: 'tickflow: no run with id "nope"\n',
+      });
+    }
+    for (const args of [
+      ["deployment", "run", "nope"],
+      ["deployment", "pause", "nope"],
+      ["deployment", "resume", "nope"],
+      ["backfill", "nope", "--from", "2026-03-02", "--to", "2026-03-03"],
+    ]) {
+      const r = await tickflowHere([...args, "--db", db]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({
+        args,
+        code: 1,
+        stderr: 'tickflow: no deployment named "nope" (run tickflow deploy first)\n',
+      });
+    }
+    const explain = await tickflowHere(["schedule", "explain", "nope"]);
+    expect(explain.code).toBe(1);
+    expect(explain.stderr).toMatch(
+      /^tickflow: no deployment "nope" in deployment\/tickflow\.yaml; deployments: /,
+    );
+  });
+
+  it("a --date outside the calendar's years is a usage error", async () => {
+    for (const args of [
+      ["plan", "pipelines/demo.yaml", "--date", "1800-01-02"],
+      ["run", "pipelines/demo.yaml", "--date", "2200-01-03", "--db", join(dir, "dates.duckdb")],
+    ]) {
+      const r = await tickflowHere(args);
+      expect([r.code, r.stderr]).toEqual([
+        2,
+        `tickflow: --date: XNYS calendar: date "${args[3]}" is outside the supported range 1990-2100\n`,
+      ]);
+    }
+  });
+});

@@ -269,10 +269,10 @@ export async function main(argv: string[]): Promise<number> {
     )
     .argument("<name>", "deployment name")
     .option("--next <n>", "how many fire times per schedule", "5")
-    .option("--file <path>", "deployments file", "deployment/tickflow.yaml")
+    .option("--file <path>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
     .option("--from <instant>", "ISO instant to start after (default: now), e.g. 2026-03-06T12:00:00Z")
     .option("--json", "machine-readable output")
-    .action(async (name: string, opts: { next: string; file: string; from?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { next: string; file?: string; from?: string; json?: boolean }) => {
       const { scheduleExplainCommand } = await import("./schedule.js");
       code = await scheduleExplainCommand(name, opts);
     });

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
 import type { JsonValue } from "../store/values.js";
 
@@ -59,6 +60,11 @@ export function summary(files: number, list: Diagnostic[]): string {
 
 /** A usage error: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
+
+/** A file a verb reads: a missing one is a usage error (exit 2), not a diagnostic about its contents. */
+export function requireFile(path: string): void {
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
+}
 
 /** A failure already reported to the user: exit code 1 without more output. */
 export class ReportedFailure extends Error {}

@@ -4,10 +4,11 @@ import { resolve } from "node:path";
 import { deploymentRecords, workPoolRecords } from "../daemon/deploy.js";
 import { loadDeployments } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
-import { printDiagnostics, ReportedFailure } from "./output.js";
+import { printDiagnostics, ReportedFailure, requireFile } from "./output.js";
 
 /** Loads and checks the deployments file; the records to register (problems printed, then a ReportedFailure). */
 export async function registrationOf(file: string) {
+  requireFile(file);
   const loaded = await loadDeployments(resolve(file), builtinSteps);
   const errors = loaded.diagnostics.filter((d) => d.severity === "error");
   if (loaded.diagnostics.length > 0) printDiagnostics(loaded.diagnostics, "text", process.stderr);

@@ -1,14 +1,16 @@
 import { DateTime } from "luxon";
 import { formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
 import { parseInstant } from "../config/duration.js";
+import { loadSettings } from "../config/settings.js";
 import { type DeploymentExplanation, explainDeployment } from "../schedule/explain.js";
 import { loadDeployments } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
-import { dedupe, UsageError } from "./output.js";
+import { dedupe, requireFile, UsageError } from "./output.js";
 
 export interface ExplainOptions {
   next: string;
-  file: string;
+  /** The deployments file (default: the settings' TICKFLOW_CONFIG). */
+  file?: string;
   from?: string;
   json?: boolean;
 }
@@ -23,18 +25,20 @@ export async function scheduleExplainCommand(name: string, options: ExplainOptio
     throw new UsageError(`--from must be an ISO instant such as 2026-03-06T12:00:00Z, not "${options.from}"`);
   }
 
-  const loaded = await loadDeployments(options.file, builtinSteps);
+  const file = options.file ?? loadSettings().TICKFLOW_CONFIG;
+  requireFile(file);
+  const loaded = await loadDeployments(file, builtinSteps);
   if (!loaded.doc) {
     for (const d of sortDiagnostics(dedupe(loaded.diagnostics)))
       if (d.severity === "error") process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`tickflow: ${options.file} is invalid; fix it first (tickflow validate)\n`);
+    process.stderr.write(`tickflow: ${file} is invalid; fix it first (tickflow validate)\n`);
     return 1;
   }
   const dep = loaded.doc.deployments.find((d) => d.name === name);
   if (!dep) {
     const names = loaded.doc.deployments.map((d) => d.name);
     process.stderr.write(
-      `tickflow: no deployment "${name}" in ${options.file}; deployments: ${names.join(", ") || "(none)"}\n`,
+      `tickflow: no deployment "${name}" in ${file}; deployments: ${names.join(", ") || "(none)"}\n`,
     );
     return 1;
   }

@@ -172,3 +172,25 @@ describe("exit codes", () => {
     }
   });
 });
+
+describe("run", () => {
+  it("TICKFLOW_LOG_FORMAT=json: a JSON line per engine event on stderr; --json the record on stdout", async () => {
+    const r = await tickflowHere(
+      ["run", "pipelines/demo.yaml", "--json", "--db", join(dir, "json-log.duckdb")],
+      { env: { TICKFLOW_LOG_FORMAT: "json" } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const record = JSON.parse(r.stdout) as { id: string; state: string };
+    expect(record.state).toBe("Completed");
+    const lines = r.stderr
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { ts: string; run: string; event: string; state?: string; task?: string });
+    expect(lines.every((l) => l.run === record.id && !Number.isNaN(Date.parse(l.ts)))).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ event: "run", state: "Completed" });
+    expect(lines).toContainEqual(
+      expect.objectContaining({ event: "task", task: "load", state: "Completed" }),
+    );
+    expect(lines).toContainEqual(expect.objectContaining({ event: "log", task: "report" }));
+  });
+});

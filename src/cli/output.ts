@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
 import type { JsonValue } from "../store/values.js";
 
-/** Colour only on a TTY and never with NO_COLOR (https://no-color.org). */
+/** Colour (and a progress line redrawn in place) only on a TTY, never with NO_COLOR (https://no-color.org). */
 export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR;
 }

@@ -4,6 +4,9 @@
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApi } from "../src/api/app.js";
+import { serveApi } from "../src/api/serve.js";
+import { LocalControlPlane } from "../src/control/local.js";
 import { createRuns, openStore, transitionRuns } from "../src/store/index.js";
 import { tempDir, tickflowHere } from "./helpers/cli.js";
 
@@ -192,5 +195,58 @@ describe("run", () => {
       expect.objectContaining({ event: "task", task: "load", state: "Completed" }),
     );
     expect(lines).toContainEqual(expect.objectContaining({ event: "log", task: "report" }));
+  });
+});
+
+describe("the same output with or without the daemon", () => {
+  it("deployments ls, runs ls and show, work-pools ls and query print the same JSON either way", async () => {
+    const db = join(dir, "same.duckdb");
+    expect((await tickflowHere(["deploy", "--db", db])).code).toBe(0);
+    const queued = await tickflowHere(["deployment", "run", "yahoo-daily", "--json", "--db", db]);
+    const { id } = JSON.parse(queued.stdout) as { id: string };
+    const verbs = [
+      ["deployments", "ls", "--json"],
+      ["runs", "ls", "--json"],
+      ["runs", "show", id, "--json"],
+      ["work-pools", "ls", "--json"],
+      [
+        "query",
+        "--json",
+        "SELECT 1::BIGINT AS n, TIMESTAMPTZ '2026-03-02 15:00:00+00' AS t, now() > t AS after",
+      ],
+    ];
+    // A waiting run's lateness grows between the two calls.
+    const stable = (stdout: string) => stdout.replace(/"late_ms": \d+/g, '"late_ms": 0');
+    const local = [];
+    for (const args of verbs) {
+      const r = await tickflowHere([...args, "--db", db]);
+      expect(r.code, r.stderr).toBe(0);
+      local.push(stable(r.stdout));
+    }
+    expect(JSON.parse(local[0]!)).toContainEqual(
+      expect.objectContaining({ name: "yahoo-daily", next_run: expect.stringMatching(/Z$/) }),
+    );
+
+    const store = await openStore(db);
+    const api = await serveApi(
+      createApi({
+        control: new LocalControlPlane(store),
+        token: undefined,
+        health: async () => ({ status: "ok", database: store.path }),
+        metrics: async () => "",
+        onError: () => {},
+      }),
+      { host: "127.0.0.1", port: 0, token: undefined },
+    );
+    try {
+      for (const [i, args] of verbs.entries()) {
+        const r = await tickflowHere(args, { env: { TICKFLOW_API_URL: `http://127.0.0.1:${api.port}` } });
+        expect(r.code, r.stderr).toBe(0);
+        expect({ args, stdout: stable(r.stdout) }).toEqual({ args, stdout: local[i] });
+      }
+    } finally {
+      await api.close();
+      await store.close();
+    }
   });
 });

@@ -100,13 +100,8 @@ function csvCell(c: string): string {
   return /[",\n\r]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c;
 }
 
-/** CSV with RFC 4180 quoting. */
-export function formatCsv(header: string[], rows: string[][]): string {
-  return `${[header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n")}\n`;
-}
-
 /** Rows of a table whose widths the first this many rows set (later wider cells stick out). */
-export const TABLE_WINDOW = 1000;
+const TABLE_WINDOW = 1000;
 
 /**
  * Query rows printed as they come, a chunk at a time, so that a million rows need neither the

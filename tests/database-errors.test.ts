@@ -190,16 +190,16 @@ describe("backfill dates outside the calendar (1990-2100)", () => {
   it("is a usage error (exit 2) in the calendar's words", async () => {
     const db = join(folder("backfill"), "t.duckdb");
     await deployed(db);
-    for (const [from, to, bad] of [
-      ["1980-01-01", "1980-02-01", "1980-01-01"],
-      ["2099-12-01", "2101-01-05", "2101-01-05"],
+    for (const [from, to, flag, bad] of [
+      ["1980-01-01", "1980-02-01", "--from", "1980-01-01"],
+      ["2099-12-01", "2101-01-05", "--to", "2101-01-05"],
     ] as const) {
       const r = await tickflowHere(["backfill", "demo-hourly", "--from", from, "--to", to, "--db", db], {
         cwd: dir,
       });
       expect([r.code, r.stderr]).toEqual([
         2,
-        `tickflow: XNYS calendar: date "${bad}" is outside the supported range 1990-2100\n`,
+        `tickflow: ${flag}: XNYS calendar: date "${bad}" is outside the supported range 1990-2100\n`,
       ]);
     }
   });

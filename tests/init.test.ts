@@ -28,6 +28,10 @@ describe("tickflow init (from the repo)", () => {
     ]) {
       expect(await readFile(join(dir, file))).toEqual(await readFile(join(REPO, file)));
     }
+    expect(r.stdout).toContain("\n  .gitignore (written)\n");
+    expect(
+      (await readFile(join(dir, ".gitignore"), "utf8")).split("\n").filter((l) => !l.startsWith("#")),
+    ).toEqual(["*.duckdb*", "build/", "archive/", "reports/", ""]);
     const demo = await readFile(join(dir, "pipelines/demo.yaml"), "utf8");
     expect(demo.split("\n")[0]).toBe("# yaml-language-server: $schema=../schemas/pipeline.schema.json");
   });
@@ -52,8 +56,15 @@ describe("tickflow init (from the repo)", () => {
       /init: \d+ of the starter's files exist in .*nothing written \(use --force/,
     );
     expect(await readFile(join(dir, "pipelines/demo.yaml"), "utf8")).toBe("mine\n");
+    // A project's own .gitignore is kept, even with --force: only the missing patterns are added.
+    await writeFile(join(dir, ".gitignore"), "node_modules/\n*.duckdb*\n");
     const forced = await tickflow(["init", "--force", dir]);
     expect(forced.code).toBe(0);
     expect(await readFile(join(dir, "pipelines/demo.yaml"), "utf8")).not.toBe("mine\n");
+    expect(forced.stdout).toContain("\n  .gitignore (added build/ archive/ reports/)\n");
+    expect(await readFile(join(dir, ".gitignore"), "utf8")).toBe(
+      "node_modules/\n*.duckdb*\n\n# Added by tickflow init\nbuild/\narchive/\nreports/\n",
+    );
+    expect((await tickflow(["init", "--force", dir])).stdout).not.toContain(".gitignore");
   });
 });

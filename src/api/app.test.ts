@@ -321,6 +321,46 @@ describe("runs", () => {
     expect((await call("GET", `/api/runs/${newRunId()}`)).status).toBe(404);
   });
 
+  it("lists what ran or is due, newest first; upcoming=true the scheduled runs to come; since and state", async () => {
+    const ran = await finishedRun();
+    const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+    const waiting = (id: string, minutes: number) => ({
+      id,
+      pipeline: "counted",
+      deployment: "daily",
+      state: "Scheduled" as const,
+      parameters: {},
+      logical_date: "2026-03-02",
+      scheduled_at: at(minutes),
+      pipeline_file: join(dir, "counted.yaml"),
+    });
+    await createRuns(
+      store.db,
+      [waiting("due", -5), waiting("tomorrow", 24 * 60), waiting("soon", 60)],
+      at(-600),
+      "scheduled",
+    );
+    const ids = async (query: string) => {
+      const answer = await call("GET", `/api/runs${query}`);
+      expect(answer.status).toBe(200);
+      return answer.json.map((r: { id: string }) => r.id);
+    };
+    // The run started a minute ago is newer than the one due five minutes ago.
+    expect(await ids("")).toEqual([ran, "due"]);
+    expect(await ids("?upcoming=true")).toEqual(["soon", "tomorrow"]);
+    expect(await ids("?upcoming=false&state=Scheduled")).toEqual(["due"]);
+    expect(await ids(`?since=${at(-2).toISOString()}`)).toEqual([ran]);
+    expect(await ids("?since=2026-03-03")).toEqual([]);
+    expect((await call("GET", "/api/runs?upcoming=true&limit=1")).json[0]).toMatchObject({
+      id: "soon",
+      scheduled_at: "2026-03-02T16:00:00.000Z",
+    });
+    for (const bad of ["since=yesterday", "state=failed", "upcoming=yes"]) {
+      const refused = await call("GET", `/api/runs?${bad}`);
+      expect({ bad, status: refused.status }).toEqual({ bad, status: 400 });
+    }
+  });
+
   it("an ambiguous id prefix is a 400 that lists the candidates", async () => {
     const a = await finishedRun();
     const b = await finishedRun();

@@ -13,9 +13,10 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { z } from "zod";
 import { isValidIsoDate } from "../calendar/index.js";
-import { ControlError, type ControlPlane } from "../control/control-plane.js";
-import { MAX_QUERY_ROWS } from "../control/local.js";
+import { parseSince } from "../config/duration.js";
+import { ControlError, type ControlPlane, MAX_QUERY_ROWS } from "../control/control-plane.js";
 import { storageFault } from "../store/errors.js";
+import { RUN_STATES } from "../store/states.js";
 
 export interface ApiOptions {
   control: ControlPlane;
@@ -53,9 +54,27 @@ const wholeNumber = (min: number, max: number) =>
 
 const runsQuery = z.strictObject({
   limit: wholeNumber(1, 1000).optional(),
-  state: z.string().min(1).optional(),
+  state: z.enum(RUN_STATES).optional(),
   pipeline: z.string().min(1).optional(),
   deployment: z.string().min(1).optional(),
+  since: z
+    .string()
+    .transform((text, ctx) => {
+      const since = parseSince(text, new Date());
+      if (since === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a duration (2h, 7d), a date or an ISO 8601 instant",
+        });
+        return z.NEVER;
+      }
+      return since;
+    })
+    .optional(),
+  upcoming: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
 });
 
 const logsQuery = z

@@ -10,7 +10,7 @@ import type { LogLevel } from "../pipeline/step-spec.js";
 import { storeIoError } from "../store/errors.js";
 import { VERSION } from "../version.js";
 import { databasePath } from "./db.js";
-import { dedupe, UsageError } from "./output.js";
+import { dedupe, requireFile, UsageError } from "./output.js";
 import { loadRegistration, type Registration } from "./registration.js";
 
 /**
@@ -47,6 +47,7 @@ async function runDaemon(
   const port = opts.port === undefined ? settings.TICKFLOW_API_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${opts.port}`);
+  requireFile(configFile);
   // Check the files before taking the database; the first registration uses what this read.
   let checked: Registration | undefined = await checkedRegistration(configFile, log);
   const { startDaemon } = await import("../daemon/daemon.js");

@@ -2,12 +2,11 @@
  * `tickflow deploy`, `deployments ls`, `deployment run|pause|resume`, `backfill`: through the
  * control plane (the database, or the daemon's API while it holds the file).
  */
-import { assertXnysDate, isValidIsoDate } from "../calendar/index.js";
 import { loadSettings } from "../config/settings.js";
 import type { DeployChange } from "../control/control-plane.js";
 import { type ControlFlags, pauseCommand, waitsForDaemon, withControl } from "./control.js";
 import { formatTable, UsageError } from "./output.js";
-import { parseParamFlags } from "./plan.js";
+import { dateFlag, parseParamFlags } from "./plan.js";
 import { registrationOf } from "./registration.js";
 
 function describeChanges(changes: readonly DeployChange[]): string {
@@ -89,18 +88,8 @@ export async function backfillCommand(
   name: string,
   options: ControlFlags & { from: string; to: string; missing?: boolean; json?: boolean },
 ): Promise<number> {
-  for (const [flag, value] of [
-    ["--from", options.from],
-    ["--to", options.to],
-  ] as const) {
-    if (!isValidIsoDate(value)) throw new UsageError(`${flag} expects YYYY-MM-DD, got "${value}"`);
-    // Outside the calendar's years (1990-2100) is the caller's to fix too: a usage error, in its words.
-    try {
-      assertXnysDate(value);
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
-  }
+  dateFlag("--from", options.from);
+  dateFlag("--to", options.to);
   if (options.to < options.from)
     throw new UsageError(`--to (${options.to}) is before --from (${options.from})`);
   return withControl(options, "write", async (control) => {

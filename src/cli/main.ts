@@ -1,7 +1,14 @@
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { SettingsError } from "../config/settings-error.js";
 import { storeIoError } from "../store/errors.js";
 import { VERSION } from "../version.js";
+import {
+  completionScript,
+  DEPLOYMENT_NAME,
+  DEPLOYMENT_NAMES_COMMAND,
+  deploymentNames,
+  manPage,
+} from "./completion.js";
 import { ReportedFailure, UsageError } from "./output.js";
 
 const version = VERSION;
@@ -10,10 +17,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted). */
-export async function main(argv: string[]): Promise<number> {
-  quietOnClosedPipe();
-  let code = 0;
+/**
+ * The command line: every verb with its options, and what it runs (`done` is given its exit
+ * code). The completion scripts and the man page are made from this definition, so they list
+ * what `--help` lists.
+ */
+export function cliProgram(done: (code: number) => void = () => {}): Command {
   const program = new Command("tickflow")
     .description("Declarative, YAML-driven pipeline runner for market data.")
     .version(version, "-V, --version")
@@ -31,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "same as --format json")
     .action(async (paths: string[], opts: { format: "text" | "json"; json?: boolean }) => {
       const { validateCommand } = await import("./validate.js");
-      code = await validateCommand(paths, { format: opts.json ? "json" : opts.format });
+      done(await validateCommand(paths, { format: opts.json ? "json" : opts.format }));
     });
 
   program
@@ -50,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: { param: string[]; date?: string; format: "text" | "json" | "mermaid"; json?: boolean },
       ) => {
         const { planCommand } = await import("./plan.js");
-        code = await planCommand(file, { ...opts, format: opts.json ? "json" : opts.format });
+        done(await planCommand(file, { ...opts, format: opts.json ? "json" : opts.format }));
       },
     );
 
@@ -64,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
     .action(async (file: string, opts: { param: string[]; date?: string; json?: boolean; db?: string }) => {
       const [{ runCommand }, { databasePath }] = await Promise.all([import("./run.js"), import("./db.js")]);
-      code = await runCommand(file, { ...opts, db: databasePath(opts.db) });
+      done(await runCommand(file, { ...opts, db: databasePath(opts.db) }));
     });
 
   const DB = "database file (default: $TICKFLOW_DB or ./tickflow.duckdb; the daemon's API when it holds it)";
@@ -72,11 +81,18 @@ export async function main(argv: string[]): Promise<number> {
   const runs = program.command("runs").description("run history: ls, show, logs, cancel, retry");
   runs
     .command("ls")
-    .description("recent runs, newest first")
+    .description(
+      "runs that started or are due, newest first (--upcoming: the scheduled ones to come, soonest first)",
+    )
     .option("--limit <n>", "how many (1 to 1000)", "20")
     .option("--pipeline <name>", "only this pipeline's runs")
     .option("--deployment <name>", "only this deployment's runs")
-    .option("--state <state>", "only runs in this state (Completed, Failed, ...)")
+    .option("--state <state>", "only runs in this state (Completed, Failed, Late, ...)")
+    .option(
+      "--since <when>",
+      "only runs since then: a duration back (2h, 7d), a date (UTC) or an ISO instant",
+    )
+    .option("--upcoming", "only scheduled runs not due yet, soonest first")
     .option("--json", "machine-readable output")
     .option("--db <path>", DB)
     .action(
@@ -85,11 +101,13 @@ export async function main(argv: string[]): Promise<number> {
         pipeline?: string;
         deployment?: string;
         state?: string;
+        since?: string;
+        upcoming?: boolean;
         json?: boolean;
         db?: string;
       }) => {
         const { runsListCommand } = await import("./runs.js");
-        code = await runsListCommand(opts);
+        done(await runsListCommand(opts));
       },
     );
   runs
@@ -100,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; db?: string }) => {
       const { runShowCommand } = await import("./runs.js");
-      code = await runShowCommand(id, opts);
+      done(await runShowCommand(id, opts));
     });
   runs
     .command("logs")
@@ -111,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; follow?: boolean; db?: string }) => {
       const { runLogsCommand } = await import("./runs.js");
-      code = await runLogsCommand(id, opts);
+      done(await runLogsCommand(id, opts));
     });
   runs
     .command("cancel")
@@ -121,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; db?: string }) => {
       const { runsCancelCommand } = await import("./runs.js");
-      code = await runsCancelCommand(id, opts);
+      done(await runsCancelCommand(id, opts));
     });
   runs
     .command("retry")
@@ -131,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (id: string, opts: { json?: boolean; db?: string }) => {
       const { runsRetryCommand } = await import("./runs.js");
-      code = await runsRetryCommand(id, opts);
+      done(await runsRetryCommand(id, opts));
     });
 
   program
@@ -142,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (file: string | undefined, opts: { json?: boolean; db?: string }) => {
       const { deployCommand } = await import("./deployments.js");
-      code = await deployCommand(file, opts);
+      done(await deployCommand(file, opts));
     });
   program
     .command("deployments")
@@ -153,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (opts: { json?: boolean; db?: string }) => {
       const { deploymentsListCommand } = await import("./deployments.js");
-      code = await deploymentsListCommand(opts);
+      done(await deploymentsListCommand(opts));
     });
   const deploymentVerb = program.command("deployment").description("deployment: run, pause, resume");
   for (const [verb, paused] of [
@@ -167,29 +185,29 @@ export async function main(argv: string[]): Promise<number> {
           ? "stop a deployment's schedules (a redeploy keeps it paused)"
           : "start a paused deployment's schedules again (from now)",
       )
-      .argument("<name>", "deployment name")
+      .argument("<name>", DEPLOYMENT_NAME)
       .option("--json", "machine-readable output")
       .option("--db <path>", DB)
       .action(async (name: string, opts: { json?: boolean; db?: string }) => {
         const { deploymentPauseCommand } = await import("./deployments.js");
-        code = await deploymentPauseCommand(name, paused, opts);
+        done(await deploymentPauseCommand(name, paused, opts));
       });
   }
   deploymentVerb
     .command("run")
     .description("a run of a deployment now (the daemon runs it); parameters are checked first")
-    .argument("<name>", "deployment name")
+    .argument("<name>", DEPLOYMENT_NAME)
     .option("-p, --param <name=value>", "override a parameter (repeatable)", collect, [])
     .option("--json", "machine-readable output")
     .option("--db <path>", DB)
     .action(async (name: string, opts: { param: string[]; json?: boolean; db?: string }) => {
       const { deploymentRunCommand } = await import("./deployments.js");
-      code = await deploymentRunCommand(name, opts);
+      done(await deploymentRunCommand(name, opts));
     });
   program
     .command("backfill")
     .description("runs of a deployment for past NYSE sessions, within its limits")
-    .argument("<name>", "deployment name")
+    .argument("<name>", DEPLOYMENT_NAME)
     .requiredOption("--from <YYYY-MM-DD>", "first session")
     .requiredOption("--to <YYYY-MM-DD>", "last session")
     .option("--missing", "only sessions where some of the deployment's symbols have no bar")
@@ -201,7 +219,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: { from: string; to: string; missing?: boolean; json?: boolean; db?: string },
       ) => {
         const { backfillCommand } = await import("./deployments.js");
-        code = await backfillCommand(name, opts);
+        done(await backfillCommand(name, opts));
       },
     );
 
@@ -214,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--db <path>", DB)
     .action(async (opts: { json?: boolean; db?: string }) => {
       const { workPoolsListCommand } = await import("./pools.js");
-      code = await workPoolsListCommand(opts);
+      done(await workPoolsListCommand(opts));
     });
   const poolVerb = program.command("work-pool").description("work pool: pause, resume");
   for (const [verb, paused] of [
@@ -233,7 +251,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("--db <path>", DB)
       .action(async (name: string, opts: { json?: boolean; db?: string }) => {
         const { workPoolPauseCommand } = await import("./pools.js");
-        code = await workPoolPauseCommand(name, paused, opts);
+        done(await workPoolPauseCommand(name, paused, opts));
       });
   }
 
@@ -247,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { config?: string; host?: string; port?: string; db?: string }) => {
       // It reads --db and the settings itself: their errors are log lines like the rest of its output.
       const { daemonCommand } = await import("./daemon.js");
-      code = await daemonCommand(opts);
+      done(await daemonCommand(opts));
     });
 
   const schedule = program.command("schedule").description("schedules: explain when a deployment runs");
@@ -256,14 +274,14 @@ export async function main(argv: string[]): Promise<number> {
     .description(
       "the next fire times of a deployment, in local time and UTC, with skipped holidays and DST notes",
     )
-    .argument("<name>", "deployment name")
+    .argument("<name>", DEPLOYMENT_NAME)
     .option("--next <n>", "how many fire times per schedule", "5")
-    .option("--file <path>", "deployments file", "deployment/tickflow.yaml")
+    .option("--file <path>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
     .option("--from <instant>", "ISO instant to start after (default: now), e.g. 2026-03-06T12:00:00Z")
     .option("--json", "machine-readable output")
-    .action(async (name: string, opts: { next: string; file: string; from?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { next: string; file?: string; from?: string; json?: boolean }) => {
       const { scheduleExplainCommand } = await import("./schedule.js");
-      code = await scheduleExplainCommand(name, opts);
+      done(await scheduleExplainCommand(name, opts));
     });
 
   program
@@ -274,7 +292,10 @@ export async function main(argv: string[]): Promise<number> {
       new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
     )
     .option("--json", "same as --format json")
-    .option("--limit <n>", "most rows to print (default 10000, at most 100000)")
+    .option(
+      "--limit <n>",
+      "most rows to print (default 10000; 0: every row; at most 100000 through the daemon)",
+    )
     .option("--db <path>", DB)
     .action(
       async (
@@ -282,7 +303,7 @@ export async function main(argv: string[]): Promise<number> {
         opts: { format: "table" | "csv" | "json"; json?: boolean; limit?: string; db?: string },
       ) => {
         const { queryCommand } = await import("./query.js");
-        code = await queryCommand(sql, { ...opts, format: opts.json ? "json" : opts.format });
+        done(await queryCommand(sql, { ...opts, format: opts.json ? "json" : opts.format }));
       },
     );
 
@@ -293,7 +314,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "machine-readable output")
     .action(async (name: string | undefined, opts: { json?: boolean }) => {
       const { stepsCommand } = await import("./steps.js");
-      code = stepsCommand(name, opts);
+      done(stepsCommand(name, opts));
     });
 
   program
@@ -303,7 +324,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--check", "only report whether the files there are up to date")
     .action(async (opts: { out: string; check?: boolean }) => {
       const { schemasCommand } = await import("./schemas.js");
-      code = await schemasCommand(opts);
+      done(await schemasCommand(opts));
     });
 
   program
@@ -315,9 +336,43 @@ export async function main(argv: string[]): Promise<number> {
     .option("--force", "overwrite files that exist")
     .action(async (dir: string, opts: { force?: boolean }) => {
       const { initCommand } = await import("./init.js");
-      code = await initCommand(dir, opts);
+      done(await initCommand(dir, opts));
     });
 
+  program
+    .command("completion")
+    .description("print a shell completion script (commands, options, deployment names)")
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+    .addHelpText(
+      "after",
+      '\nInstall:\n  bash  tickflow completion bash > /etc/bash_completion.d/tickflow   (or source <(tickflow completion bash))\n  zsh   tickflow completion zsh > "${fpath[1]}/_tickflow"\n  fish  tickflow completion fish > ~/.config/fish/completions/tickflow.fish\n',
+    )
+    .action((shell: "bash" | "zsh" | "fish") => {
+      process.stdout.write(completionScript(program, shell));
+      done(0);
+    });
+  program
+    .command("man")
+    .description("print the manual page (roff): tickflow man > tickflow.1; man ./tickflow.1")
+    .action(async () => {
+      process.stdout.write(await manPage(program));
+      done(0);
+    });
+  // For the completion scripts: the names in the deployments file here, when there is one.
+  program.command(DEPLOYMENT_NAMES_COMMAND, { hidden: true }).action(async () => {
+    process.stdout.write((await deploymentNames()).map((n) => `${n}\n`).join(""));
+    done(0);
+  });
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error, 130 interrupted). */
+export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
+  let code = 0;
+  const program = cliProgram((c) => {
+    code = c;
+  });
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;

@@ -1,6 +1,9 @@
+import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { type Diagnostic, formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
+import type { JsonValue } from "../store/values.js";
 
-/** Colour only on a TTY and never with NO_COLOR (https://no-color.org). */
+/** Colour (and a progress line redrawn in place) only on a TTY, never with NO_COLOR (https://no-color.org). */
 export function useColour(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !process.env.NO_COLOR;
 }
@@ -58,24 +61,110 @@ export function summary(files: number, list: Diagnostic[]): string {
 /** A usage error: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
 
+/** A file a verb reads: a missing one is a usage error (exit 2), not a diagnostic about its contents. */
+export function requireFile(path: string): void {
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
+}
+
 /** A failure already reported to the user: exit code 1 without more output. */
 export class ReportedFailure extends Error {}
 
 /** Rows as an aligned text table (header first); cells are printed as given. */
 export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+  const line = tableLine(columnWidths(header, rows));
+  let out = line(header);
+  for (const row of rows) out += line(row);
+  return out;
 }
 
-/** CSV with RFC 4180 quoting. */
-export function formatCsv(header: string[], rows: string[][]): string {
-  const cell = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c);
-  return `${[header, ...rows].map((r) => r.map(cell).join(",")).join("\n")}\n`;
+/** The widest cell of each column (a loop: spreading 200,000 rows into Math.max overflows the stack). */
+function columnWidths(header: string[], rows: readonly string[][]): number[] {
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, (row[i] ?? "").length);
+  }
+  return widths;
+}
+
+/** A row of a table as one line: cells padded to `widths`, the last one not. */
+function tableLine(widths: readonly number[]): (cells: string[]) => string {
+  return (cells) =>
+    `${cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd()}\n`;
+}
+
+/** A CSV cell with RFC 4180 quoting. */
+function csvCell(c: string): string {
+  return /[",\n\r]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c;
+}
+
+/** Rows of a table whose widths the first this many rows set (later wider cells stick out). */
+const TABLE_WINDOW = 1000;
+
+/**
+ * Query rows printed as they come, a chunk at a time, so that a million rows need neither the
+ * memory for all of them nor a wait for the last: CSV and JSON row by row; a table aligned to the
+ * widest cells of its first `TABLE_WINDOW` rows (held until then), since its widths must be known
+ * before its first line. The JSON is the pretty array `JSON.stringify(rows, null, 2)` would give.
+ */
+export class RowPrinter {
+  private header: string[] | undefined;
+  private rows = 0;
+  /** The table's first rows, until its widths are known. */
+  private window: string[][] = [];
+  private line: ((cells: string[]) => string) | undefined;
+
+  constructor(
+    private readonly format: "table" | "csv" | "json",
+    private readonly stream: NodeJS.WritableStream = process.stdout,
+  ) {}
+
+  async write(columns: readonly string[], rows: readonly Record<string, JsonValue>[]): Promise<void> {
+    let text = "";
+    if (this.header === undefined) {
+      this.header = [...columns];
+      if (this.format === "csv") text += `${this.header.map(csvCell).join(",")}\n`;
+    }
+    const header = this.header;
+    for (const row of rows) {
+      if (this.format === "json") {
+        text += `${this.rows === 0 ? "[\n" : ",\n"}  ${JSON.stringify(row, null, 2).replaceAll("\n", "\n  ")}`;
+      } else {
+        const cells = header.map((h) => cellText(row[h]));
+        if (this.format === "csv") text += `${cells.map(csvCell).join(",")}\n`;
+        else if (this.line) text += this.line(cells);
+        else {
+          this.window.push(cells);
+          if (this.window.length === TABLE_WINDOW) text += this.flushWindow();
+        }
+      }
+      this.rows++;
+    }
+    await this.out(text);
+  }
+
+  /** The end: the table's rows held so far, the JSON array's close. */
+  async end(): Promise<void> {
+    if (this.format === "json") await this.out(this.rows === 0 ? "[]\n" : "\n]\n");
+    else if (this.format === "table" && !this.line) await this.out(this.flushWindow());
+  }
+
+  private flushWindow(): string {
+    const header = this.header ?? [];
+    this.line = tableLine(columnWidths(header, this.window));
+    let text = this.line(header);
+    for (const cells of this.window) text += this.line(cells);
+    this.window = [];
+    return text;
+  }
+
+  /** Waits when the stream asks to (a pipe on macOS, a socket): memory stays flat. */
+  private async out(text: string): Promise<void> {
+    if (text === "" || this.stream.write(text)) return;
+    await once(this.stream, "drain");
+  }
 }
 
 /** A value as a table cell: strings as they are, null as empty, the rest as JSON. */

@@ -1,4 +1,4 @@
-import { isValidIsoDate, xnysDate } from "../calendar/index.js";
+import { assertXnysDate, isValidIsoDate, xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { diagnosticAt } from "../config/yaml.js";
 import { parameterIssueDiagnostics } from "../pipeline/check.js";
@@ -7,7 +7,7 @@ import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import { checkPlannedParameters, type Plan, PlanError, planPipeline } from "../pipeline/plan.js";
 import { builtinSteps } from "../steps/index.js";
-import { printDiagnostics, ReportedFailure, UsageError } from "./output.js";
+import { printDiagnostics, ReportedFailure, requireFile, UsageError } from "./output.js";
 
 export interface PlanOptions {
   param: string[];
@@ -28,9 +28,19 @@ export function parseParamFlags(flags: readonly string[]): Record<string, string
 
 /** The run's logical date: `--date`, or today in the exchange's time zone. */
 export function runDateOf(flag: string | undefined): string {
-  if (flag === undefined) return xnysDate();
-  if (!isValidIsoDate(flag)) throw new UsageError(`--date expects YYYY-MM-DD, got "${flag}"`);
-  return flag;
+  return flag === undefined ? xnysDate() : dateFlag("--date", flag);
+}
+
+/** A date option: `YYYY-MM-DD` within the calendar's years (1990-2100), else a usage error. */
+export function dateFlag(flag: string, value: string): string {
+  if (!isValidIsoDate(value)) throw new UsageError(`${flag} expects YYYY-MM-DD, got "${value}"`);
+  try {
+    assertXnysDate(value);
+  } catch (err) {
+    // The caller's to fix, in the calendar's words; not an internal error later in a step.
+    throw new UsageError(`${flag}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return value;
 }
 
 export interface ResolvedPlan {
@@ -45,6 +55,7 @@ export async function resolvePlan(
 ): Promise<ResolvedPlan> {
   const raw = parseParamFlags(options.param);
   const runDate = runDateOf(options.date);
+  requireFile(file);
   const loaded = await loadPipeline(file, builtinSteps, { withDefaults: false });
   const failed = loaded.diagnostics.some((d) => d.severity === "error");
   if (failed || !loaded.doc || !loaded.yaml) {

@@ -1,26 +1,41 @@
 /** `tickflow query SQL`: one read-only statement, through the control plane (the daemon's API while it runs). */
+import { MAX_QUERY_ROWS } from "../control/control-plane.js";
 import { type ControlFlags, withControl } from "./control.js";
-import { cellText, formatCsv, formatTable, UsageError } from "./output.js";
+import { RowPrinter, UsageError } from "./output.js";
 
+/**
+ * Rows are printed as they are read (`RowPrinter`), so the database itself may give any number:
+ * `--limit 0` is every row. Through the daemon the API's cap holds (its answer is one document).
+ */
 export async function queryCommand(
   sql: string,
   options: ControlFlags & { format: "table" | "csv" | "json"; limit?: string },
 ): Promise<number> {
   const limit = options.limit === undefined ? undefined : Number(options.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100_000)) {
-    throw new UsageError(`--limit expects a whole number from 1 to 100000, got "${options.limit}"`);
+  if (limit !== undefined && (!/^\d+$/.test(options.limit!) || !Number.isSafeInteger(limit))) {
+    throw new UsageError(`--limit expects a whole number (0: every row), got "${options.limit}"`);
   }
   return withControl(options, "read", async (control) => {
-    const result = await control.query(sql, limit === undefined ? {} : { limit });
-    if (options.format === "json") process.stdout.write(`${JSON.stringify(result.rows, null, 2)}\n`);
-    else {
-      const header = result.columns.map((c) => c.name);
-      const cells = result.rows.map((r) => header.map((h) => cellText(r[h])));
-      process.stdout.write(options.format === "csv" ? formatCsv(header, cells) : formatTable(header, cells));
+    const daemon = control.target.kind === "daemon";
+    if (daemon && limit !== undefined && (limit === 0 || limit > MAX_QUERY_ROWS)) {
+      throw new UsageError(
+        `--limit ${limit}: through the daemon's API (${control.target.url}) at most ${MAX_QUERY_ROWS} rows; more need the database without a daemon holding it`,
+      );
     }
-    if (result.truncated) {
+    const printer = new RowPrinter(options.format);
+    let last: { truncated: boolean; limit: number } | undefined;
+    for await (const chunk of control.queryChunks(sql, limit === undefined ? {} : { limit })) {
+      await printer.write(
+        chunk.columns.map((c) => c.name),
+        chunk.rows,
+      );
+      last = chunk;
+    }
+    await printer.end();
+    if (last?.truncated) {
+      const more = daemon ? `up to ${MAX_QUERY_ROWS} through the daemon` : "--limit 0 prints every row";
       process.stderr.write(
-        `tickflow: only the first ${result.limit} rows are shown (--limit raises it, up to 100000)\n`,
+        `tickflow: only the first ${last.limit} rows are shown (--limit raises it; ${more})\n`,
       );
     }
     return 0;

@@ -12,7 +12,7 @@ import type { DeploymentsDocument } from "../schedule/deployments-file.js";
 import { loadDeployments } from "../schedule/load.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
 import { builtinSteps } from "../steps/index.js";
-import { printDiagnostics, ReportedFailure } from "./output.js";
+import { printDiagnostics, ReportedFailure, requireFile } from "./output.js";
 
 export interface Registration {
   deployments: DeploymentRecord[];
@@ -21,6 +21,7 @@ export interface Registration {
 
 /** Loads and checks the deployments file; the records to register (problems printed, then a ReportedFailure). */
 export async function registrationOf(file: string): Promise<Registration> {
+  requireFile(file);
   const { diagnostics, registration } = await loadRegistration(file);
   if (diagnostics.length > 0) printDiagnostics(diagnostics, "text", process.stderr);
   if (!registration) throw new ReportedFailure();

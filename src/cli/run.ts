@@ -1,10 +1,12 @@
 import { dirname, resolve } from "node:path";
+import { loadSettings } from "../config/settings.js";
 import { executeRun, type RunResult } from "../engine/run.js";
 import { builtinSteps } from "../steps/index.js";
+import { newRunId } from "../store/index.js";
 import { openStoreForCli } from "./db.js";
 import { useColour } from "./output.js";
 import { type PlanOptions, resolvePlan } from "./plan.js";
-import { createProgress } from "./progress.js";
+import { createProgress, progressFormat } from "./progress.js";
 
 export interface RunOptions extends Pick<PlanOptions, "param" | "date"> {
   json?: boolean;
@@ -22,21 +24,23 @@ export function exitCodeOf(result: RunResult, signal?: NodeJS.Signals): number {
 export async function runCommand(file: string, options: RunOptions): Promise<number> {
   const { plan, doc } = await resolvePlan(file, options);
   const store = await openStoreForCli(options.db);
+  const runId = newRunId();
+  const progress = createProgress(plan.tasks.length, process.stderr, {
+    format: progressFormat(process.stderr, loadSettings().TICKFLOW_LOG_FORMAT),
+    colour: useColour(process.stderr),
+    runId,
+  });
   const controller = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy === undefined) {
       stoppedBy = signal;
-      process.stderr.write("\ncancelling (Ctrl-C again to quit at once)\n");
+      progress.note("cancelling (Ctrl-C again to quit at once)");
       controller.abort();
     } else process.exit(signal === "SIGTERM" ? 143 : 130);
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const progress = createProgress(plan.tasks.length, process.stderr, {
-    tty: Boolean(process.stderr.isTTY),
-    colour: useColour(process.stderr),
-  });
   let result: RunResult;
   try {
     result = await executeRun({
@@ -48,6 +52,7 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       file,
       env: process.env,
       signal: controller.signal,
+      runId,
       onEvent: (e) => progress.onEvent(e),
     });
   } finally {

@@ -1,6 +1,14 @@
 /** `tickflow runs ls|show|logs|cancel|retry`: run history and what can be done to a run. */
+import { formatDuration, parseSince } from "../config/duration.js";
 import type { ControlPlane, LogCursor } from "../control/control-plane.js";
-import { isFinalRunState, type LogRow } from "../store/index.js";
+import {
+  isFinalRunState,
+  type LogRow,
+  RUN_STATES,
+  type RunRow,
+  type RunState,
+  WAITING_RUN_STATES,
+} from "../store/index.js";
 import { type ControlFlags, waitsForDaemon, withControl } from "./control.js";
 import { cellText, formatTable, UsageError } from "./output.js";
 
@@ -14,9 +22,22 @@ function when(d: Date | null | undefined): string {
 }
 
 function took(start: Date | null | undefined, end: Date | null | undefined): string {
-  if (!start || !end) return "";
-  const ms = end.getTime() - start.getTime();
-  return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
+  return start && end ? formatDuration(end.getTime() - start.getTime()) : "";
+}
+
+/** How long after it was due a run started, or has waited so far; null when it has no due time. */
+export function lateness(run: RunRow, now: Date): number | null {
+  if (!run.scheduled_at) return null;
+  const waiting = (WAITING_RUN_STATES as readonly string[]).includes(run.state);
+  const start = run.started_at ?? (waiting ? now : null);
+  return start === null ? null : Math.max(0, start.getTime() - run.scheduled_at.getTime());
+}
+
+/** `--state`, in any case (`failed`), as the state word. */
+function stateFlag(text: string): RunState {
+  const state = RUN_STATES.find((s) => s.toLowerCase() === text.toLowerCase());
+  if (!state) throw new UsageError(`--state expects one of ${RUN_STATES.join(", ")}, got "${text}"`);
+  return state;
 }
 
 export async function runsListCommand(
@@ -25,32 +46,52 @@ export async function runsListCommand(
     pipeline?: string;
     deployment?: string;
     state?: string;
+    since?: string;
+    upcoming?: boolean;
     json?: boolean;
   },
 ): Promise<number> {
   const limit = Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
     throw new UsageError(`--limit expects a whole number from 1 to 1000, got "${options.limit}"`);
+  const state = options.state === undefined ? undefined : stateFlag(options.state);
+  const since = options.since === undefined ? undefined : parseSince(options.since, new Date());
+  if (options.since !== undefined && since === undefined) {
+    throw new UsageError(
+      `--since expects a duration (2h, 7d), a date (YYYY-MM-DD) or an ISO 8601 instant, got "${options.since}"`,
+    );
+  }
   return withControl(options, "read", async (control) => {
     const runs = await control.listRuns({
       limit,
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
       ...(options.deployment ? { deployment: options.deployment } : {}),
-      ...(options.state ? { state: options.state } : {}),
+      ...(state ? { state } : {}),
+      ...(since ? { since } : {}),
+      ...(options.upcoming ? { upcoming: true } : {}),
     });
-    if (options.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-    else {
+    const now = new Date();
+    if (options.json) {
+      const rows = runs.map((r) => ({ ...r, late_ms: lateness(r, now) }));
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    } else {
       process.stdout.write(
         formatTable(
-          ["ID", "PIPELINE", "STATE", "DATE", "STARTED", "TOOK"],
-          runs.map((r) => [
-            r.id,
-            r.pipeline,
-            r.state,
-            r.logical_date ?? "",
-            when(r.started_at),
-            took(r.started_at, r.ended_at),
-          ]),
+          ["ID", "PIPELINE", "DEPLOYMENT", "STATE", "DATE", "SCHEDULED", "STARTED", "LATE", "TOOK"],
+          runs.map((r) => {
+            const late = lateness(r, now);
+            return [
+              r.id,
+              r.pipeline,
+              r.deployment ?? "-",
+              r.state,
+              r.logical_date ?? "",
+              when(r.scheduled_at),
+              when(r.started_at),
+              late === null ? "" : formatDuration(late),
+              took(r.started_at, r.ended_at),
+            ];
+          }),
         ),
       );
     }

@@ -1,13 +1,16 @@
 import { DateTime } from "luxon";
 import { formatDiagnostic, sortDiagnostics } from "../config/diagnostics.js";
+import { parseInstant } from "../config/duration.js";
+import { loadSettings } from "../config/settings.js";
 import { type DeploymentExplanation, explainDeployment } from "../schedule/explain.js";
 import { loadDeployments } from "../schedule/load.js";
 import { builtinSteps } from "../steps/index.js";
-import { dedupe, UsageError } from "./output.js";
+import { dedupe, requireFile, UsageError } from "./output.js";
 
 export interface ExplainOptions {
   next: string;
-  file: string;
+  /** The deployments file (default: the settings' TICKFLOW_CONFIG). */
+  file?: string;
   from?: string;
   json?: boolean;
 }
@@ -18,19 +21,24 @@ export async function scheduleExplainCommand(name: string, options: ExplainOptio
   if (!Number.isInteger(n) || n < 1 || n > 10_000)
     throw new UsageError(`--next must be a whole number from 1 to 10000, not "${options.next}"`);
   const from = options.from === undefined ? new Date() : parseInstant(options.from);
+  if (from === undefined) {
+    throw new UsageError(`--from must be an ISO instant such as 2026-03-06T12:00:00Z, not "${options.from}"`);
+  }
 
-  const loaded = await loadDeployments(options.file, builtinSteps);
+  const file = options.file ?? loadSettings().TICKFLOW_CONFIG;
+  requireFile(file);
+  const loaded = await loadDeployments(file, builtinSteps);
   if (!loaded.doc) {
     for (const d of sortDiagnostics(dedupe(loaded.diagnostics)))
       if (d.severity === "error") process.stderr.write(`${formatDiagnostic(d)}\n`);
-    process.stderr.write(`tickflow: ${options.file} is invalid; fix it first (tickflow validate)\n`);
+    process.stderr.write(`tickflow: ${file} is invalid; fix it first (tickflow validate)\n`);
     return 1;
   }
   const dep = loaded.doc.deployments.find((d) => d.name === name);
   if (!dep) {
     const names = loaded.doc.deployments.map((d) => d.name);
     process.stderr.write(
-      `tickflow: no deployment "${name}" in ${options.file}; deployments: ${names.join(", ") || "(none)"}\n`,
+      `tickflow: no deployment "${name}" in ${file}; deployments: ${names.join(", ") || "(none)"}\n`,
     );
     return 1;
   }
@@ -39,15 +47,6 @@ export async function scheduleExplainCommand(name: string, options: ExplainOptio
     options.json ? `${JSON.stringify(explained, null, 2)}\n` : formatExplanation(explained),
   );
   return 0;
-}
-
-/** An instant: ISO 8601 with a zone (`2026-03-06T12:00:00Z`, `...-05:00`) or a date (midnight UTC). */
-function parseInstant(text: string): Date {
-  const withZone = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/;
-  const t = withZone.test(text) ? Date.parse(text) : Number.NaN;
-  if (Number.isNaN(t))
-    throw new UsageError(`--from must be an ISO instant such as 2026-03-06T12:00:00Z, not "${text}"`);
-  return new Date(t);
 }
 
 function localText(iso: string, zone: string): string {

@@ -29,7 +29,9 @@ export const settingsSchema = z.object({
     .string()
     .min(1)
     .default("deployment/tickflow.yaml")
-    .describe("The deployments file used by `deploy` and `daemon`."),
+    .describe(
+      "The deployments file used by `deploy`, `daemon` and `schedule explain` (and completion of deployment names).",
+    ),
   TICKFLOW_API_URL: z
     .url()
     .optional()

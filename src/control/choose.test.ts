@@ -170,6 +170,12 @@ describe("the two control planes", () => {
     const local = new LocalControlPlane(store);
     const http = await open({ TICKFLOW_API_URL: `http://127.0.0.1:${port}` });
     expect(await http.listRuns()).toEqual(await local.listRuns());
+    for (const filter of [
+      { state: "Running" as const, since: new Date("2026-03-02T14:00:00Z") },
+      { upcoming: true },
+    ]) {
+      expect(await http.listRuns(filter)).toEqual(await local.listRuns(filter));
+    }
     expect(await http.getRun(id.slice(0, 25))).toEqual(await local.getRun(id));
     expect(await http.runTransitions(id)).toEqual(await local.runTransitions(id));
     const logs = await local.runLogs(id);
@@ -179,6 +185,16 @@ describe("the two control planes", () => {
     expect(await http.listWorkPools()).toEqual(await local.listWorkPools());
     const sql = "SELECT id, created_at, parameters FROM runs";
     expect(await http.query(sql)).toEqual(await local.query(sql));
+    // Streamed: the database a chunk at a time, the API its one capped answer; the same rows.
+    const gather = async (chunks: AsyncIterable<{ rows: unknown[] }>) => {
+      const rows = [];
+      for await (const chunk of chunks) rows.push(...chunk.rows);
+      return rows;
+    };
+    const range = "SELECT range AS n FROM range(5000)";
+    expect(await gather(http.queryChunks(range))).toEqual(await gather(local.queryChunks(range)));
+    await expect(gather(http.queryChunks(range, { limit: 0 }))).rejects.toMatchObject({ status: 400 });
+    expect(await gather(local.queryChunks(range, { limit: 0 }))).toHaveLength(5000);
     await expect(http.getRun("nope")).rejects.toMatchObject({
       status: 404,
       message: 'no run with id "nope"',

@@ -32,11 +32,18 @@ export class ControlError extends Error {
 }
 
 export interface RunFilter {
-  /** At most this many, newest first (default 20). */
+  /** At most this many (default 20). */
   limit?: number;
-  state?: string;
+  state?: RunState;
   pipeline?: string;
   deployment?: string;
+  /** Only runs that started, or else were due, at or after this. */
+  since?: Date;
+  /**
+   * Only Scheduled runs not due yet, soonest first. Otherwise the runs that started or are due,
+   * newest first: what the scheduler made ahead would hide what ran.
+   */
+  upcoming?: boolean;
 }
 
 /** A run with its task instances. */
@@ -70,8 +77,14 @@ export interface QueryResult {
   rows: Record<string, JsonValue>[];
   /** More rows than `limit` existed; only `limit` are here. */
   truncated: boolean;
+  /** The row cap; 0: none (only `queryChunks` over the database). */
   limit: number;
 }
+
+/** Rows `query` returns when the caller does not say. */
+export const DEFAULT_QUERY_ROWS = 10_000;
+/** Most rows `query` (and so the API) returns: its answer is one JSON document in memory. */
+export const MAX_QUERY_ROWS = 100_000;
 
 export interface ControlPlane {
   /** What answers: the database file, or the daemon's API. */
@@ -102,6 +115,12 @@ export interface ControlPlane {
 
   /** One read-only SQL statement; at most `limit` rows (default 10,000), under a statement timeout. */
   query(sql: string, options?: { limit?: number }): Promise<QueryResult>;
+  /**
+   * The same, a chunk of rows at a time for printing as they come (`tickflow query`); every chunk
+   * carries the columns, the last says whether rows were left out. Over the database `limit` may
+   * be any number, 0 for every row; over the API it is `query`'s, answered as one chunk.
+   */
+  queryChunks(sql: string, options?: { limit?: number }): AsyncIterable<QueryResult>;
 
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import {
   ControlError,
   type ControlPlane,
   type DeploymentRow,
+  MAX_QUERY_ROWS,
   type QueryResult,
   type RunDetail,
   type RunFilter,
@@ -87,6 +88,8 @@ export class HttpControlPlane implements ControlPlane {
       const value = filter[key];
       if (value) q.set(key, value);
     }
+    if (filter.since) q.set("since", filter.since.toISOString());
+    if (filter.upcoming) q.set("upcoming", "true");
     return this.call<RunRow[]>("GET", `/api/runs?${q}`);
   }
 
@@ -174,6 +177,18 @@ export class HttpControlPlane implements ControlPlane {
   query(sql: string, options: { limit?: number } = {}) {
     // Rows are the user's data: a column named like a timestamp stays what the query made it.
     return this.call<QueryResult>("POST", "/api/query", { sql, ...options }, { asIs: true });
+  }
+
+  async *queryChunks(sql: string, options: { limit?: number } = {}) {
+    const { limit } = options;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_ROWS)) {
+      // The API answers one JSON document: every row of a large table is for the database itself.
+      throw new ControlError(
+        400,
+        `the daemon's API returns 1 to ${MAX_QUERY_ROWS} rows, not ${limit === 0 ? "all (0)" : limit}; more need the database without the daemon`,
+      );
+    }
+    yield await this.query(sql, options);
   }
 
   /** The daemon's health: what it serves and how it is. */

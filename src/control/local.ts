@@ -23,7 +23,7 @@ import {
   newRunId,
   QueryRefused,
   type RunRow,
-  readOnlyQuery,
+  readOnlyChunks,
   type Store,
   storageFault,
   taskRunsOf,
@@ -35,6 +35,8 @@ import {
 import {
   ControlError,
   type ControlPlane,
+  DEFAULT_QUERY_ROWS,
+  MAX_QUERY_ROWS,
   type QueryResult,
   type RunDetail,
   type RunFilter,
@@ -59,9 +61,6 @@ export interface LocalOptions {
   /** Statement timeout of `query`. Default 30 s. */
   queryTimeoutMs?: number;
 }
-
-export const DEFAULT_QUERY_ROWS = 10_000;
-export const MAX_QUERY_ROWS = 100_000;
 
 export class LocalControlPlane implements ControlPlane {
   readonly target: { kind: "database"; path: string };
@@ -91,6 +90,9 @@ export class LocalControlPlane implements ControlPlane {
         ...(filter.state ? { state: filter.state } : {}),
         ...(filter.pipeline ? { pipeline: filter.pipeline } : {}),
         ...(filter.deployment ? { deployment: filter.deployment } : {}),
+        ...(filter.since ? { since: filter.since } : {}),
+        when: filter.upcoming ? "upcoming" : "ran",
+        now: this.now(),
       }),
     );
   }
@@ -285,23 +287,32 @@ export class LocalControlPlane implements ControlPlane {
   }
 
   async query(sql: string, options: { limit?: number } = {}): Promise<QueryResult> {
-    const max = this.options.maxQueryRows ?? DEFAULT_QUERY_ROWS;
-    const limit = options.limit ?? max;
+    const limit = options.limit ?? this.options.maxQueryRows ?? DEFAULT_QUERY_ROWS;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_ROWS) {
       throw new ControlError(400, `limit must be a whole number from 1 to ${MAX_QUERY_ROWS}`);
+    }
+    let all: QueryResult | undefined;
+    for await (const chunk of this.queryChunks(sql, { limit })) {
+      all ??= { ...chunk, rows: [] };
+      for (const row of chunk.rows) all.rows.push(row);
+      all.truncated = chunk.truncated;
+    }
+    return all!;
+  }
+
+  async *queryChunks(sql: string, options: { limit?: number } = {}): AsyncGenerator<QueryResult> {
+    const limit = options.limit ?? this.options.maxQueryRows ?? DEFAULT_QUERY_ROWS;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new ControlError(400, "limit must be a whole number (0: every row)");
     }
     const timeoutMs = this.options.queryTimeoutMs ?? 30_000;
     // A connection of its own: a long query must not hold up the scheduler or other requests.
     const db = await this.store.connect();
     try {
-      return await readOnlyQuery(db, sql, { limit, signal: AbortSignal.timeout(timeoutMs) });
+      // Only the statement's errors reach the catch: a reader that stops early ends the loop.
+      for await (const chunk of readOnlyChunks(db, sql, { limit, timeoutMs })) yield chunk;
     } catch (err) {
-      if (err instanceof QueryRefused) throw new ControlError(400, err.message);
-      if (err instanceof Error && err.name === "TimeoutError") {
-        throw new ControlError(400, `query stopped after the statement timeout (${timeoutMs / 1000} s)`);
-      }
-      // DuckDB's own message (a syntax error, an unknown table) is the answer.
-      throw new ControlError(400, `query failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw queryError(err, timeoutMs);
     } finally {
       this.store.release(db);
     }
@@ -322,6 +333,16 @@ export class LocalControlPlane implements ControlPlane {
     if (!run) throw new ControlError(404, `no run with id ${JSON.stringify(idOrPrefix)}`);
     return run;
   }
+}
+
+/** A query's refusal or failure as the ControlError (400) that says why. */
+function queryError(err: unknown, timeoutMs: number): ControlError {
+  if (err instanceof QueryRefused) return new ControlError(400, err.message);
+  if (err instanceof Error && err.name === "TimeoutError") {
+    return new ControlError(400, `query stopped after the statement timeout (${timeoutMs / 1000} s)`);
+  }
+  // DuckDB's own message (a syntax error, an unknown table) is the answer.
+  return new ControlError(400, `query failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 function noDeployment(name: string): ControlError {

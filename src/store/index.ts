@@ -18,7 +18,12 @@ export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
-export { QueryRefused, type ReadOnlyResult, readOnlyQuery } from "./read-only-query.js";
+export {
+  QueryRefused,
+  type ReadOnlyOptions,
+  type ReadOnlyResult,
+  readOnlyChunks,
+} from "./read-only-query.js";
 export { RunRecorder } from "./recorder.js";
 export {
   type RunSelector,

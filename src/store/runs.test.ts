@@ -38,6 +38,7 @@ function run(id: string, overrides: Partial<RunRow> = {}): RunRow {
     ended_at: null,
     error: null,
     pipeline_file: "pipelines/demo.yaml",
+    scheduled_at: null,
     ...overrides,
   };
 }
@@ -109,6 +110,41 @@ describe("runs", () => {
       "run-2",
       "run-0",
     ]);
+  });
+
+  it("lists what ran or is due by its time, or what is scheduled ahead, soonest first", async () => {
+    const now = new Date("2026-03-02T15:00:00Z");
+    const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
+    const made = at(-600);
+    const rows: [string, RunRow["state"], Date | null, Date | null][] = [
+      // id, state, scheduled_at, started_at
+      ["ran-early", "Completed", at(-120), at(-119)],
+      ["ran-late", "Failed", at(-60), at(-30)],
+      ["waiting", "Late", at(-10), null],
+      ["due-now", "Scheduled", at(-1), null],
+      ["by-hand", "Running", null, at(-5)],
+      ["next", "Scheduled", at(30), null],
+      ["after", "Scheduled", at(90), null],
+    ];
+    for (const [id, state, scheduled_at, started_at] of rows) {
+      await createRuns(
+        store.db,
+        [{ ...run(id), state: state === "Running" ? "Running" : "Scheduled", scheduled_at, started_at }],
+        made,
+        "test",
+      );
+      if (state !== "Running" && state !== "Scheduled") {
+        await store.db.run("UPDATE runs SET state = $state WHERE id = $id", { state, id });
+      }
+    }
+    const ids = async (options: Parameters<typeof listRuns>[1]) =>
+      (await listRuns(store.db, { now, ...options })).map((r) => r.id);
+    expect(await ids({ when: "ran" })).toEqual(["due-now", "by-hand", "waiting", "ran-late", "ran-early"]);
+    expect(await ids({ when: "upcoming" })).toEqual(["next", "after"]);
+    expect(await ids({ when: "ran", since: at(-60) })).toEqual(["due-now", "by-hand", "waiting", "ran-late"]);
+    expect(await ids({ when: "ran", state: "Scheduled" })).toEqual(["due-now"]);
+    expect(await ids({ when: "upcoming", limit: 1 })).toEqual(["next"]);
+    expect((await listRuns(store.db, { when: "upcoming", now }))[0]!.scheduled_at).toEqual(at(30));
   });
 
   it("finds a run by exact id or unique prefix; an ambiguous prefix names the candidates", async () => {

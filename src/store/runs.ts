@@ -22,6 +22,8 @@ export interface RunRow {
   error: string | null;
   /** The pipeline file as the user named it. */
   pipeline_file: string | null;
+  /** When it was due (the fire time of a scheduled run, the asking of one on demand); null for `tickflow run`. */
+  scheduled_at: Date | null;
 }
 
 /** A row of `task_runs`: the latest state of one task instance. */
@@ -65,7 +67,13 @@ export interface TransitionRow {
 }
 
 const RUN_COLUMNS = `id, pipeline, deployment, state, parameters, logical_date::VARCHAR AS logical_date,
-  created_at, started_at, ended_at, error, pipeline_file`;
+  created_at, started_at, ended_at, error, pipeline_file, scheduled_at`;
+
+/** A run's time for listing and `since`: when it started, else when it was due, else made. */
+const RUN_TIME = "coalesce(started_at, scheduled_at, created_at)";
+
+/** A Scheduled run whose time has not come ($now): what the scheduler made ahead. */
+const UPCOMING = "(state = 'Scheduled' AND scheduled_at > $now)";
 
 const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
@@ -76,9 +84,19 @@ export interface ListRunsOptions {
   pipeline?: string;
   deployment?: string;
   state?: string;
+  /** Only runs that started, or else were due, at or after this. */
+  since?: Date;
+  /**
+   * "ran": runs that started or are due by `now` (what ran and what waits for a worker), newest
+   * first by that time; "upcoming": Scheduled runs not due yet, soonest first. Default: every run,
+   * newest first by creation.
+   */
+  when?: "ran" | "upcoming";
+  /** The clock of `when` (default: now). */
+  now?: Date;
 }
 
-/** Runs, newest first. */
+/** Runs, newest first (or soonest first for `when: "upcoming"`). */
 export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = {}): Promise<RunRow[]> {
   const where: string[] = [];
   const values: Record<string, DuckDBValue> = {};
@@ -94,9 +112,22 @@ export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = 
     where.push("state = $state");
     values.state = options.state;
   }
+  if (options.since !== undefined) {
+    where.push(`${RUN_TIME} >= $since`);
+    values.since = timestampTZ(options.since);
+  }
+  if (options.when !== undefined) {
+    where.push(options.when === "upcoming" ? UPCOMING : `NOT coalesce(${UPCOMING}, false)`);
+    values.now = timestampTZ(options.now ?? new Date());
+  }
   let sql = `SELECT ${RUN_COLUMNS} FROM runs`;
   if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
-  sql += " ORDER BY created_at DESC, id DESC";
+  sql +=
+    options.when === "upcoming"
+      ? " ORDER BY scheduled_at, id"
+      : options.when === "ran"
+        ? ` ORDER BY ${RUN_TIME} DESC, id DESC`
+        : " ORDER BY created_at DESC, id DESC";
   if (options.limit !== undefined) {
     if (!Number.isInteger(options.limit) || options.limit < 0)
       throw new Error("limit must be a whole number >= 0");
@@ -277,6 +308,7 @@ function toRunRow(r: Record<string, unknown>): RunRow {
     ended_at: asDate(r.ended_at),
     error: asString(r.error),
     pipeline_file: asString(r.pipeline_file),
+    scheduled_at: asDate(r.scheduled_at),
   };
 }
 

@@ -6,7 +6,7 @@
 import { dirname } from "node:path";
 import { parseDuration } from "../config/duration.js";
 import { maskerOf } from "../config/masker.js";
-import { executeRun, type RunResult } from "../engine/run.js";
+import { type EngineEvent, executeRun, type RunResult } from "../engine/run.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
 import { planPipeline } from "../pipeline/plan.js";
@@ -25,6 +25,8 @@ export interface WorkOptions {
   timeout?: string;
   /** Today in the exchange's time zone, for runs without a logical date. */
   today: string;
+  /** What the engine reports as the run goes (the daemon's metrics count attempts from it). */
+  onEvent?: (event: EngineEvent) => void;
 }
 
 /** Runs a claimed run to its end; returns its final state and error. */
@@ -85,6 +87,7 @@ export async function workRun(
       env: options.env,
       ...(run.deployment ? { deployment: run.deployment } : {}),
       signal,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       runId: run.id,
       existingRun: true,
     });

@@ -123,3 +123,31 @@ export async function listWorkPools(db: DuckDBConnection, now: Date): Promise<Wo
       })),
   }));
 }
+
+/**
+ * When each registered deployment's latest Completed run ended; deployments that never succeeded
+ * are left out. From the run history, so it holds across restarts.
+ */
+export async function lastSuccesses(db: DuckDBConnection): Promise<{ deployment: string; at: Date }[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT d.name AS deployment, max(r.ended_at) AS at
+     FROM deployments d JOIN runs r ON r.deployment = d.name
+     WHERE r.state = 'Completed' AND r.ended_at IS NOT NULL
+     GROUP BY d.name ORDER BY d.name`,
+  );
+  return rowObjects(reader).map((r) => ({ deployment: String(r.deployment), at: asDate(r.at)! }));
+}
+
+/** The deployment of each run (null for none), in the order of `ids`. */
+export async function deploymentsOfRuns(
+  db: DuckDBConnection,
+  ids: readonly string[],
+): Promise<(string | null)[]> {
+  if (ids.length === 0) return [];
+  const reader = await db.runAndReadAll(
+    "SELECT id, deployment FROM runs WHERE id IN (SELECT unnest($ids::VARCHAR[]))",
+    { ids: listValue([...ids]) },
+  );
+  const of = new Map(rowObjects(reader).map((r) => [String(r.id), asString(r.deployment)]));
+  return ids.map((id) => of.get(id) ?? null);
+}

@@ -263,7 +263,8 @@ describe("the daemon's /metrics", () => {
     const again = await start(db);
     try {
       const after = await scrape(again);
-      expect(sample(after, "tickflow_runs_finished_total")).toBeUndefined();
+      expect(sample(after, "tickflow_runs_finished_total")).toBe(0);
+      expect(sample(after, "tickflow_runs_finished_total", { deployment: "fails", state: "Failed" })).toBe(0);
       expect(sample(after, "tickflow_deployment_last_success_timestamp_seconds", { deployment: "ok" })).toBe(
         sample(text, "tickflow_deployment_last_success_timestamp_seconds", { deployment: "ok" }),
       );

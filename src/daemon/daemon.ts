@@ -148,7 +148,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       read: () =>
         locked(async () => ({
           pools: await listWorkPools(controlDb, now()),
-          lastSuccess: await lastSuccesses(controlDb),
+          deployments: await lastSuccesses(controlDb),
         })),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */

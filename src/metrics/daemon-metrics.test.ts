@@ -24,7 +24,7 @@ let active: number;
 let metrics: DaemonMetrics;
 
 beforeEach(() => {
-  database = { pools: [], lastSuccess: [] };
+  database = { pools: [], deployments: [] };
   active = 0;
   metrics = createDaemonMetrics({
     version: "9.9.9",
@@ -108,7 +108,10 @@ describe("daemon metrics", () => {
         ]),
         pool("maintenance", null),
       ],
-      lastSuccess: [{ deployment: "daily", at: new Date("2025-01-02T22:30:00Z") }],
+      deployments: [
+        { deployment: "daily", at: new Date("2025-01-02T22:30:00Z") },
+        { deployment: "weekly", at: null },
+      ],
     };
     let text = await metrics.scrape();
     expect(sample(text, "tickflow_work_pool_slots_in_use", { pool: "default" })).toBe(1);
@@ -124,8 +127,16 @@ describe("daemon metrics", () => {
     expect(sample(text, "tickflow_deployment_last_success_timestamp_seconds", { deployment: "daily" })).toBe(
       Date.parse("2025-01-02T22:30:00Z") / 1000,
     );
+    // Never succeeded: no timestamp, but its counters are there at 0, so that the first failure
+    // is an increase() from 0 rather than a series that appears.
+    expect(sample(text, "tickflow_deployment_last_success_timestamp_seconds", { deployment: "weekly" })).toBe(
+      undefined,
+    );
+    for (const state of ["Completed", "Failed", "Cancelled", "Crashed"])
+      expect(sample(text, "tickflow_runs_finished_total", { deployment: "weekly", state }), state).toBe(0);
+    expect(sample(text, "tickflow_runs_late_total", { deployment: "weekly" })).toBe(0);
 
-    database = { pools: [pool("default", 4)], lastSuccess: [] };
+    database = { pools: [pool("default", 4)], deployments: [] };
     text = await metrics.scrape();
     expect(sample(text, "tickflow_work_pool_slots_in_use", { pool: "maintenance" })).toBeUndefined();
     expect(sample(text, "tickflow_work_queue_slots_in_use")).toBeUndefined();
@@ -250,7 +261,7 @@ describe("daemon metrics", () => {
       pools: [
         pool("default", 4, [{ name: "high", priority: 1, concurrency_limit: 2, slots_in_use: 0, queued: 0 }]),
       ],
-      lastSuccess: [{ deployment: "daily", at: new Date() }],
+      deployments: [{ deployment: "daily", at: new Date() }],
     };
     metrics.runStarted({ workPool: "default", scheduledAt: new Date(Date.now() - 1000) }, new Date());
     metrics.runEnded("daily", "Completed", 1);

@@ -8,13 +8,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { EngineEvent } from "../engine/run.js";
 import type { WorkPoolRow } from "../store/index.js";
+import { FINAL_RUN_STATES } from "../store/states.js";
 import { type MetricsSink, setMetricsSink } from "./record.js";
 
 /** What the database says at a scrape. */
 export interface DatabaseGauges {
   pools: readonly WorkPoolRow[];
-  /** When each registered deployment's latest Completed run ended (none: it never succeeded). */
-  lastSuccess: readonly { deployment: string; at: Date }[];
+  /** Every registered deployment, with when its latest Completed run ended (null: none yet). */
+  deployments: readonly { deployment: string; at: Date | null }[];
 }
 
 export interface DaemonMetricsOptions {
@@ -232,7 +233,12 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
       const read = await options.read();
       // Reset first: a pool, queue or deployment removed from the files leaves no stale series.
       for (const g of fromDatabase) g.reset();
-      for (const s of read.lastSuccess) lastSuccess.set({ deployment: s.deployment }, s.at.getTime() / 1000);
+      for (const { deployment, at } of read.deployments) {
+        if (at !== null) lastSuccess.set({ deployment }, at.getTime() / 1000);
+        // Counters of every deployment start at 0, so that `increase()` sees its first failure.
+        for (const state of FINAL_RUN_STATES) runsFinished.inc({ deployment, state }, 0);
+        late.inc({ deployment }, 0);
+      }
       for (const p of read.pools) {
         poolSlots.set({ pool: p.name }, p.slots_in_use);
         poolQueued.set({ pool: p.name }, p.queued);

@@ -125,17 +125,18 @@ export async function listWorkPools(db: DuckDBConnection, now: Date): Promise<Wo
 }
 
 /**
- * When each registered deployment's latest Completed run ended; deployments that never succeeded
- * are left out. From the run history, so it holds across restarts.
+ * Every registered deployment with the end of its latest Completed run (null: none yet). From
+ * the run history, so it holds across restarts.
  */
-export async function lastSuccesses(db: DuckDBConnection): Promise<{ deployment: string; at: Date }[]> {
+export async function lastSuccesses(
+  db: DuckDBConnection,
+): Promise<{ deployment: string; at: Date | null }[]> {
   const reader = await db.runAndReadAll(
     `SELECT d.name AS deployment, max(r.ended_at) AS at
-     FROM deployments d JOIN runs r ON r.deployment = d.name
-     WHERE r.state = 'Completed' AND r.ended_at IS NOT NULL
+     FROM deployments d LEFT JOIN runs r ON r.deployment = d.name AND r.state = 'Completed'
      GROUP BY d.name ORDER BY d.name`,
   );
-  return rowObjects(reader).map((r) => ({ deployment: String(r.deployment), at: asDate(r.at)! }));
+  return rowObjects(reader).map((r) => ({ deployment: String(r.deployment), at: asDate(r.at) }));
 }
 
 /** The deployment of each run (null for none), in the order of `ids`. */

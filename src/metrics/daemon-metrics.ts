@@ -60,13 +60,22 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
   // and `nodejs_active_resources` (by type) say the same.
   for (const name of OFF_NAME_DEFAULTS) registry.removeSingleMetric(name);
   const registers = [registry];
+  // Every family is `tickflow_<name>`; a histogram's buckets suit what it measures.
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name: `tickflow_${name}`, help, labelNames, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge<L>({ name: `tickflow_${name}`, help, labelNames, registers });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name: `tickflow_${name}`, help, labelNames, buckets, registers });
 
-  new Gauge({
-    name: "tickflow_build_info",
-    help: "The running tickflow's version (always 1).",
-    labelNames: ["version"],
-    registers,
-  }).set({ version: options.version }, 1);
+  gauge("build_info", "The running tickflow's version (always 1).", ["version"]).set(
+    { version: options.version },
+    1,
+  );
   new Gauge({
     name: "tickflow_runs_active",
     help: "Runs executing in this daemon.",
@@ -75,113 +84,92 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
       this.set(options.runsActive());
     },
   });
-  new Gauge({
-    name: "tickflow_runs_active_limit",
-    help: "Most runs this daemon executes at once.",
-    registers,
-  }).set(options.runsLimit);
+  gauge("runs_active_limit", "Most runs this daemon executes at once.", []).set(options.runsLimit);
 
-  const runsFinished = new Counter({
-    name: "tickflow_runs_finished_total",
-    help: "Runs that reached a final state (Completed, Failed, Cancelled, Crashed) since the daemon started.",
-    labelNames: ["deployment", "state"],
-    registers,
-  });
-  const runDuration = new Histogram({
-    name: "tickflow_run_duration_seconds",
-    help: "Time from taking a run to its end, for runs this daemon executed.",
-    labelNames: ["deployment"],
-    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400],
-    registers,
-  });
-  const startDelay = new Histogram({
-    name: "tickflow_run_start_delay_seconds",
-    help: "Time from when a run was due (its scheduled time) to when a worker took it, by work pool.",
-    labelNames: ["pool"],
-    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600],
-    registers,
-  });
-  const late = new Counter({
-    name: "tickflow_runs_late_total",
-    help: "Runs the scheduler marked or created Late (not started in time).",
-    labelNames: ["deployment"],
-    registers,
-  });
-  const lastSuccess = new Gauge({
-    name: "tickflow_deployment_last_success_timestamp_seconds",
-    help: "When the deployment's latest Completed run ended (Unix time), from the run history.",
-    labelNames: ["deployment"],
-    registers,
-  });
-
-  const attempts = new Counter({
-    name: "tickflow_task_attempts_total",
-    help: "Task attempts by step and how they ended (Completed, Failed, Cancelled).",
-    labelNames: ["step", "outcome"],
-    registers,
-  });
-  const retries = new Counter({
-    name: "tickflow_task_retries_total",
-    help: "Task attempts that failed and were retried, by step.",
-    labelNames: ["step"],
-    registers,
-  });
-
-  const httpRequests = new Counter({
-    name: "tickflow_http_requests_total",
-    help: "Vendor API requests by API and status class (2xx, 4xx, 5xx; timeout, error or cancelled without one).",
-    labelNames: ["api", "status_class"],
-    registers,
-  });
-  const httpRetries = new Counter({
-    name: "tickflow_http_retries_total",
-    help: "Vendor API requests retried.",
-    labelNames: ["api"],
-    registers,
-  });
-  const httpWait = new Counter({
-    name: "tickflow_http_wait_seconds_total",
-    help: "Seconds vendor requests waited: for the source's rate limit, a server's Retry-After, or backoff.",
-    labelNames: ["api", "reason"],
-    registers,
-  });
-
-  const bars = new Counter({
-    name: "tickflow_bars_written_total",
-    help: "Daily bars committed to bars_daily, by source.",
-    labelNames: ["source"],
-    registers,
-  });
-  const findings = new Counter({
-    name: "tickflow_quality_findings_total",
-    help: "Findings recorded in quality_results, by check and severity.",
-    labelNames: ["check", "severity"],
-    registers,
-  });
-
-  const schedulerPass = new Histogram({
-    name: "tickflow_scheduler_pass_duration_seconds",
-    help: "Duration of a scheduler pass (creating due runs, marking late ones).",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers,
-  });
-
-  const pool = (name: string, help: string) =>
-    new Gauge({ name: `tickflow_work_pool_${name}`, help, labelNames: ["pool"], registers });
-  const queue = (name: string, help: string) =>
-    new Gauge({ name: `tickflow_work_queue_${name}`, help, labelNames: ["pool", "queue"], registers });
-  const poolSlots = pool(
-    "slots_in_use",
+  const runsFinished = counter(
+    "runs_finished_total",
+    "Runs that reached a final state (Completed, Failed, Cancelled, Crashed) since the daemon started.",
+    ["deployment", "state"],
+  );
+  const runDuration = histogram(
+    "run_duration_seconds",
+    "Time from taking a run to its end, for runs this daemon executed.",
+    ["deployment"],
+    [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400],
+  );
+  const startDelay = histogram(
+    "run_start_delay_seconds",
+    "Time from when a run was due (its scheduled time) to when a worker took it, by work pool.",
+    ["pool"],
+    [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 1800, 3600],
+  );
+  const late = counter(
+    "runs_late_total",
+    "Runs the scheduler marked or created Late (not started in time).",
+    ["deployment"],
+  );
+  const lastSuccess = gauge(
+    "deployment_last_success_timestamp_seconds",
+    "When the deployment's latest Completed run ended (Unix time), from the run history.",
+    ["deployment"],
+  );
+  const attempts = counter(
+    "task_attempts_total",
+    "Task attempts by step and how they ended (Completed, Failed, Cancelled).",
+    ["step", "outcome"],
+  );
+  const retries = counter("task_retries_total", "Task attempts that failed and were retried, by step.", [
+    "step",
+  ]);
+  const httpRequests = counter(
+    "http_requests_total",
+    "Vendor API requests by API and status class (2xx, 4xx, 5xx; timeout, error or cancelled without one).",
+    ["api", "status_class"],
+  );
+  const httpRetries = counter("http_retries_total", "Vendor API requests retried.", ["api"]);
+  const httpWait = counter(
+    "http_wait_seconds_total",
+    "Seconds vendor requests waited: for the source's rate limit, a server's Retry-After, or backoff.",
+    ["api", "reason"],
+  );
+  const bars = counter("bars_written_total", "Daily bars committed to bars_daily, by source.", ["source"]);
+  const findings = counter(
+    "quality_findings_total",
+    "Findings recorded in quality_results, by check and severity.",
+    ["check", "severity"],
+  );
+  const schedulerPass = histogram(
+    "scheduler_pass_duration_seconds",
+    "Duration of a scheduler pass (creating due runs, marking late ones).",
+    [],
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  const poolSlots = gauge(
+    "work_pool_slots_in_use",
     "Runs holding a slot of the work pool (Pending, Running, Cancelling).",
+    ["pool"],
   );
-  const poolLimit = pool("slots_limit", "The work pool's concurrency limit (absent: unlimited).");
-  const poolQueued = pool(
-    "queued_runs",
+  const poolLimit = gauge("work_pool_slots_limit", "The work pool's concurrency limit (absent: unlimited).", [
+    "pool",
+  ]);
+  const poolQueued = gauge(
+    "work_pool_queued_runs",
     "Runs of the work pool due and waiting to be taken (Scheduled, Late).",
+    ["pool"],
   );
-  const queueSlots = queue("slots_in_use", "Runs holding a slot of the work queue.");
-  const queueLimit = queue("slots_limit", "The work queue's concurrency limit (absent: unlimited).");
-  const queueQueued = queue("queued_runs", "Runs of the work queue due and waiting to be taken.");
+  const queueSlots = gauge("work_queue_slots_in_use", "Runs holding a slot of the work queue.", [
+    "pool",
+    "queue",
+  ]);
+  const queueLimit = gauge(
+    "work_queue_slots_limit",
+    "The work queue's concurrency limit (absent: unlimited).",
+    ["pool", "queue"],
+  );
+  const queueQueued = gauge("work_queue_queued_runs", "Runs of the work queue due and waiting to be taken.", [
+    "pool",
+    "queue",
+  ]);
   const fromDatabase = [lastSuccess, poolSlots, poolLimit, poolQueued, queueSlots, queueLimit, queueQueued];
 
   const sink: MetricsSink = {

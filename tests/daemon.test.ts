@@ -3,7 +3,7 @@
  * socket held by a small python3 receiver, as Node has none), runs through the API, SIGTERM with a
  * run in flight, kill -9 and restart, and the API's token rules.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   closeSync,
   fstatSync,
@@ -18,6 +18,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { positionOf, REPO, tempDir, tickflow } from "./helpers/cli.js";
+import { api, type Daemon, spawnDaemon, waitFor } from "./helpers/daemon.js";
 import { type ManySymbols, SESSIONS, startManySymbols } from "./servers/many-symbols.js";
 
 let dir: string;
@@ -99,62 +100,8 @@ afterAll(async () => {
   await cleanup();
 });
 
-interface Daemon {
-  child: ChildProcessWithoutNullStreams;
-  port: number;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startDaemon(
-  db: string,
-  env: Record<string, string> = {},
-  args: string[] = [],
-): Promise<Daemon> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(REPO, "bin/tickflow.js"),
-      "daemon",
-      "--db",
-      db,
-      "--port",
-      "0",
-      "--config",
-      "deployment/tickflow.yaml",
-      ...args,
-    ],
-    { cwd: dir, env: { ...process.env, TICKFLOW_LOG_FORMAT: "json", ...env } },
-  );
-  let err = "";
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr.on("data", (d: Buffer) => {
-      err += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    exited.then(() => reject(new Error(`daemon exited: ${err}`)));
-  });
-  return { child, port, stderr: () => err, exited };
-}
-
-async function api(d: Daemon, method: string, path: string, headers: Record<string, string> = {}) {
-  const json =
-    method === "GET" ? {} : { body: "{}", headers: { "content-type": "application/json", ...headers } };
-  const r = await fetch(`http://127.0.0.1:${d.port}${path}`, { method, headers, ...json });
-  return { status: r.status, json: (await r.json().catch(() => null)) as Record<string, unknown> };
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const startDaemon = (db: string, env: Record<string, string> = {}, args: string[] = []) =>
+  spawnDaemon(dir, db, env, args);
 
 /** A systemd notify socket (a unix datagram socket: Node has none, so a small python3 receiver). */
 async function notifyReceiver(socket: string) {
@@ -273,7 +220,7 @@ describe("tickflow daemon", () => {
       const health = await api(second, "GET", "/api/health");
       expect(health.json.status).toBe("ok");
       const metrics = await fetch(`http://127.0.0.1:${second.port}/metrics`).then((r) => r.text());
-      expect(metrics).toMatch(/tickflow_runs\{state="Crashed"\} 1/);
+      expect(metrics).toMatch(/^tickflow_runs_finished_total\{deployment="slow",state="Crashed"\} 1$/m);
     } finally {
       second.child.kill("SIGTERM");
       expect(await second.exited).toBe(0);

@@ -35,7 +35,14 @@ describe("progress", () => {
     const out = stream(false);
     const progress = createProgress(2, out, { format: "json", colour: false, runId: "r1" });
     progress.onEvent({ type: "run", id: "r1", state: "Running" });
-    progress.onEvent({ type: "task", id: "fetch[AAPL]", state: "Retrying", attempt: 1, error: "503" });
+    progress.onEvent({
+      type: "task",
+      id: "fetch[AAPL]",
+      step: "log",
+      state: "Retrying",
+      attempt: 1,
+      error: "503",
+    });
     progress.onEvent({ type: "log", taskId: "fetch[AAPL]", level: "info", message: "120 bars" });
     progress.note("cancelling");
     progress.stop();

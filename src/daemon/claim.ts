@@ -26,6 +26,8 @@ export interface ClaimedRun {
   logicalDate: string | null;
   workPool: string | null;
   workQueue: string | null;
+  /** When it was due (its start delay is measured from it). */
+  scheduledAt: Date;
 }
 
 interface Candidate {
@@ -36,6 +38,7 @@ interface Candidate {
   logical_date: string | null;
   work_pool: string | null;
   work_queue: string | null;
+  scheduled_at: Date;
   priority: number;
   collision_strategy: string | null;
   deployment_limit: number | null;
@@ -65,7 +68,7 @@ export async function claimRuns(
     const candidates = (
       await db.runAndReadAll(
         `SELECT r.id, r.deployment, r.pipeline_file, r.parameters::VARCHAR AS parameters,
-           r.logical_date::VARCHAR AS logical_date, r.work_pool, r.work_queue,
+           r.logical_date::VARCHAR AS logical_date, r.work_pool, r.work_queue, r.scheduled_at,
            coalesce(q.priority, 1000000) AS priority, d.collision_strategy, d.concurrency_limit AS deployment_limit,
            p.concurrency_limit AS pool_limit, p.paused AS pool_paused, q.concurrency_limit AS queue_limit
          FROM runs r
@@ -150,6 +153,7 @@ export async function claimRuns(
           logicalDate: c.logical_date,
           workPool: c.work_pool,
           workQueue: c.work_queue,
+          scheduledAt: new Date(c.scheduled_at),
         })),
       cancelled: refused,
     };

@@ -17,10 +17,14 @@ import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
+import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
   daemonSeen,
+  deploymentsOfRuns,
   forgetDaemon,
+  lastSuccesses,
+  listWorkPools,
   openStore,
   registerDaemon,
   type Store,
@@ -150,8 +154,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     /** SIGHUP's reloads, one after another; the shutdown waits for the last. */
     let reloading: Promise<void> = Promise.resolve();
     let lastPass: Date | undefined;
-    let lastPassMs = 0;
-    let finished = 0;
+    const metrics = createDaemonMetrics({
+      version: options.version,
+      runsActive: () => active.size,
+      runsLimit: maxRuns,
+      read: () =>
+        locked(async () => ({
+          pools: await listWorkPools(controlDb, now()),
+          deployments: await lastSuccesses(controlDb),
+        })),
+    });
+    /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */
+    const countEnded = async (ids: readonly string[], state: "Crashed" | "Cancelled") => {
+      if (ids.length === 0) return;
+      for (const deployment of await locked(() => deploymentsOfRuns(controlDb, ids)))
+        metrics.runEnded(deployment, state);
+    };
 
     const register = async (why: string) => {
       if (!options.register) return;
@@ -172,6 +190,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const crashed = store.crashedAtOpen;
     if (crashed.length > 0)
       log("warn", `marked ${crashed.length} run(s) Crashed: their process died`, { run_ids: crashed });
+    await countEnded(crashed, "Crashed");
 
     const today = () => xnysDate(now());
 
@@ -198,7 +217,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
         const started = performance.now();
         const result = await schedulePass(controlDb, t, options.scheduler);
-        lastPassMs = performance.now() - started;
+        metrics.schedulerPass((performance.now() - started) / 1000);
+        metrics.runsLate(result.lateDeployments);
         lastPass = t;
         if (result.created + result.late + result.dropped > 0) {
           log(
@@ -209,6 +229,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
       if (stopping) return;
       const { claimed, cancelled } = await claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size);
+      await countEnded(cancelled, "Cancelled");
       for (const id of cancelled)
         log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`, { run_id: id });
       for (const run of claimed) {
@@ -220,6 +241,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           `run ${run.id} starting (${run.deployment ?? "on demand"}, ${run.logicalDate ?? today()})`,
           fields,
         );
+        metrics.runStarted(run, t);
+        const began = performance.now();
         const done = workRun(store, run, {
           signal: controller.signal,
           env: { ...options.env, ...defaults.env },
@@ -227,7 +250,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           today: today(),
           log,
           logLevel: options.logLevel ?? "info",
+          onEvent: metrics.taskEvents(),
         })
+          .then((r) => {
+            metrics.runEnded(run.deployment, r.state, (performance.now() - began) / 1000);
+            return r;
+          })
           .then((r) =>
             log(
               r.state === "Completed" ? "info" : "warn",
@@ -240,7 +268,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           )
           .finally(() => {
             active.delete(run.id);
-            finished++;
           });
         active.set(run.id, { controller, done, deployment: run.deployment });
       }
@@ -301,28 +328,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]),
         ),
       }),
-      metrics: async () => {
-        const states = (
-          await locked(() =>
-            controlDb.runAndReadAll("SELECT state, count(*)::INTEGER AS n FROM runs GROUP BY state"),
-          )
-        ).getRowObjectsJS();
-        return [
-          "# HELP tickflow_runs Runs in the database by state.",
-          "# TYPE tickflow_runs gauge",
-          ...states.map((s) => `tickflow_runs{state="${String(s.state)}"} ${Number(s.n)}`),
-          "# HELP tickflow_runs_active Runs executing in this daemon.",
-          "# TYPE tickflow_runs_active gauge",
-          `tickflow_runs_active ${active.size}`,
-          "# HELP tickflow_runs_finished_total Runs this daemon has finished since it started.",
-          "# TYPE tickflow_runs_finished_total counter",
-          `tickflow_runs_finished_total ${finished}`,
-          "# HELP tickflow_scheduler_pass_seconds Duration of the last scheduler pass.",
-          "# TYPE tickflow_scheduler_pass_seconds gauge",
-          `tickflow_scheduler_pass_seconds ${(lastPassMs / 1000).toFixed(6)}`,
-          "",
-        ].join("\n");
-      },
+      metrics: () => metrics.scrape(),
     });
     const api = await serveApi(app, { host: options.host, port: options.port, token: options.token });
     servedPort = api.port;
@@ -335,6 +341,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
           if (lost.length > 0)
             log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`, { run_ids: lost });
+          await countEnded(lost, "Crashed");
         })().catch((err: unknown) => trouble("lease renewal", err));
       },
       Math.max(100, Math.floor(leaseMs / 3)),
@@ -397,6 +404,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           }
         }
         notifier.close();
+        metrics.close();
         await store.close();
         // A database that took no writes at the end is a failure for systemd (Restart=on-failure).
         const code = fault === undefined ? 0 : 1;

@@ -180,6 +180,8 @@ describe("schedulePass", () => {
       const back = new Date("2025-07-03T16:00:00Z");
       const pass = await schedulePass(store.db, back, { horizonMs: 3_600_000 });
       expect(pass).toMatchObject({ created: missed, dropped: 3 - missed });
+      // Created Late, they count as late runs of their deployment (the daemon's metrics).
+      expect(pass.lateDeployments).toEqual(Array(missed).fill("d"));
       const late = await rows("SELECT count(*)::INT AS n FROM runs WHERE state = 'Late'");
       expect(late).toEqual([{ n: missed }]);
     },
@@ -191,6 +193,7 @@ describe("schedulePass", () => {
     await schedulePass(store.db, t0, { horizonMs: 3_600_000 });
     const pass = await schedulePass(store.db, new Date("2025-06-30T21:32:00Z"), { horizonMs: 3_600_000 });
     expect(pass.late).toBe(1);
+    expect(pass.lateDeployments).toEqual(["d"]);
     expect(await rows("SELECT state FROM state_transitions ORDER BY ts")).toEqual([
       { state: "Scheduled" },
       { state: "Late" },

@@ -34,6 +34,8 @@ export interface PassResult {
   created: number;
   /** Runs marked Late in this pass. */
   late: number;
+  /** The deployment of every run that became Late in this pass: marked, or created Late (missed). */
+  lateDeployments: (string | null)[];
   /** Missed fires that `missed_runs` dropped. */
   dropped: number;
 }
@@ -91,7 +93,8 @@ export async function schedulePass(
 
   return withTransaction(on, async (tx) => {
     const db = tx.db;
-    const created = (await createRuns(tx, rows, now, "created by the scheduler")).length;
+    const ids = new Set(await createRuns(tx, rows, now, "created by the scheduler"));
+    const lateDeployments = rows.filter((r) => r.state === "Late" && ids.has(r.id)).map((r) => r.deployment);
     if (due.length > 0) {
       await db.run(
         `UPDATE schedules SET scheduled_until = $until
@@ -99,8 +102,9 @@ export async function schedulePass(
         { until: timestampTZ(until) },
       );
     }
-    const late = await markLate(tx, now, lateAfterMs);
-    return { created, late, dropped };
+    const marked = await markLate(tx, now, lateAfterMs);
+    lateDeployments.push(...marked);
+    return { created: ids.size, late: marked.length, lateDeployments, dropped };
   });
 }
 
@@ -137,13 +141,19 @@ async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
   }));
 }
 
-/** Scheduled runs due more than `lateAfterMs` ago become Late; returns how many. */
-async function markLate(tx: Locked, now: Date, lateAfterMs: number): Promise<number> {
+/** Scheduled runs due more than `lateAfterMs` ago become Late; returns the deployment of each. */
+async function markLate(tx: Locked, now: Date, lateAfterMs: number): Promise<(string | null)[]> {
   const due = await tx.db.runAndReadAll(
-    "SELECT id FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
+    "SELECT id, deployment FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
     { cutoff: timestampTZ(new Date(now.getTime() - lateAfterMs)) },
   );
-  const ids = due.getRows().map((row) => String(row[0]));
-  const late = await transitionRuns(tx, { ids }, { to: "Late", at: now, message: "not started in time" });
-  return late.length;
+  const deployments = new Map(
+    due.getRowObjectsJS().map((r) => [String(r.id), r.deployment as string | null]),
+  );
+  const late = await transitionRuns(
+    tx,
+    { ids: [...deployments.keys()] },
+    { to: "Late", at: now, message: "not started in time" },
+  );
+  return late.map((id) => deployments.get(id) ?? null);
 }

@@ -32,6 +32,8 @@ export interface WorkOptions {
   log?: DaemonLog;
   /** The least level the daemon's log writes. */
   logLevel?: LogLevel;
+  /** What the engine reports as the run goes (the daemon's metrics count attempts from it). */
+  onEvent?: (event: EngineEvent) => void;
 }
 
 /** Runs a claimed run to its end; returns its final state and error. */
@@ -82,6 +84,9 @@ export async function workRun(
   let result: RunResult;
   try {
     const plan = planPipeline(doc, params.values, run.logicalDate ?? options.today, options.env);
+    const logEvent = options.log
+      ? toDaemonLog(run, plan, options.log, options.logLevel ?? "info")
+      : undefined;
     result = await executeRun({
       store,
       doc,
@@ -94,7 +99,10 @@ export async function workRun(
       signal,
       runId: run.id,
       existingRun: true,
-      ...(options.log ? { onEvent: toDaemonLog(run, plan, options.log, options.logLevel ?? "info") } : {}),
+      onEvent: (event) => {
+        logEvent?.(event);
+        options.onEvent?.(event);
+      },
     });
   } catch (err) {
     return failed(err instanceof Error ? err.message : String(err), true);

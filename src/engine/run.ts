@@ -29,7 +29,7 @@ import { endRun, notStarted, startRun } from "./run-state.js";
 /** What the engine reports as it goes (progress display, logs). */
 export type EngineEvent =
   | { type: "run"; id: string; state: RunState; error?: string }
-  | { type: "task"; id: string; state: TaskState; attempt: number; error?: string }
+  | { type: "task"; id: string; step: string; state: TaskState; attempt: number; error?: string }
   | { type: "log"; taskId: string | null; level: LogLevel; message: string };
 
 export interface ExecuteOptions {
@@ -166,7 +166,14 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     }
     const message = said === undefined ? undefined : masker.mask(said);
     recorder.task(taskRow(runId, r), now, message);
-    emit({ type: "task", id: r.id, state, attempt: r.attempts, ...(message ? { error: message } : {}) });
+    emit({
+      type: "task",
+      id: r.id,
+      step: r.step,
+      state,
+      attempt: r.attempts,
+      ...(message ? { error: message } : {}),
+    });
   };
 
   const finish = (i: number, state: TaskState, error?: string) => {

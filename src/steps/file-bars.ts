@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { z } from "zod";
+import { countBarsWritten } from "../metrics/record.js";
 import { defineStep, type StepContext } from "../pipeline/step-spec.js";
 import { abortReason, interruptibly } from "../store/interrupt.js";
 import { formatFromExtension, onObjects, sourceName, symbol, symbols } from "./common.js";
@@ -233,6 +234,7 @@ async function importBars(
       await db.run("ROLLBACK").catch(() => undefined);
       throw err;
     }
+    countBarsWritten(options.source, Number(row.bars ?? 0));
     return { bars: Number(row.bars ?? 0), symbols: Number(row.symbols ?? 0) };
   } finally {
     await db.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);

@@ -1,6 +1,7 @@
 import { DATE, type DuckDBConnection, dateValue, VARCHAR } from "@duckdb/node-api";
 import { z } from "zod";
 import { sessionsBack, sessionsBetween, XNYS_FIRST_YEAR, XNYS_LAST_YEAR } from "../calendar/index.js";
+import { countQualityFindings } from "../metrics/record.js";
 import type { StepContext, StepOutput } from "../pipeline/step-spec.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import {
@@ -290,6 +291,7 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
     ).getRowObjectsJson();
     for (const row of summary) {
       const n = Number(row.n);
+      countQualityFindings(String(row.check_name), String(row.severity), n);
       counts[row.check_name as QualityCheck] += n;
       if (row.severity === "error") errors += n;
       else warnings += n;

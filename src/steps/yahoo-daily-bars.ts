@@ -36,7 +36,7 @@ export const yahooDailyBars = defineStep({
   },
   async run(ctx, params) {
     const range = resolveRange(params, ctx.runDate);
-    const client = stepHttpClient(ctx, params);
+    const client = stepHttpClient(ctx, params, { api: "yahoo" });
     const symbolList = [...new Set(params.symbols)];
     let nullsSkipped = 0;
     try {

@@ -10,6 +10,7 @@
  */
 import { BIGINT, DATE, DOUBLE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
 import type { Bar, BarsEntry, BarsSink, CorporateAction, WriteResult } from "../market/bars.js";
+import { countBarsWritten } from "../metrics/record.js";
 import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
 
@@ -193,6 +194,7 @@ export class BarsWriter implements BarsSink {
               FROM temp.main.${staging}_actions`);
           }
           await this.db.run("COMMIT");
+          countBarsWritten(this.source, bars.length);
         } catch (err) {
           await this.db.run("ROLLBACK").catch(() => undefined);
           throw err;

@@ -123,3 +123,32 @@ export async function listWorkPools(db: DuckDBConnection, now: Date): Promise<Wo
       })),
   }));
 }
+
+/**
+ * Every registered deployment with the end of its latest Completed run (null: none yet). From
+ * the run history, so it holds across restarts.
+ */
+export async function lastSuccesses(
+  db: DuckDBConnection,
+): Promise<{ deployment: string; at: Date | null }[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT d.name AS deployment, max(r.ended_at) AS at
+     FROM deployments d LEFT JOIN runs r ON r.deployment = d.name AND r.state = 'Completed'
+     GROUP BY d.name ORDER BY d.name`,
+  );
+  return rowObjects(reader).map((r) => ({ deployment: String(r.deployment), at: asDate(r.at) }));
+}
+
+/** The deployment of each run (null for none), in the order of `ids`. */
+export async function deploymentsOfRuns(
+  db: DuckDBConnection,
+  ids: readonly string[],
+): Promise<(string | null)[]> {
+  if (ids.length === 0) return [];
+  const reader = await db.runAndReadAll(
+    "SELECT id, deployment FROM runs WHERE id IN (SELECT unnest($ids::VARCHAR[]))",
+    { ids: listValue([...ids]) },
+  );
+  const of = new Map(rowObjects(reader).map((r) => [String(r.id), asString(r.deployment)]));
+  return ids.map((id) => of.get(id) ?? null);
+}

@@ -6,7 +6,9 @@ export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
 export { type DaemonRow, daemonSeen, forgetDaemon, registerDaemon } from "./daemons.js";
 export {
   type DeploymentRow,
+  deploymentsOfRuns,
   findDeployment,
+  lastSuccesses,
   listDeployments,
   listWorkPools,
   type WorkPoolRow,

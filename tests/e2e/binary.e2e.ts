@@ -230,6 +230,12 @@ describe("a project made by the binary's init", () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(state).toBe("Completed");
+      // prom-client, bundled: the run counted, the process's own metrics there.
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(
+        /^tickflow_runs_finished_total\{deployment="demo-hourly",state="Completed"\} 1$/m,
+      );
+      expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
     } finally {
       child.kill("SIGTERM");
     }

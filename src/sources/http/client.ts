@@ -5,6 +5,7 @@
  */
 import { Pool } from "undici";
 import { Masker } from "../../config/masker.js";
+import { countHttpRequest, countHttpRetry, countHttpWait } from "../../metrics/record.js";
 import { abortReason, type Clock, RateLimiter, raceAbort, realClock } from "./rate-limiter.js";
 
 /** Query parameters whose values are secrets (compared case-insensitively). */
@@ -74,6 +75,8 @@ export interface RetryInfo {
 export interface HttpClientOptions {
   /** e.g. `https://api.polygon.io`; relative paths are appended to it. */
   baseUrl: string;
+  /** The API's name in the daemon's metrics (`polygon`, `yahoo`); default: the base URL's host. */
+  api?: string;
   /** Requests in flight at once (default 4). */
   concurrency?: number;
   /** Requests per minute, 0 = unlimited (default 0). */
@@ -305,6 +308,7 @@ interface AttemptFailure {
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const base = new URL(options.baseUrl);
+  const api = options.api ?? base.host;
   const baseText = options.baseUrl.replace(/\/+$/, "");
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -401,6 +405,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       responseHeaders = response.headers;
       text = await raceAbort(response.body.text(), combined);
     } catch (err) {
+      countHttpRequest(api, signal?.aborted ? "cancelled" : timeout.signal.aborted ? "timeout" : "error");
       if (signal?.aborted) throw abortReason(signal);
       if (timeout.signal.aborted) {
         return fail(
@@ -424,6 +429,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     } finally {
       clearTimeout(timer);
     }
+    countHttpRequest(api, status);
 
     if (status >= 200 && status < 300) {
       const trimmed = text.trim();
@@ -481,7 +487,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       await semaphore.acquire(signal);
       let failure: AttemptFailure;
       try {
-        await limiter.acquire(signal);
+        if (limiter.unlimited) await limiter.acquire(signal);
+        else {
+          // Real time: the limiter may run on a clock of its own.
+          const asked = performance.now();
+          await limiter.acquire(signal);
+          countHttpWait(api, "rate_limit", performance.now() - asked);
+        }
         return (await attemptOnce(url, headers, label, attempt, signal, secrets)) as T;
       } catch (err) {
         if (!(typeof err === "object" && err !== null && "error" in err && err.error instanceof HttpError)) {
@@ -509,12 +521,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       const delayMs = failure.retryAfterMs ?? backoff(attempt);
       retries++;
+      countHttpRetry(api);
       const info: RetryInfo = { attempt, maxRetries, delayMs, reason: failure.reason, url: error.url };
       if (error.status !== undefined) info.status = error.status;
       if (label !== undefined) info.label = label;
       options.onRetry?.(info);
-      if (delayMs > 0) await sleep(delayMs, signal);
-      else if (signal?.aborted) throw abortReason(signal);
+      if (delayMs > 0) {
+        await sleep(delayMs, signal);
+        countHttpWait(api, failure.retryAfterMs === undefined ? "backoff" : "retry_after", delayMs);
+      } else if (signal?.aborted) throw abortReason(signal);
     }
   };
 

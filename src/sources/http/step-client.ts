@@ -25,10 +25,11 @@ export function scrubSecret(text: string, secret: string | undefined): string {
 export function stepHttpClient(
   ctx: Pick<StepContext, "log">,
   params: StepHttpParams,
-  options: { headers?: Record<string, string>; secret?: string } = {},
+  options: { api: string; headers?: Record<string, string>; secret?: string },
 ): HttpClient {
   return createHttpClient({
     baseUrl: params.base_url,
+    api: options.api,
     concurrency: params.concurrency,
     rateLimiter: sharedLimiter(params.base_url, params.rate_limit),
     timeoutMs: parseDuration(params.timeout) ?? 30_000,

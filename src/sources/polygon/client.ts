@@ -42,7 +42,11 @@ export interface PolygonClient {
 
 export function createPolygonClient(ctx: StepContext, params: PolygonHttpParams): PolygonClient {
   const key = resolveApiKey(params, ctx.env);
-  const http = stepHttpClient(ctx, params, { headers: { authorization: `Bearer ${key}` }, secret: key });
+  const http = stepHttpClient(ctx, params, {
+    api: "polygon",
+    headers: { authorization: `Bearer ${key}` },
+    secret: key,
+  });
   return { http, key, baseUrl: params.base_url.replace(/\/+$/, ""), close: () => http.close() };
 }
 

@@ -38,12 +38,25 @@ describe("tickflow query over the database", () => {
     expect(lines.at(-1)).toBe("249999  x249999");
   });
 
-  it("caps at 10,000 rows by default and says so; --limit is a whole number", async () => {
-    const r = await tickflowHere(["query", "--db", db, "--format", "csv", "SELECT * FROM range(20000)"]);
+  it("prints every row by default, caps at --limit and says so; --limit is a whole number", async () => {
+    const all = await tickflowHere(["query", "--db", db, "--format", "csv", "SELECT * FROM range(20000)"]);
+    expect(all.code).toBe(0);
+    expect(all.stdout.split("\n")).toHaveLength(20_002);
+    expect(all.stderr).toBe("");
+    const r = await tickflowHere([
+      "query",
+      "--db",
+      db,
+      "--format",
+      "csv",
+      "--limit",
+      "500",
+      "SELECT * FROM range(20000)",
+    ]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split("\n")).toHaveLength(10_002);
+    expect(r.stdout.split("\n")).toHaveLength(502);
     expect(r.stderr).toBe(
-      "tickflow: only the first 10000 rows are shown (--limit raises it; --limit 0 prints every row)\n",
+      "tickflow: only the first 500 rows are shown (--limit raises it; --limit 0 prints every row)\n",
     );
     for (const bad of ["-1", "1.5", "all", ""]) {
       const refused = await tickflowHere(["query", "--db", db, "--limit", bad, "SELECT 1"]);

@@ -294,7 +294,7 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
     .option("--json", "same as --format json")
     .option(
       "--limit <n>",
-      "most rows to print (default 10000; 0: every row; at most 100000 through the daemon)",
+      "most rows to print (default: every row; through the daemon at most, and by default, 100000)",
     )
     .option("--db <path>", DB)
     .action(

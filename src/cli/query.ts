@@ -4,8 +4,9 @@ import { type ControlFlags, withControl } from "./control.js";
 import { RowPrinter, UsageError } from "./output.js";
 
 /**
- * Rows are printed as they are read (`RowPrinter`), so the database itself may give any number:
- * `--limit 0` is every row. Through the daemon the API's cap holds (its answer is one document).
+ * Rows are printed as they are read (`RowPrinter`), so over the database every row is printed
+ * unless `--limit` says otherwise (0 also means every row), in flat memory. Through the daemon the
+ * API's cap holds (its answer is one document): 100,000 rows unless `--limit` asks for fewer.
  */
 export async function queryCommand(
   sql: string,
@@ -22,9 +23,10 @@ export async function queryCommand(
         `--limit ${limit}: through the daemon's API (${control.target.url}) at most ${MAX_QUERY_ROWS} rows; more need the database without a daemon holding it`,
       );
     }
+    const wanted = limit ?? (daemon ? MAX_QUERY_ROWS : 0);
     const printer = new RowPrinter(options.format);
     let last: { truncated: boolean; limit: number } | undefined;
-    for await (const chunk of control.queryChunks(sql, limit === undefined ? {} : { limit })) {
+    for await (const chunk of control.queryChunks(sql, { limit: wanted })) {
       await printer.write(
         chunk.columns.map((c) => c.name),
         chunk.rows,

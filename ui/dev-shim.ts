@@ -2,7 +2,7 @@
  * Dev and preview only (never in the build): answers the console routes of
  * `src/api/console-contract.ts` that the daemon does not have yet, from the routes it has
  * (`/api/runs`, `/api/deployments`, `/api/query`, ...). Each request goes to the daemon first; only
- * its `404 no route` falls back to the shim, so a daemon with the real route wins. The preview
+ * its 404 falls back to the shim, so a daemon with the real route wins. The preview
  * server also sends the daemon's `Content-Security-Policy: default-src 'self'`.
  */
 import { readFileSync } from "node:fs";
@@ -354,7 +354,8 @@ function middleware(base: string) {
     try {
       const real = await fetch(base + (req.url ?? ""), { headers: auth ? { authorization: auth } : {} });
       const text = await real.text();
-      if (!(real.status === 404 && text.includes("no route"))) return send(real.status, text);
+      // 404: no such route yet (or, for /api/runs/page, the old route taking "page" for a run id).
+      if (real.status !== 404) return send(real.status, text);
       const match = url.pathname.match(route[0])!;
       send(200, JSON.stringify(await route[1](match, url, new Upstream(base, auth))));
     } catch (err) {

@@ -144,10 +144,11 @@ export function drawChart(
     }
   }
 
+  // Relative pane heights: price 380, volume 110, each oscillator 140 (of the container's height).
   const panes = chart.panes();
-  panes[0]?.setHeight(380);
-  panes[1]?.setHeight(110);
-  for (let i = 2; i < panes.length; i++) panes[i]?.setHeight(140);
+  panes[0]?.setStretchFactor(380);
+  panes[1]?.setStretchFactor(110);
+  for (let i = 2; i < panes.length; i++) panes[i]?.setStretchFactor(140);
 
   const dates = new Set(data.map((d) => d.time as string));
   const markers: SeriesMarker<Time>[] = [];

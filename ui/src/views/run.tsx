@@ -108,7 +108,7 @@ export function RunView({ id }: { id: string }) {
               {t.error ? <pre class="error-text">{t.error}</pre> : null}
             </div>
           ))}
-          {r.error && !failing.some((t) => t.error === r.error) ? (
+          {r.error && !failing.some((t) => t.error && r.error!.includes(t.error)) ? (
             <pre class="error-text">{r.error}</pre>
           ) : null}
         </section>
@@ -213,69 +213,96 @@ function TaskTable({ tasks }: { tasks: TaskRunJson[] }) {
 /* ---------- timeline ---------- */
 
 interface Segment {
+  /** The attempt's outcome for a run segment (Completed, Failed, Retrying, ...), else the waiting state. */
   state: string;
+  kind: "run" | "wait";
   attempt: number;
   from: number;
   to: number;
   message: string | null;
 }
 
-/** A task's segments: each transition starts a segment that lasts to the next one (or the task's end). */
+/**
+ * A task's segments from its transitions: each `Running` starts an attempt that lasts to the next
+ * transition and takes that transition's state as its colour (a retried attempt shows `Retrying`);
+ * waiting states (Pending, Retrying before the next attempt) are thin segments.
+ */
 function segments(task: TaskRunJson, transitions: TransitionJson[], now: number): Segment[] {
   const own = transitions.filter((t) => t.task_id === task.task_id);
   const end = task.ended_at ? Date.parse(task.ended_at) : now;
   if (own.length === 0) {
     if (!task.started_at) return [];
-    return [
-      {
-        state: task.state,
-        attempt: task.attempts,
-        from: Date.parse(task.started_at),
-        to: end,
-        message: null,
-      },
-    ];
+    const from = Date.parse(task.started_at);
+    return [{ state: task.state, kind: "run", attempt: task.attempts, from, to: end, message: null }];
   }
   const out: Segment[] = [];
   own.forEach((t, i) => {
     const from = Date.parse(t.ts);
     const next = own[i + 1];
-    const to = next
-      ? Date.parse(next.ts)
-      : isFinal(t.state) || t.state === "Skipped" || t.state === "Cached"
-        ? from
-        : end;
-    out.push({ state: t.state, attempt: t.attempt, from, to: Math.max(to, from), message: t.message });
+    const to = Math.max(from, next ? Date.parse(next.ts) : end);
+    if (t.state === "Running") {
+      const outcome = next ? next.state : task.ended_at ? task.state : "Running";
+      out.push({
+        state: outcome,
+        kind: "run",
+        attempt: t.attempt,
+        from,
+        to,
+        message: next?.message ?? t.message,
+      });
+    } else if (next && !isFinal(t.state)) {
+      out.push({ state: t.state, kind: "wait", attempt: t.attempt, from, to, message: t.message });
+    } else if (!next && !isFinal(t.state) && !task.ended_at) {
+      out.push({ state: t.state, kind: "wait", attempt: t.attempt, from, to: now, message: t.message });
+    }
   });
   return out;
 }
 
+function useWidth(fallback: number): [(el: HTMLDivElement | null) => void, number] {
+  const [width, setWidth] = useState(fallback);
+  const observer = useRef<ResizeObserver | null>(null);
+  const ref = (el: HTMLDivElement | null) => {
+    observer.current?.disconnect();
+    if (!el) return;
+    observer.current = new ResizeObserver(() => setWidth(el.clientWidth || fallback));
+    observer.current.observe(el);
+  };
+  useEffect(() => () => observer.current?.disconnect(), []);
+  return [ref, width];
+}
+
 function Timeline({ run, transitions }: { run: RunDetailJson; transitions: TransitionJson[] }) {
+  const [wrapRef, measured] = useWidth(900);
   const now = Date.now();
   const tasks = [...run.tasks].sort(
     (a, b) => (a.started_at ?? "~").localeCompare(b.started_at ?? "~") || a.task_id.localeCompare(b.task_id),
   );
-  if (tasks.length === 0) return <p class="muted">No task instances yet.</p>;
   const rows = tasks.map((t) => ({ task: t, segs: segments(t, transitions, now) }));
   const times = rows.flatMap((r) => r.segs.flatMap((s) => [s.from, s.to]));
   if (run.started_at) times.push(Date.parse(run.started_at));
-  const t0 = Math.min(...times, now);
-  const t1 = Math.max(...times, run.ended_at ? Date.parse(run.ended_at) : now, t0 + 1);
-  const label = 180;
-  const width = 900;
+  const t0 = times.length ? Math.min(...times) : now;
+  const t1 = Math.max(
+    ...times,
+    run.ended_at ? Date.parse(run.ended_at) : isFinal(run.state) ? t0 : now,
+    t0 + 1,
+  );
+  const width = Math.max(600, measured);
+  const label = 190;
   const rowH = 22;
-  const plot = width - label - 70;
+  const plot = width - label - 80;
   const x = (t: number) => label + ((t - t0) / (t1 - t0)) * plot;
   const height = rows.length * rowH + 24;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => t0 + f * (t1 - t0));
   return (
-    <div class="scroll-x">
+    <div class="scroll-x" ref={wrapRef}>
+      {tasks.length === 0 ? <p class="muted">No task instances yet.</p> : null}
       <svg
         class="timeline"
         data-testid="timeline"
+        width={width}
+        height={tasks.length ? height : 0}
         viewBox={`0 0 ${width} ${height}`}
-        width="100%"
-        style={{ minWidth: `${width * 0.7}px`, maxHeight: `${Math.max(height, 60) * 1.4}px` }}
         role="img"
         aria-label="timeline of the task instances"
       >
@@ -283,7 +310,7 @@ function Timeline({ run, transitions }: { run: RunDetailJson; transitions: Trans
           <g key={t}>
             <line x1={x(t)} x2={x(t)} y1={0} y2={height - 16} class="tick" />
             <text x={x(t)} y={height - 4} class="tick-label" text-anchor="middle">
-              {`+${duration(t - t0)}`.replace("+0 ms", "0")}
+              {t === t0 ? "0" : `+${duration(t - t0)}`}
             </text>
           </g>
         ))}
@@ -303,35 +330,50 @@ function Timeline({ run, transitions }: { run: RunDetailJson; transitions: Trans
               <text x={4} y={y + 14} class="row-label">
                 {task.task_id.length > 26 ? `${task.task_id.slice(0, 25)}…` : task.task_id}
               </text>
-              {segs.map((s, k) => (
-                <rect
-                  key={k}
-                  x={x(s.from)}
-                  y={y + 3}
-                  width={Math.max(2, x(s.to) - x(s.from))}
-                  height={rowH - 8}
-                  rx={2}
-                  fill={stateVar(s.state)}
-                  data-state={s.state}
-                  data-attempt={s.attempt}
-                >
-                  <title>{`${task.task_id} attempt ${s.attempt}: ${s.state} ${localTime(new Date(s.from).toISOString())} (${duration(s.to - s.from)})${s.message ? ` — ${s.message}` : ""}`}</title>
-                </rect>
-              ))}
-              {attempts > 1 ? (
-                <text x={width - 64} y={y + 14} class="row-note">
-                  {`${attempts} attempts`}
-                </text>
-              ) : null}
+              {segs.map((s, k) => {
+                const w = Math.max(2, x(s.to) - x(s.from));
+                const wait = s.kind === "wait";
+                return (
+                  <g
+                    key={k}
+                    data-testid="task-segment"
+                    data-state={s.state}
+                    data-attempt={s.attempt}
+                    data-kind={s.kind}
+                  >
+                    <rect
+                      x={x(s.from)}
+                      y={wait ? y + 9 : y + 3}
+                      width={w}
+                      height={wait ? 4 : rowH - 8}
+                      rx={2}
+                      fill={stateVar(s.state)}
+                      opacity={wait ? 0.6 : 1}
+                    >
+                      <title>{`${task.task_id} attempt ${s.attempt}: ${wait ? `${s.state} (waiting)` : `ran, ${s.state}`} at ${localTime(new Date(s.from).toISOString())}, ${duration(s.to - s.from)}${s.message ? ` — ${s.message}` : ""}`}</title>
+                    </rect>
+                    {!wait && attempts > 1 && w > 18 ? (
+                      <text x={x(s.from) + 3} y={y + 14} class="seg-label">
+                        {`#${s.attempt}`}
+                      </text>
+                    ) : null}
+                  </g>
+                );
+              })}
+              <text x={width - 74} y={y + 14} class="row-note">
+                {attempts > 1 ? `${attempts} attempts` : task.state}
+              </text>
             </g>
           );
         })}
       </svg>
-      <div class="legend muted">
-        {tasks.length} task instance{tasks.length === 1 ? "" : "s"}; bars from start to end, one segment per
-        state (attempts and retries as segments; hover for details). From{" "}
-        <Time iso={new Date(t0).toISOString()} />.
-      </div>
+      {tasks.length ? (
+        <div class="legend muted">
+          One row per task instance; a bar per attempt from its start to its end, coloured by its outcome (a
+          retried attempt shows Retrying); thin bars are waits. Hover for details. From{" "}
+          <Time iso={new Date(t0).toISOString()} />.
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -51,6 +51,11 @@ export function RunsView() {
 
   const [pipelineText, setPipelineText] = useState(query.get("pipeline") ?? "");
   const [sinceText, setSinceText] = useState(query.get("since") ?? "");
+  // Links (overview counts, back/forward) change the URL under a mounted view: follow them.
+  const urlPipeline = query.get("pipeline") ?? "";
+  const urlSince = query.get("since") ?? "";
+  useEffect(() => setPipelineText(urlPipeline), [urlPipeline]);
+  useEffect(() => setSinceText(urlSince), [urlSince]);
 
   return (
     <div class="page" data-testid="runs">

@@ -5,11 +5,26 @@
  * and, while the daemon lacks a console route, answers it from `dev-shim.ts` (dev and preview only).
  */
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type ProxyOptions } from "vite";
 import { devShim } from "./dev-shim.ts";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const api = process.env.TICKFLOW_API_URL ?? "http://127.0.0.1:4200";
+
+/**
+ * The daemon refuses state-changing requests whose Origin is not its own host (a page of another
+ * site may not drive it). Served by the daemon, the console is same-origin; through this proxy it
+ * is not, so the proxy presents the daemon's own origin, as the built console will.
+ */
+const proxy: ProxyOptions = {
+  target: api,
+  changeOrigin: true,
+  configure: (server) => {
+    server.on("proxyReq", (req) => {
+      if (req.getHeader("origin") !== undefined) req.setHeader("origin", new URL(api).origin);
+    });
+  },
+};
 
 export default defineConfig({
   root,
@@ -26,6 +41,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 300,
   },
   plugins: [devShim(api)],
-  server: { proxy: { "/api": { target: api, changeOrigin: true } } },
-  preview: { proxy: { "/api": { target: api, changeOrigin: true } } },
+  server: { proxy: { "/api": proxy } },
+  preview: { proxy: { "/api": proxy } },
 });

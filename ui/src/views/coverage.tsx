@@ -159,6 +159,7 @@ function Grid({ data }: { data: CoverageJson }) {
   useEffect(() => {
     const el = canvas.current;
     if (!el || width === 0) return;
+    const started = performance.now();
     const dpr = window.devicePixelRatio || 1;
     el.width = Math.ceil(cssW * dpr);
     el.height = Math.ceil(cssH * dpr);
@@ -212,6 +213,7 @@ function Grid({ data }: { data: CoverageJson }) {
       }
       lastMonth = month;
     });
+    el.dataset.drawMs = (performance.now() - started).toFixed(1);
   }, [data, width, cw, ch, cssW, cssH]);
 
   const cellAt = (e: MouseEvent) => {

@@ -132,7 +132,9 @@ export class BarsWriter implements BarsSink {
             hull === undefined
               ? span
               : {
+                  // biome-ignore lint/complexity/useMathMinMax: ISO date strings, not numbers
                   first: span.first < hull.first ? span.first : hull.first,
+                  // biome-ignore lint/complexity/useMathMinMax: ISO date strings, not numbers
                   last: span.last > hull.last ? span.last : hull.last,
                 },
           );

@@ -1,0 +1,46 @@
+/**
+ * The console's build: `vite build --config ui/vite.config.ts` writes `dist/console/` (index.html and
+ * hashed assets), which the daemon serves at `/`. `vite --config ui/vite.config.ts` is the dev
+ * server; it proxies `/api` to a running daemon (TICKFLOW_API_URL, default http://127.0.0.1:4200)
+ * and, while the daemon lacks a console route, answers it from `dev-shim.ts` (dev and preview only).
+ */
+import { fileURLToPath } from "node:url";
+import { defineConfig, type ProxyOptions } from "vite";
+import { devShim } from "./dev-shim.ts";
+
+const root = fileURLToPath(new URL(".", import.meta.url));
+const api = process.env.TICKFLOW_API_URL ?? "http://127.0.0.1:4200";
+
+/**
+ * The daemon refuses state-changing requests whose Origin is not its own host (a page of another
+ * site may not drive it). Served by the daemon, the console is same-origin; through this proxy it
+ * is not, so the proxy presents the daemon's own origin, as the built console will.
+ */
+const proxy: ProxyOptions = {
+  target: api,
+  changeOrigin: true,
+  configure: (server) => {
+    server.on("proxyReq", (req) => {
+      if (req.getHeader("origin") !== undefined) req.setHeader("origin", new URL(api).origin);
+    });
+  },
+};
+
+export default defineConfig({
+  root,
+  base: "/",
+  publicDir: "public",
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: fileURLToPath(new URL("../dist/console", import.meta.url)),
+    emptyOutDir: true,
+    assetsDir: "assets",
+    target: "es2022",
+    modulePreload: { polyfill: false },
+    reportCompressedSize: true,
+    chunkSizeWarningLimit: 300,
+  },
+  plugins: [devShim(api)],
+  server: { proxy: { "/api": proxy } },
+  preview: { proxy: { "/api": proxy } },
+});

@@ -22,7 +22,7 @@ export async function uiCommand(opts: { port?: string; host?: string; db?: strin
   const host = opts.host ?? "127.0.0.1";
   const masker = maskerOf(process.env);
   const say = (line: string) => process.stderr.write(`tickflow: ${masker.mask(line)}\n`);
-  const { startReadOnlyConsole } = await import("../console/read-only.js");
+  const { startReadOnlyConsole } = await import("../console-server/read-only.js");
   let served: Awaited<ReturnType<typeof startReadOnlyConsole>>;
   try {
     served = await startReadOnlyConsole({

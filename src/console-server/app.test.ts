@@ -138,6 +138,12 @@ describe("the app shell", () => {
     expectSecurityHeaders(post);
   });
 
+  it("/favicon.ico: the build's, else 204 (browsers ask for it on their own)", async () => {
+    const res = await app.request("/favicon.ico");
+    expect(res.status).toBe(204);
+    expectSecurityHeaders(res);
+  });
+
   it("says the console is not built when the folder has no index.html (503)", async () => {
     const empty = tempDir();
     try {

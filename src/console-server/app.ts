@@ -58,7 +58,10 @@ export function createConsoleApp(options: ConsoleAppOptions): Hono {
       file === undefined
         ? undefined
         : serveFile(c, file, file.startsWith("assets/") ? IMMUTABLE : REVALIDATE);
-    return answer ?? c.json({ error: `no page ${path}` }, 404);
+    if (answer) return answer;
+    // Browsers ask for it whatever the page says: no icon in the build is no content, not an error.
+    if (path === "/favicon.ico") return c.body(null, 204, { "Cache-Control": "public, max-age=86400" });
+    return c.json({ error: `no page ${path}` }, 404);
   });
   return app;
 }

@@ -8,7 +8,7 @@
 //  3. The blob is injected into a copy of this Node with postject. Never strip the result.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,9 @@ const { repoProjectFiles, repoConsoleFiles, consoleAssetKey, CONSOLE_DIR, MANIFE
   new URL("../dist/assets.js", import.meta.url).href
 );
 // The console (`npm run build:console`) ships inside the binary: no build of it, no binary.
+if (existsSync(join(root, "src", "console"))) {
+  throw new Error("build-sea: src/console/ would compile into dist/console/, the console build's folder");
+}
 const consoleFiles = repoConsoleFiles(root);
 if (!consoleFiles.includes("index.html")) {
   console.error(

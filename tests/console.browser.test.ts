@@ -13,7 +13,9 @@ consoleDescribe("the console in a browser", () => {
       expect(response?.status()).toBe(200);
       expect(response?.headers()["content-security-policy"]).toMatch(/^default-src 'self'/);
       // The shell's scripts ran: the app rendered something into the page.
-      await expect.poll(() => page.evaluate(() => document.body.innerText.trim().length)).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.evaluate(() => document.body.textContent?.trim().length ?? 0))
+        .toBeGreaterThan(0);
       await screenshot("overview");
       expect(errors()).toEqual([]);
     }));

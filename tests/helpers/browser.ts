@@ -53,6 +53,7 @@ export function browserSkipReason(): string | undefined {
 export function consoleDescribe(name: string, body: () => void): void {
   const reason = browserSkipReason();
   if (reason) {
+    process.stderr.write(`${name}: browser tests skipped: ${reason}\n`);
     describe(name, () => {
       it.skip(`skipped: ${reason}`, () => {});
     });

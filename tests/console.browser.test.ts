@@ -20,9 +20,25 @@ consoleDescribe("the console in a browser", () => {
       expect(errors()).toEqual([]);
     }));
 
-  it("a deep link (/runs/{id}) loads the same shell and its files", () =>
-    withConsole(async ({ page, url, errors }) => {
-      const response = await page.goto(`${url}runs/0190a3f2?state=Failed`, { waitUntil: "networkidle" });
+  it("without the token, the page loads and only the API refuses it (401): no other failure", () =>
+    withConsole(
+      async ({ page, url, errors }) => {
+        const response = await page.goto(url, { waitUntil: "networkidle" });
+        expect(response?.status()).toBe(200);
+        const others = errors().filter((e) => !/\b401\b/.test(e));
+        expect(others).toEqual([]);
+        for (const e of errors().filter((e) => e.startsWith("HTTP 401"))) expect(e).toMatch(/\/api\//);
+      },
+      { signedIn: false },
+    ));
+
+  it("a deep link (/runs/{id} of the demo run) loads the same shell and its files", () =>
+    withConsole(async ({ page, url, token, errors }) => {
+      const runs = (await (
+        await fetch(`${url}api/runs`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { id: string }[];
+      expect(runs.length).toBeGreaterThan(0);
+      const response = await page.goto(`${url}runs/${runs[0]!.id}?level=info`, { waitUntil: "networkidle" });
       expect(response?.status()).toBe(200);
       expect(response?.headers()["content-type"]).toBe("text/html; charset=utf-8");
       expect(errors()).toEqual([]);

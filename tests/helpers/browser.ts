@@ -119,11 +119,33 @@ async function stopConsole(): Promise<void> {
   await cleanup();
 }
 
-/** Runs `test` with a fresh page (its own context: no state between tests), closed afterwards. */
-export async function withConsole(test: (context: ConsoleContext) => Promise<void>): Promise<void> {
+/** Where the console keeps the token the user gave it (`ui/src/api.ts`, sessionStorage). */
+export const TOKEN_STORAGE_KEY = "tickflow.token";
+
+/**
+ * Runs `test` with a fresh page (its own context: no state between tests), closed afterwards.
+ * `signedIn` (default true): the page starts with the token given, as after the user typed it;
+ * false: it has to ask.
+ */
+export async function withConsole(
+  test: (context: ConsoleContext) => Promise<void>,
+  options: { signedIn?: boolean } = {},
+): Promise<void> {
   if (!shared) throw new Error("withConsole: call it inside consoleDescribe");
   const { browser, daemon } = shared;
   const context = await browser.newContext();
+  if (options.signedIn !== false) {
+    await context.addInitScript(
+      ([key, token]) => {
+        try {
+          sessionStorage.setItem(key, token);
+        } catch {
+          // no storage on this page (about:blank)
+        }
+      },
+      [TOKEN_STORAGE_KEY, CONSOLE_TOKEN] as const,
+    );
+  }
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("console", (message) => {

@@ -3,12 +3,21 @@
 //     plugin makes @duckdb/node-bindings take its native module from our loader (src/native.ts)
 //     and the precompiled validators get bundled in.
 //  2. The SEA config packs the bundle (with V8's code cache) and the assets: the schemas, the
-//     example pipelines and deployment files, the demo sample, and DuckDB's native pair
-//     (libduckdb.so gzipped) plus a manifest.
+//     example pipelines and deployment files, the demo sample, the console's build (dist/console,
+//     required), and DuckDB's native pair (libduckdb.so gzipped) plus a manifest.
 //  3. The blob is injected into a copy of this Node with postject. Never strip the result.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +34,20 @@ if (process.platform !== "linux" || process.arch !== "x64") {
   throw new Error(`build-sea: Linux x64 only (this is ${process.platform}-${process.arch})`);
 }
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-const { repoProjectFiles, MANIFEST_KEY } = await import(new URL("../dist/assets.js", import.meta.url).href);
+const { repoProjectFiles, repoConsoleFiles, consoleAssetKey, CONSOLE_DIR, MANIFEST_KEY } = await import(
+  new URL("../dist/assets.js", import.meta.url).href
+);
+// The console (`npm run build:console`) ships inside the binary: no build of it, no binary.
+if (existsSync(join(root, "src", "console"))) {
+  throw new Error("build-sea: src/console/ would compile into dist/console/, the console build's folder");
+}
+const consoleFiles = repoConsoleFiles(root);
+if (!consoleFiles.includes("index.html")) {
+  console.error(
+    `build-sea: ${CONSOLE_DIR}/index.html is missing: build the console first (npm run build:console; npm run build runs it)`,
+  );
+  process.exit(1);
+}
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -113,9 +135,12 @@ const libGz = gzipSync(libBytes, { level: 6 });
 writeFileSync(join(work, "libduckdb.so.gz"), libGz);
 writeFileSync(join(work, "duckdb.node"), nodeBytes);
 const hash = createHash("sha256").update(nodeBytes).update(libBytes).digest("hex");
+// The console's files under keys of their own: not in `files`, which `tickflow init` writes out.
+for (const file of consoleFiles) assets[consoleAssetKey(file)] = join(root, CONSOLE_DIR, file);
 const manifest = {
   version: pkg.version,
   files,
+  console: consoleFiles,
   native: {
     node: "native/duckdb.node",
     lib: "native/libduckdb.so.gz",
@@ -130,7 +155,7 @@ assets[MANIFEST_KEY] = join(work, "manifest.json");
 assets["native/duckdb.node"] = join(work, "duckdb.node");
 assets["native/libduckdb.so.gz"] = join(work, "libduckdb.so.gz");
 log(
-  `${files.length} project files, native pair ${hash.slice(0, 16)} (libduckdb.so gzipped to ${(libGz.length / 1e6).toFixed(1)} MB)`,
+  `${files.length} project files, ${consoleFiles.length} console files, native pair ${hash.slice(0, 16)} (libduckdb.so gzipped to ${(libGz.length / 1e6).toFixed(1)} MB)`,
 );
 
 const seaConfig = {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as sea from "node:sea";
 import { fileURLToPath } from "node:url";
@@ -25,6 +25,11 @@ export interface Manifest {
   version: string;
   /** Project files, as paths relative to the repo root (`/`-separated), sorted. */
   files: string[];
+  /**
+   * The console's files (`dist/console/`, SEA keys `console/<path>`), as paths relative to that
+   * folder, sorted. Kept apart from `files`: those are what `tickflow init` writes into a project.
+   */
+  console?: string[];
   /** The DuckDB native pair inside the binary: asset keys, sizes and a hash of their contents. */
   native?: { node: string; lib: string; libGzip: boolean; nodeSize: number; libSize: number; hash: string };
 }
@@ -70,6 +75,23 @@ export function binaryManifest(): Manifest {
 /** The shipped project files: from the binary's manifest, or the repo's folders. */
 export function projectFiles(): string[] {
   return inBinary() ? binaryManifest().files : repoProjectFiles();
+}
+
+/** The console's build (`npm run build:console`), relative to the repo root. */
+export const CONSOLE_DIR = "dist/console";
+
+/** SEA asset key of a console file (`path` relative to `CONSOLE_DIR`). */
+export function consoleAssetKey(path: string): string {
+  return `console/${path}`;
+}
+
+/** The console's files in a repo checkout (relative to `CONSOLE_DIR`, sorted); none before a build. */
+export function repoConsoleFiles(root = repoRoot()): string[] {
+  const dir = join(root, CONSOLE_DIR);
+  if (!existsSync(dir)) return [];
+  return walk(dir, ".", () => true, true)
+    .map((p) => p.slice(2))
+    .sort();
 }
 
 /** The bytes of a shipped file (`path` relative to the repo root, e.g. `schemas/pipeline.schema.json`). */

@@ -35,6 +35,8 @@ export default defineConfig({
     outDir: fileURLToPath(new URL("../dist/console", import.meta.url)),
     emptyOutDir: true,
     assetsDir: "assets",
+    // A small file inlined as a data: URL would be blocked by the CSP (default-src 'self').
+    assetsInlineLimit: 0,
     target: "es2022",
     modulePreload: { polyfill: false },
     reportCompressedSize: true,

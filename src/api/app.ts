@@ -34,7 +34,19 @@ export interface ApiOptions {
   writesRefused?(): string | undefined;
   /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
   ownHost?: (host: string | undefined) => boolean;
+  /**
+   * Whether state may change through this API (default true). False under `tickflow ui`, which
+   * serves a database read-only: state-changing requests are refused with 403.
+   */
+  writable?: boolean;
 }
+
+/** The refusal of a state change by `tickflow ui` (403). */
+export const READ_ONLY_REFUSAL =
+  "read-only console: tickflow ui only reads the database; start tickflow daemon to run, cancel, retry, pause, resume or deploy";
+
+/** POST routes that only read: allowed when the API is not writable. */
+const READS_BY_POST = new Set(["/api/query"]);
 
 /** Methods that change state: only as JSON, and only from this daemon's own pages. */
 const CHANGES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -133,15 +145,8 @@ export function createApi(options: ApiOptions): Hono {
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
 
   app.use(async (c, next) => {
-    const host = c.req.header("host");
-    if (options.ownHost && !options.ownHost(host)) {
-      return c.json(
-        {
-          error: `Host ${JSON.stringify(host ?? "")} is not this daemon's address (list other names in TICKFLOW_API_HOSTS)`,
-        },
-        403,
-      );
-    }
+    const foreign = foreignHost(c, options.ownHost);
+    if (foreign) return foreign;
     if (!authorised(c.req.header("authorization"), options.token)) {
       c.header("www-authenticate", "Bearer");
       return c.json({ error: "missing or wrong bearer token" }, 401);
@@ -163,6 +168,9 @@ export function createApi(options: ApiOptions): Hono {
     }),
   );
   app.use(async (c, next) => {
+    if (options.writable === false && CHANGES.has(c.req.method) && !READS_BY_POST.has(c.req.path)) {
+      return c.json({ error: READ_ONLY_REFUSAL }, 403);
+    }
     const refused = CHANGES.has(c.req.method) ? options.writesRefused?.() : undefined;
     if (refused !== undefined) return c.json({ error: `database unusable: ${refused}` }, 503);
     if (CHANGES.has(c.req.method)) {
@@ -254,6 +262,24 @@ export function createApi(options: ApiOptions): Hono {
     return c.json(await control.query(sql, limit === undefined ? {} : { limit }));
   });
   return app;
+}
+
+/**
+ * The 403 for a request whose `Host` is not one of this daemon's names (DNS rebinding: a page of
+ * another site whose name now points here), or undefined when it is (or `ownHost` is absent).
+ */
+export function foreignHost(
+  c: Context,
+  ownHost: ((host: string | undefined) => boolean) | undefined,
+): Response | undefined {
+  const host = c.req.header("host");
+  if (!ownHost || ownHost(host)) return undefined;
+  return c.json(
+    {
+      error: `Host ${JSON.stringify(host ?? "")} is not this daemon's address (list other names in TICKFLOW_API_HOSTS)`,
+    },
+    403,
+  );
 }
 
 /** `values` checked by `schema`; a 400 naming the field otherwise. */

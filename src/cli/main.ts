@@ -268,6 +268,17 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
       done(await daemonCommand(opts));
     });
 
+  program
+    .command("ui")
+    .description("the web console over a database that no daemon holds, read-only")
+    .option("--port <port>", "port (default: 4200; 0 picks a free one)")
+    .option("--host <address>", "address (default: 127.0.0.1; others need TICKFLOW_API_TOKEN)")
+    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .action(async (opts: { port?: string; host?: string; db?: string }) => {
+      const { uiCommand } = await import("./ui.js");
+      done(await uiCommand(opts));
+    });
+
   const schedule = program.command("schedule").description("schedules: explain when a deployment runs");
   schedule
     .command("explain")

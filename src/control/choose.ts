@@ -59,7 +59,7 @@ export async function openControlPlane(options: ChooseOptions): Promise<ControlP
 }
 
 /** The daemon at `url` if it answers its health check quickly. */
-async function answeringDaemon(
+export async function answeringDaemon(
   url: string,
   token: string | undefined,
 ): Promise<HttpControlPlane | undefined> {

@@ -16,6 +16,8 @@ import { createApi } from "../api/app.js";
 import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
+import { createConsoleApp } from "../console-server/app.js";
+import { shippedConsoleFiles } from "../console-server/files.js";
 import { LocalControlPlane } from "../control/local.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
@@ -309,11 +311,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     });
     let servedPort = options.port;
+    const ownHost = (host: string | undefined) =>
+      isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] });
     const app = createApi({
       control,
       token: options.token,
-      ownHost: (host) =>
-        isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] }),
+      ownHost,
       onError: (m) => log("error", m),
       onStorageFault: noteFault,
       writesRefused: () => fault,
@@ -330,7 +333,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
       metrics: () => metrics.scrape(),
     });
-    const api = await serveApi(app, { host: options.host, port: options.port, token: options.token });
+    // The console on the same port (SPEC section 10): `/` and its files; `/api` and `/metrics` to `app`.
+    const api = await serveApi(createConsoleApp({ api: app, files: shippedConsoleFiles(), ownHost }), {
+      host: options.host,
+      port: options.port,
+      token: options.token,
+    });
     servedPort = api.port;
     const leaseTimer = setInterval(
       () => {

@@ -146,6 +146,10 @@ describe("a project made by the binary's init", () => {
     ]) {
       expect(await readFile(join(project, file))).toEqual(await readFile(join(REPO, file)));
     }
+    // The console is in the binary, but not a project file.
+    for (const name of ["dist", "console", "index.html", "assets"]) {
+      await expect(stat(join(project, name))).rejects.toThrow();
+    }
     const again = await run(["init", project]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/nothing written \(use --force/);
@@ -197,6 +201,49 @@ describe("a project made by the binary's init", () => {
     expect(JSON.parse(q.stdout)).toEqual([{ n: 10056 }]);
   });
 
+  it("tickflow ui serves the console packed in the binary and the API's reads, and stops on SIGINT with 130", async () => {
+    const child = spawn(binary, ["ui", "--port", "0", "--db", "tickflow.duckdb"], {
+      cwd: project,
+      env: { HOME: home, PATH: join(root, "path"), NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    const exited = new Promise<number | null>((done) => child.on("close", (code) => done(code)));
+    try {
+      const url = await new Promise<string>((done, fail) => {
+        child.stdout.setEncoding("utf8").on("data", (d: string) => {
+          out += d;
+          const m = /^console at (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(out);
+          if (m) done(m[1]!);
+        });
+        exited.then(() => fail(new Error(`tickflow ui exited: ${err}`)));
+      });
+      const shell = await fetch(url);
+      expect(shell.status).toBe(200);
+      expect(shell.headers.get("content-type")).toBe("text/html; charset=utf-8");
+      expect(shell.headers.get("content-security-policy")).toMatch(/^default-src 'self'/);
+      const html = await shell.text();
+      const script = /<script[^>]+src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      const js = await fetch(new URL(script!, url));
+      expect(js.status).toBe(200);
+      expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+      expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect((await js.arrayBuffer()).byteLength).toBeGreaterThan(0);
+      expect((await fetch(new URL("/runs/abc?state=Failed", url))).status).toBe(200);
+      const health = await fetch(new URL("/api/health", url));
+      expect(await health.json()).toMatchObject({ status: "read-only", version: VERSION });
+      const runs = (await (await fetch(new URL("/api/runs", url))).json()) as unknown[];
+      expect(runs.length).toBeGreaterThan(0);
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(130);
+    expect(err).not.toMatch(/internal error|at .*\.js:\d+/);
+  });
+
   it("the daemon serves its API, runs a deployment on demand and stops on SIGTERM with exit 0", async () => {
     const child = spawn(binary, ["daemon", "--port", "0", "--db", "daemon.duckdb"], {
       cwd: project,
@@ -220,6 +267,10 @@ describe("a project made by the binary's init", () => {
         return { status: res.status, json: (await res.json()) as Record<string, unknown> };
       };
       expect((await api("GET", "/api/health")).status).toBe(200);
+      const shell = await fetch(`http://127.0.0.1:${port}/deployments/demo-hourly`);
+      expect(shell.status).toBe(200);
+      expect(shell.headers.get("content-security-policy")).toMatch(/^default-src 'self'/);
+      expect(await shell.text()).toMatch(/<script[^>]+src="\/assets\//);
       const started = await api("POST", "/api/deployments/demo-hourly/runs");
       expect(started.status, JSON.stringify(started.json)).toBeLessThan(300);
       const id = String(started.json.id);

@@ -17,6 +17,7 @@ import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
+import { LocalConsoleViews } from "../control/local-views.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
@@ -311,6 +312,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     let servedPort = options.port;
     const app = createApi({
       control,
+      views: new LocalConsoleViews(store, { db: controlDb, now }),
       token: options.token,
       ownHost: (host) =>
         isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] }),

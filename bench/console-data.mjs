@@ -8,17 +8,13 @@
 // (after `npm run build:ts`).
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  DuckDBDataChunk,
-  DuckDBDateValue,
-  DuckDBTimestampTZValue,
-} from "@duckdb/node-api";
+import { DuckDBDataChunk, DuckDBDateValue, DuckDBTimestampTZValue } from "@duckdb/node-api";
 import { createApi } from "../dist/api/app.js";
 import { sessionsBetween } from "../dist/calendar/index.js";
 import { LocalControlPlane } from "../dist/control/local.js";
 import { LocalConsoleViews } from "../dist/control/local-views.js";
-import { ensureIndicatorColumns, ensureSeries } from "../dist/store/indicators.js";
 import { newRunId, openStore } from "../dist/store/index.js";
+import { ensureIndicatorColumns, ensureSeries } from "../dist/store/indicators.js";
 
 const RUNS = 100_000;
 const TASKS_PER_RUN = 10;
@@ -62,7 +58,18 @@ async function generate() {
   const started = performance.now();
   const store = await openStore(partial);
   const db = store.db;
-  const states = ["Completed", "Completed", "Completed", "Completed", "Completed", "Completed", "Failed", "Completed", "Cancelled", "Completed"];
+  const states = [
+    "Completed",
+    "Completed",
+    "Completed",
+    "Completed",
+    "Completed",
+    "Completed",
+    "Failed",
+    "Completed",
+    "Cancelled",
+    "Completed",
+  ];
   const first = NOW.getTime() - RUNS * 600_000; // one run every 10 minutes, up to NOW
   const ids = Array.from({ length: RUNS }, (_, i) => newRunId(first + i * 600_000));
   await append(db, "runs", RUNS, (i) => {
@@ -70,10 +77,23 @@ async function generate() {
     const state = i >= RUNS - 5 ? "Scheduled" : states[i % states.length];
     const ran = state !== "Scheduled";
     return [
-      ids[i], `pipeline-${i % 20}`, `dep-${i % 100}`, state, `{"days_back":${i % 7}}`,
-      day(new Date(at).toISOString().slice(0, 10)), us(at - 1000), ran ? us(at + 500) : null,
-      ran ? us(at + 60_000) : null, state === "Failed" ? `task fetch[S${i % 4000}] failed: HTTP 503` : null,
-      "/srv/pipelines/daily.yaml", us(at), null, "default", "default", null, null,
+      ids[i],
+      `pipeline-${i % 20}`,
+      `dep-${i % 100}`,
+      state,
+      `{"days_back":${i % 7}}`,
+      day(new Date(at).toISOString().slice(0, 10)),
+      us(at - 1000),
+      ran ? us(at + 500) : null,
+      ran ? us(at + 60_000) : null,
+      state === "Failed" ? `task fetch[S${i % 4000}] failed: HTTP 503` : null,
+      "/srv/pipelines/daily.yaml",
+      us(at),
+      null,
+      "default",
+      "default",
+      null,
+      null,
     ];
   });
   await append(db, "task_runs", RUNS * TASKS_PER_RUN, (k) => {
@@ -81,8 +101,16 @@ async function generate() {
     const t = k % TASKS_PER_RUN;
     const at = first + i * 600_000;
     return [
-      ids[i], t === 0 ? "validate" : `fetch[${symbolName((i * 9 + t) % SYMBOLS)}]`, t === 0 ? "validate.ohlcv" : "polygon.daily_bars",
-      "Completed", 1, us(at + 1000 + t * 100), us(at + 2000 + t * 100), null, `{"rows":${t * 10}}`, null,
+      ids[i],
+      t === 0 ? "validate" : `fetch[${symbolName((i * 9 + t) % SYMBOLS)}]`,
+      t === 0 ? "validate.ohlcv" : "polygon.daily_bars",
+      "Completed",
+      1,
+      us(at + 1000 + t * 100),
+      us(at + 2000 + t * 100),
+      null,
+      `{"rows":${t * 10}}`,
+      null,
     ];
   });
   const sessions = sessionsBetween(FIRST_DAY, LAST_DAY);
@@ -93,7 +121,20 @@ async function generate() {
     const s = Math.floor(k / sessions.length);
     const d = k % sessions.length;
     const close = 50 + (s % 200) + 10 * Math.sin((d + s) / 30);
-    return ["polygon", symbolName(s), days[d], close - 0.5, close + 1, close - 1, close, 1e6 + ((s * 7919 + d) % 100_000), close, 1000n, close, ingested];
+    return [
+      "polygon",
+      symbolName(s),
+      days[d],
+      close - 0.5,
+      close + 1,
+      close - 1,
+      close,
+      1e6 + ((s * 7919 + d) % 100_000),
+      close,
+      1000n,
+      close,
+      ingested,
+    ];
   });
   // Three indicators for every symbol, derived in SQL from the bars (as the step would compute them).
   await ensureIndicatorColumns(db, ["sma_20", "ema_50", "rsi_14"]);
@@ -109,8 +150,14 @@ async function generate() {
   // Quality findings: one validation run's, ~1 per 2,000 bars, some errors.
   const validation = ids[RUNS - 10];
   await append(db, "quality_results", 5000, (i) => [
-    validation, "polygon", symbolName((i * 37) % SYMBOLS), days[(i * 101) % days.length],
-    i % 3 === 0 ? "ohlc_consistency" : "price_jump", i % 3 === 0 ? "error" : "warn", `finding ${i}`, us(NOW.getTime() - 3_600_000),
+    validation,
+    "polygon",
+    symbolName((i * 37) % SYMBOLS),
+    days[(i * 101) % days.length],
+    i % 3 === 0 ? "ohlc_consistency" : "price_jump",
+    i % 3 === 0 ? "error" : "warn",
+    `finding ${i}`,
+    us(NOW.getTime() - 3_600_000),
   ]);
   await db.run("CHECKPOINT");
   await store.close();
@@ -142,7 +189,9 @@ async function request(app, path) {
   return JSON.parse(text);
 }
 
-console.log("console data: the console's JSON routes over 100,000 runs, 1,000,000 task runs, 10,000,000 bars");
+console.log(
+  "console data: the console's JSON routes over 100,000 runs, 1,000,000 task runs, 10,000,000 bars",
+);
 if (!existsSync(file)) await generate();
 const store = await openStore(file, { readOnly: true });
 try {
@@ -157,7 +206,8 @@ try {
   });
   // A cursor 50,000 runs deep, walked page by page as a client would.
   let cursor = null;
-  for (let i = 0; i < 50; i++) cursor = (await request(app, `/api/runs/page?limit=1000${cursor ? `&before=${cursor}` : ""}`)).next;
+  for (let i = 0; i < 50; i++)
+    cursor = (await request(app, `/api/runs/page?limit=1000${cursor ? `&before=${cursor}` : ""}`)).next;
   const recent = (await request(app, "/api/runs/page?limit=1000")).runs.map((r) => r.id);
   const bars = await request(app, "/api/data/polygon/S1234/bars?indicators=sma_20,ema_50,rsi_14");
   const grid = await request(app, "/api/coverage?source=polygon&to=2025-06-30&limit=500");
@@ -168,14 +218,28 @@ try {
     ["runs list, first page (50)", 50, () => "/api/runs/page?limit=50"],
     ["runs list, keyset page 50,000 deep", 50, () => `/api/runs/page?limit=50&before=${cursor}`],
     ["run detail (10 tasks)", 50, (i) => `/api/runs/${recent[(i * 37) % recent.length]}`],
-    ["bars, 10 years + 3 indicators", 100, (i) => `/api/data/polygon/S${String((i * 97) % SYMBOLS).padStart(4, "0")}/bars?indicators=sma_20,ema_50,rsi_14`],
-    ["coverage 500 x 252", 300, (i) => `/api/coverage?source=polygon&to=2025-06-30&limit=500&offset=${(i % 8) * 500}`],
+    [
+      "bars, 10 years + 3 indicators",
+      100,
+      (i) =>
+        `/api/data/polygon/S${String((i * 97) % SYMBOLS).padStart(4, "0")}/bars?indicators=sma_20,ema_50,rsi_14`,
+    ],
+    [
+      "coverage 500 x 252",
+      300,
+      (i) => `/api/coverage?source=polygon&to=2025-06-30&limit=500&offset=${(i % 8) * 500}`,
+    ],
     ["overview", undefined, () => "/api/overview"],
   ];
   for (const [name, target, path] of cases) {
     const { p50, p95 } = await measure(app, path);
-    const verdict = target === undefined ? "(no target)" : `target p95 < ${target} ms: ${(p95 / target).toFixed(2)}x ${p95 < target ? "met" : "MISSED"}`;
-    console.log(`  ${name.padEnd(38)} p50 ${p50.toFixed(1).padStart(7)} ms  p95 ${p95.toFixed(1).padStart(7)} ms   ${verdict}`);
+    const verdict =
+      target === undefined
+        ? "(no target)"
+        : `target p95 < ${target} ms: ${(p95 / target).toFixed(2)}x ${p95 < target ? "met" : "MISSED"}`;
+    console.log(
+      `  ${name.padEnd(38)} p50 ${p50.toFixed(1).padStart(7)} ms  p95 ${p95.toFixed(1).padStart(7)} ms   ${verdict}`,
+    );
   }
 } finally {
   await store.close();

@@ -12,8 +12,16 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { z } from "zod";
-import { isValidIsoDate } from "../calendar/index.js";
+import { assertXnysDate, isValidIsoDate } from "../calendar/index.js";
 import { parseSince } from "../config/duration.js";
+import {
+  type ConsoleViews,
+  DEFAULT_COVERAGE_SYMBOLS,
+  DEFAULT_SYMBOLS,
+  MAX_COVERAGE_SYMBOLS,
+  MAX_PAGE_RUNS,
+  MAX_SYMBOLS,
+} from "../control/console-views.js";
 import { ControlError, type ControlPlane, MAX_QUERY_ROWS } from "../control/control-plane.js";
 import { storageFault } from "../store/errors.js";
 import { RUN_STATES } from "../store/states.js";
@@ -32,6 +40,10 @@ export interface ApiOptions {
   onStorageFault?(message: string): void;
   /** Why state-changing requests are refused now (the database takes no writes), if they are. */
   writesRefused?(): string | undefined;
+  /** What the console's pages read (`/api/overview`, `/api/data/...`, ...); absent: those routes answer 404. */
+  views?: ConsoleViews;
+  /** Whether state-changing buttons work (`OverviewJson.writable`); default true. */
+  writable?: boolean;
   /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
   ownHost?: (host: string | undefined) => boolean;
   /**
@@ -89,6 +101,51 @@ const runsQuery = z.strictObject({
     .optional(),
 });
 
+const runsPageQuery = runsQuery.extend({
+  limit: wholeNumber(1, MAX_PAGE_RUNS).optional(),
+  before: z.string().min(1).max(200).optional(),
+});
+
+/** A `YYYY-MM-DD` date the XNYS calendar covers (1990-2100). */
+const calendarDate = z.string().refine((s) => {
+  if (!isValidIsoDate(s)) return false;
+  try {
+    assertXnysDate(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be a date YYYY-MM-DD from 1990 to 2100");
+
+const symbolsQuery = z.strictObject({
+  q: z.string().max(100).default(""),
+  source: z.string().min(1).optional(),
+  limit: wholeNumber(1, MAX_SYMBOLS).default(DEFAULT_SYMBOLS),
+});
+
+/** Indicators one chart asks for at most. */
+const MAX_CHART_INDICATORS = 32;
+
+const barsQuery = z
+  .strictObject({
+    from: calendarDate.optional(),
+    to: calendarDate.optional(),
+    indicators: z
+      .string()
+      .transform((text) => [...new Set(text.split(",").map((n) => n.trim()))].filter((n) => n !== ""))
+      .refine((names) => names.length <= MAX_CHART_INDICATORS, `at most ${MAX_CHART_INDICATORS} names`)
+      .default([]),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, "to is before from");
+
+const coverageQuery = z.strictObject({
+  source: z.string().min(1).optional(),
+  from: calendarDate.optional(),
+  to: calendarDate.optional(),
+  offset: wholeNumber(0, 1_000_000_000).default(0),
+  limit: wholeNumber(1, MAX_COVERAGE_SYMBOLS).default(DEFAULT_COVERAGE_SYMBOLS),
+});
+
 const logsQuery = z
   .strictObject({
     after_ts: z
@@ -130,6 +187,10 @@ const emptyBody = z.strictObject({});
 export function createApi(options: ApiOptions): Hono {
   const { control } = options;
   const app = new Hono();
+  const views = (): ConsoleViews => {
+    if (options.views === undefined) throw new ControlError(404, "the console's views are not served here");
+    return options.views;
+  };
 
   app.onError((err, c) => {
     if (err instanceof ControlError) return c.json({ error: err.message }, err.status);
@@ -208,6 +269,15 @@ export function createApi(options: ApiOptions): Hono {
     const q = parse(runsQuery, c.req.query(), "query");
     return c.json(await control.listRuns({ ...q, limit: q.limit ?? 50 }));
   });
+  // Before `/api/runs/:id`, which would take "page" for a run id.
+  app.get("/api/runs/page", async (c) => {
+    const q = parse(runsPageQuery, c.req.query(), "query");
+    return c.json(await views().runsPage({ ...q, limit: q.limit ?? 50 }));
+  });
+  app.get("/api/runs/:id/graph", async (c) => {
+    const run = await control.getRun(runId(c));
+    return c.json(await views().pipelineGraph(run.pipeline_file));
+  });
   app.get("/api/runs/:id", async (c) => c.json(await control.getRun(runId(c))));
   app.get("/api/runs/:id/transitions", async (c) => c.json(await control.runTransitions(runId(c))));
   app.get("/api/runs/:id/logs", async (c) => {
@@ -229,6 +299,7 @@ export function createApi(options: ApiOptions): Hono {
   });
 
   app.get("/api/deployments", async (c) => c.json(await control.listDeployments()));
+  app.get("/api/deployments/:name", async (c) => c.json(await views().deployment(name(c))));
   app.put("/api/deployments", async (c) => {
     const registration = await body(c, deployBody);
     return c.json(await control.deploy(registration as unknown as Parameters<ControlPlane["deploy"]>[0]));
@@ -257,6 +328,40 @@ export function createApi(options: ApiOptions): Hono {
     });
   }
   app.get("/api/work-pools", async (c) => c.json(await control.listWorkPools()));
+  app.get("/api/work-pools/:name/queued", async (c) => c.json(await views().workPoolQueue(name(c))));
+
+  app.get("/api/overview", async (c) =>
+    c.json({ ...(await views().overview()), writable: options.writable ?? true }),
+  );
+  app.get("/api/data/symbols", async (c) => {
+    const q = parse(symbolsQuery, c.req.query(), "query");
+    return c.json(await views().symbols(q.source === undefined ? { q: q.q, limit: q.limit } : q));
+  });
+  app.get("/api/data/:source/:symbol/bars", async (c) => {
+    const q = parse(barsQuery, c.req.query(), "query");
+    return c.json(
+      await views().bars(c.req.param("source"), c.req.param("symbol"), {
+        ...(q.from !== undefined ? { from: q.from } : {}),
+        ...(q.to !== undefined ? { to: q.to } : {}),
+        indicators: q.indicators,
+      }),
+    );
+  });
+  app.get("/api/data/:source/:symbol/events", async (c) =>
+    c.json(await views().symbolEvents(c.req.param("source"), c.req.param("symbol"))),
+  );
+  app.get("/api/coverage", async (c) => {
+    const q = parse(coverageQuery, c.req.query(), "query");
+    return c.json(
+      await views().coverage({
+        offset: q.offset,
+        limit: q.limit,
+        ...(q.source !== undefined ? { source: q.source } : {}),
+        ...(q.from !== undefined ? { from: q.from } : {}),
+        ...(q.to !== undefined ? { to: q.to } : {}),
+      }),
+    );
+  });
   app.post("/api/query", async (c) => {
     const { sql, limit } = await body(c, queryBody);
     return c.json(await control.query(sql, limit === undefined ? {} : { limit }));

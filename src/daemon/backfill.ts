@@ -5,11 +5,12 @@
  * so repeating a backfill does not queue twice. `--missing` keeps only the sessions for which some
  * of the deployment's symbols have no bar in bars_daily.
  */
-import { DATE, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import { DATE, VARCHAR } from "@duckdb/node-api";
 import { sessionsBetween } from "../calendar/index.js";
 import {
   type Connection,
   createRuns,
+  dateValue,
   FINAL_RUN_STATES,
   type Locked,
   newRunId,
@@ -28,10 +29,6 @@ export interface BackfillResult {
   pending: number;
   /** Sessions left out by `missing` because every symbol has its bar. */
   complete: number;
-}
-
-function dayValue(date: string): DuckDBDateValue {
-  return new DuckDBDateValue(Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000));
 }
 
 export function backfill(
@@ -71,7 +68,7 @@ async function queueBackfill(
       );
     }
     const expected = {
-      date: { type: DATE, values: sessions.flatMap((d) => symbols.map(() => dayValue(d))) },
+      date: { type: DATE, values: sessions.flatMap((d) => symbols.map(() => dateValue(d))) },
       symbol: { type: VARCHAR, values: sessions.flatMap(() => symbols) },
     };
     const rows = await withStaged(db, "backfill_expected", expected, async (staged) =>

@@ -19,6 +19,7 @@ import { maskerOf } from "../config/masker.js";
 import { createConsoleApp } from "../console-server/app.js";
 import { shippedConsoleFiles } from "../console-server/files.js";
 import { LocalControlPlane } from "../control/local.js";
+import { LocalConsoleViews } from "../control/local-views.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
@@ -315,6 +316,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] });
     const app = createApi({
       control,
+      views: new LocalConsoleViews(store, { db: controlDb, now }),
       token: options.token,
       ownHost,
       onError: (m) => log("error", m),

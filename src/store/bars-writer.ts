@@ -8,11 +8,12 @@
  * Why: a transaction per symbol cost ~25 ms of commit and index work each, four times the whole
  * fetch-and-parse time of a symbol (bench/ingest.mjs).
  */
-import { BIGINT, DATE, DOUBLE, type DuckDBConnection, DuckDBDateValue, VARCHAR } from "@duckdb/node-api";
+import { BIGINT, DATE, DOUBLE, type DuckDBConnection, VARCHAR } from "@duckdb/node-api";
 import type { Bar, BarsEntry, BarsSink, CorporateAction, WriteResult } from "../market/bars.js";
 import { countBarsWritten } from "../metrics/record.js";
 import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
 import { withConnectionLock } from "./connection-lock.js";
+import { dateValue } from "./values.js";
 
 export interface BarsWriterOptions {
   /**
@@ -258,21 +259,6 @@ function dedupe<T extends { symbol: string }>(rows: readonly T[], key: (row: T) 
   const byKey = new Map<string, T>();
   for (const row of rows) byKey.set(`${row.symbol}\u0000${key(row)}`, row);
   return [...byKey.values()];
-}
-
-const dateValues = new Map<string, DuckDBDateValue>();
-
-/** A `YYYY-MM-DD` string as a DuckDB DATE (memoised: every symbol repeats the same sessions). */
-function dateValue(date: string): DuckDBDateValue {
-  let value = dateValues.get(date);
-  if (value === undefined) {
-    const ms = Date.parse(`${date}T00:00:00Z`);
-    if (!Number.isFinite(ms)) throw new Error(`invalid date ${JSON.stringify(date)}`);
-    value = new DuckDBDateValue(Math.round(ms / 86_400_000));
-    if (dateValues.size > 200_000) dateValues.clear();
-    dateValues.set(date, value);
-  }
-  return value;
 }
 
 /** The staging tables' columns, in their order. */

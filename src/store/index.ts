@@ -1,6 +1,8 @@
 export { type AppendColumn, appendColumns } from "./append.js";
+export { type BarColumns, barColumns, unknownIndicators } from "./bar-columns.js";
 export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { type Connection, connectionOf, Locked, withConnectionLock } from "./connection-lock.js";
+export { type CoverageRow, coverageRows } from "./coverage.js";
 export { crashRuns } from "./crash-runs.js";
 export { createRuns, deleteWaitingRuns, type NewRun } from "./create-runs.js";
 export { type DaemonRow, daemonSeen, forgetDaemon, registerDaemon } from "./daemons.js";
@@ -15,11 +17,14 @@ export {
   type WorkQueueRow,
 } from "./deployments.js";
 export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
+export { barSources, type SourceExtent, sourceExtents } from "./freshness.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
+export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";
+export { queuedRunsOf } from "./queued-runs.js";
 export {
   QueryRefused,
   type ReadOnlyOptions,
@@ -27,6 +32,7 @@ export {
   readOnlyChunks,
 } from "./read-only-query.js";
 export { RunRecorder } from "./recorder.js";
+export { runCountsByState } from "./run-counts.js";
 export {
   type RunSelector,
   type RunStatePatch,
@@ -43,12 +49,16 @@ export {
   type LogsOptions,
   listRuns,
   logsOf,
+  type RunKey,
   type RunRow,
+  type RunsPage,
+  runsPage,
   type TaskRunRow,
   type TransitionRow,
   taskRunsOf,
   transitionsOf,
 } from "./runs.js";
+export { type ScheduleRow, schedulesOf } from "./schedules.js";
 export {
   firstRow,
   runScript,
@@ -60,5 +70,7 @@ export {
 export { stepSinks } from "./sinks.js";
 export { dropStaged, stageColumns, withStaged } from "./staging.js";
 export * from "./states.js";
+export { type SymbolEvents, symbolEvents } from "./symbol-events.js";
+export { findSymbols, hasBars, type SymbolRow } from "./symbols.js";
 export { isConflict, withTransaction } from "./transaction.js";
-export { type JsonValue, timestampTZ, toJsonValue } from "./values.js";
+export { dateValue, type JsonValue, timestampTZ, toJsonValue } from "./values.js";

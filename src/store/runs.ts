@@ -66,11 +66,17 @@ export interface TransitionRow {
   message: string | null;
 }
 
-const RUN_COLUMNS = `id, pipeline, deployment, state, parameters, logical_date::VARCHAR AS logical_date,
-  created_at, started_at, ended_at, error, pipeline_file, scheduled_at`;
+/** The columns of a `RunRow`, of `runs` under `alias` when given (a join). */
+export function runColumns(alias?: string): string {
+  const t = alias === undefined ? "" : `${alias}.`;
+  return `${t}id, ${t}pipeline, ${t}deployment, ${t}state, ${t}parameters, ${t}logical_date::VARCHAR AS logical_date,
+  ${t}created_at, ${t}started_at, ${t}ended_at, ${t}error, ${t}pipeline_file, ${t}scheduled_at`;
+}
+
+const RUN_COLUMNS = runColumns();
 
 /** A run's time for listing and `since`: when it started, else when it was due, else made. */
-const RUN_TIME = "coalesce(started_at, scheduled_at, created_at)";
+export const RUN_TIME = "coalesce(started_at, scheduled_at, created_at)";
 
 /** A Scheduled run whose time has not come ($now): what the scheduler made ahead. */
 const UPCOMING = "(state = 'Scheduled' AND scheduled_at > $now)";
@@ -84,6 +90,8 @@ export interface ListRunsOptions {
   pipeline?: string;
   deployment?: string;
   state?: string;
+  /** Only runs in one of these states (with `state`: in both). */
+  states?: readonly string[];
   /** Only runs that started, or else were due, at or after this. */
   since?: Date;
   /**
@@ -94,10 +102,31 @@ export interface ListRunsOptions {
   when?: "ran" | "upcoming";
   /** The clock of `when` (default: now). */
   now?: Date;
+  /** Only runs past this one in the list's order (a keyset page: the `key` of the last run seen). */
+  after?: RunKey;
 }
 
-/** Runs, newest first (or soonest first for `when: "upcoming"`). */
-export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = {}): Promise<RunRow[]> {
+/** Where a run sits in a list: its ordering time (microseconds since the epoch) and id. */
+export interface RunKey {
+  us: bigint;
+  id: string;
+}
+
+/** A page of runs and the key of its last run (null when no run is left after it). */
+export interface RunsPage {
+  rows: RunRow[];
+  next: RunKey | null;
+}
+
+/** The ordering time of a list and whether it runs newest first. */
+function orderOf(when: ListRunsOptions["when"]): { time: string; desc: boolean } {
+  if (when === "upcoming") return { time: "scheduled_at", desc: false };
+  if (when === "ran") return { time: RUN_TIME, desc: true };
+  return { time: "created_at", desc: true };
+}
+
+/** The SELECT of `listRuns` (with the ordering time as `order_us`) and its values. */
+function runsQuery(options: ListRunsOptions): { sql: string; values: Record<string, DuckDBValue> } {
   const where: string[] = [];
   const values: Record<string, DuckDBValue> = {};
   if (options.pipeline !== undefined) {
@@ -112,6 +141,10 @@ export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = 
     where.push("state = $state");
     values.state = options.state;
   }
+  if (options.states !== undefined) {
+    where.push("state IN (SELECT unnest($states::VARCHAR[]))");
+    values.states = listValue([...options.states]);
+  }
   if (options.since !== undefined) {
     where.push(`${RUN_TIME} >= $since`);
     values.since = timestampTZ(options.since);
@@ -120,21 +153,48 @@ export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = 
     where.push(options.when === "upcoming" ? UPCOMING : `NOT coalesce(${UPCOMING}, false)`);
     values.now = timestampTZ(options.now ?? new Date());
   }
-  let sql = `SELECT ${RUN_COLUMNS} FROM runs`;
+  const { time, desc } = orderOf(options.when);
+  if (options.after !== undefined) {
+    const past = desc ? "<" : ">";
+    // The key's time in microseconds, as stored: a millisecond Date would repeat or skip runs.
+    where.push(
+      `(epoch_us(${time}) ${past} $after_us OR (epoch_us(${time}) = $after_us AND id ${past} $after_id))`,
+    );
+    values.after_us = options.after.us;
+    values.after_id = options.after.id;
+  }
+  let sql = `SELECT ${RUN_COLUMNS}, epoch_us(${time}) AS order_us FROM runs`;
   if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
-  sql +=
-    options.when === "upcoming"
-      ? " ORDER BY scheduled_at, id"
-      : options.when === "ran"
-        ? ` ORDER BY ${RUN_TIME} DESC, id DESC`
-        : " ORDER BY created_at DESC, id DESC";
+  sql += desc ? ` ORDER BY ${time} DESC, id DESC` : ` ORDER BY ${time}, id`;
   if (options.limit !== undefined) {
     if (!Number.isInteger(options.limit) || options.limit < 0)
       throw new Error("limit must be a whole number >= 0");
     sql += ` LIMIT ${options.limit}`;
   }
+  return { sql, values };
+}
+
+/** Runs, newest first (or soonest first for `when: "upcoming"`). */
+export async function listRuns(db: DuckDBConnection, options: ListRunsOptions = {}): Promise<RunRow[]> {
+  const { sql, values } = runsQuery(options);
   const reader = await db.runAndReadAll(sql, Object.keys(values).length > 0 ? values : undefined);
   return rowObjects(reader).map(toRunRow);
+}
+
+/**
+ * One page of `listRuns` (`limit` runs, default 50, past `after`) and the key to ask for the next:
+ * keyset pagination, so a deep page costs what the first does and runs arriving meanwhile neither
+ * repeat nor skip one.
+ */
+export async function runsPage(db: DuckDBConnection, options: ListRunsOptions): Promise<RunsPage> {
+  const limit = options.limit ?? 50;
+  const { sql, values } = runsQuery({ ...options, limit: limit + 1 });
+  const rows = rowObjects(await db.runAndReadAll(sql, values));
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return {
+    rows: rows.slice(0, limit).map(toRunRow),
+    next: last === undefined ? null : { us: BigInt(last.order_us as bigint), id: String(last.id) },
+  };
 }
 
 async function findRunById(db: DuckDBConnection, id: string): Promise<RunRow | undefined> {
@@ -295,7 +355,7 @@ export async function findCachedTasks(
   return found;
 }
 
-function toRunRow(r: Record<string, unknown>): RunRow {
+export function toRunRow(r: Record<string, unknown>): RunRow {
   return {
     id: String(r.id),
     pipeline: String(r.pipeline),

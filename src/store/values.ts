@@ -3,6 +3,7 @@
  */
 import {
   DuckDBArrayValue,
+  DuckDBDateValue,
   DuckDBListValue,
   type DuckDBResultReader,
   DuckDBStructValue,
@@ -17,6 +18,21 @@ import {
 /** A JS Date as DuckDB's TIMESTAMPTZ (microseconds since the epoch). */
 export function timestampTZ(date: Date): DuckDBTimestampTZValue {
   return new DuckDBTimestampTZValue(BigInt(date.getTime()) * 1000n);
+}
+
+const dateValues = new Map<string, DuckDBDateValue>();
+
+/** A `YYYY-MM-DD` string as a DuckDB DATE (memoised: every symbol repeats the same sessions). */
+export function dateValue(date: string): DuckDBDateValue {
+  let value = dateValues.get(date);
+  if (value === undefined) {
+    const ms = Date.parse(`${date}T00:00:00Z`);
+    if (!Number.isFinite(ms)) throw new Error(`invalid date ${JSON.stringify(date)}`);
+    value = new DuckDBDateValue(Math.round(ms / 86_400_000));
+    if (dateValues.size > 200_000) dateValues.clear();
+    dateValues.set(date, value);
+  }
+  return value;
 }
 
 /** A TIMESTAMPTZ read with the JS converter (a Date, or null). */

@@ -1,0 +1,30 @@
+/** How far each source's bars reach (the console's overview and coverage). */
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { asNumber, asString, rowObjects } from "./values.js";
+
+export interface SourceExtent {
+  source: string;
+  /** The latest date with a bar, `YYYY-MM-DD`. */
+  latest: string | null;
+  /** Symbols with bars. */
+  symbols: number;
+}
+
+/** Every source of `bars_daily` with its latest date and its number of symbols, by name. */
+export async function sourceExtents(db: DuckDBConnection): Promise<SourceExtent[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT source, max(date)::VARCHAR AS latest, count(DISTINCT symbol) AS symbols
+     FROM bars_daily GROUP BY source ORDER BY source`,
+  );
+  return rowObjects(reader).map((r) => ({
+    source: String(r.source),
+    latest: asString(r.latest),
+    symbols: asNumber(r.symbols),
+  }));
+}
+
+/** The sources of `bars_daily`, by name. */
+export async function barSources(db: DuckDBConnection): Promise<string[]> {
+  const reader = await db.runAndReadAll("SELECT DISTINCT source FROM bars_daily ORDER BY source");
+  return reader.getRows().map((r) => String(r[0]));
+}

@@ -42,13 +42,12 @@ export interface ApiOptions {
   writesRefused?(): string | undefined;
   /** What the console's pages read (`/api/overview`, `/api/data/...`, ...); absent: those routes answer 404. */
   views?: ConsoleViews;
-  /** Whether state-changing buttons work (`OverviewJson.writable`); default true. */
-  writable?: boolean;
   /** Whether a `Host` header names this daemon (`isOwnHost`); absent: any will do (tests). */
   ownHost?: (host: string | undefined) => boolean;
   /**
    * Whether state may change through this API (default true). False under `tickflow ui`, which
-   * serves a database read-only: state-changing requests are refused with 403.
+   * serves a database read-only: state-changing requests are refused with 403, and the overview
+   * says so (`OverviewJson.writable`), so the console disables its buttons.
    */
   writable?: boolean;
 }

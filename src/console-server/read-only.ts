@@ -6,6 +6,7 @@
 import { createApi } from "../api/app.js";
 import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { LocalControlPlane } from "../control/local.js";
+import { LocalConsoleViews } from "../control/local-views.js";
 import { openStore } from "../store/index.js";
 import { createConsoleApp } from "./app.js";
 import { type ConsoleFiles, shippedConsoleFiles } from "./files.js";
@@ -45,6 +46,7 @@ export async function startReadOnlyConsole(options: ReadOnlyConsoleOptions): Pro
       isOwnHost(host, { host: options.host, port, names: options.apiHosts ?? [] });
     const api = createApi({
       control: new LocalControlPlane(store),
+      views: new LocalConsoleViews(store),
       token: options.token,
       writable: false,
       ownHost,

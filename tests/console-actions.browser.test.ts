@@ -39,6 +39,8 @@ consoleDescribe(
         await pageRunState(page, "Cancelled");
         const run = await apiRunState(id, "Cancelled");
         expect(run.tasks.map((t) => t.state)).toEqual(["Cancelled"]);
+        // Cancelled is no failure: no error panel (the tasks' error is only "cancelled").
+        expect(await page.getByTestId("run-error").count()).toBe(0);
         // A final run offers Retry instead.
         expect(await page.getByRole("button", { name: "Cancel" }).count()).toBe(0);
         await page.getByRole("button", { name: "Retry" }).waitFor();

@@ -100,6 +100,8 @@ consoleDescribe(
             "deployments/greets",
             async () => {
               expect(await textOf(page, "schedule")).toContain("at 17:30 on Monday to Friday");
+              // Runs are created an hour ahead: before that, the next run is the schedule's next fire.
+              expect(await textOf(page, "deployment-next-run")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d/);
               expect(await page.getByTestId("fire").count()).toBeGreaterThan(0);
               const params = await page
                 .getByTestId("param-field")
@@ -279,10 +281,12 @@ consoleDescribe(
           await refused;
           await form.waitFor();
           expect(await page.getByLabel("API token").inputValue()).toBe("");
+          expect(await page.getByTestId("health").textContent()).toBe("token needed");
           // The right one: the prompt goes and the data loads.
           await give(CONSOLE_TOKEN);
           await form.waitFor({ state: "detached" });
           await page.locator(`[data-testid=freshness] tr[data-source="${CHART_SYMBOL.source}"]`).waitFor();
+          await page.locator("[data-testid=health]", { hasText: /^ok$/ }).waitFor();
           expect(besides401(errors())).toEqual([]);
         },
         { signedIn: false },

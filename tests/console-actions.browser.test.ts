@@ -13,7 +13,7 @@ import { waitFor } from "./helpers/daemon.js";
 
 /** Waits for `data-state` of the page's run state badge to be `state` (the page polls every 2 s). */
 async function pageRunState(page: Page, state: string): Promise<void> {
-  await page.locator(`[data-testid=run-state][data-state=${state}]`).waitFor({ timeout: 10_000 });
+  await page.locator(`[data-testid=run-state][data-state=${state}]`).waitFor();
 }
 
 /** Waits until the API says run `id` is in `state`; the run. */

@@ -205,9 +205,10 @@ consoleDescribe(
     it("the chart of a demo symbol draws every bar the database holds for it", () =>
       withConsole(async ({ page, url, errors }) => {
         const { source, symbol } = CHART_SYMBOL;
-        const [{ n }] = await consoleQuery<{ n: number }>(
+        const [row] = await consoleQuery<{ n: number }>(
           `SELECT count(*) AS n FROM bars_daily WHERE source = '${source}' AND symbol = '${symbol}'`,
         );
+        const n = row?.n ?? 0;
         expect(n).toBeGreaterThan(2000);
         const bars = await consoleApi<{ date: string[] }>(`/api/data/${source}/${symbol}/bars`);
         expect(bars.date.length).toBe(n);

@@ -185,6 +185,8 @@ export async function withConsole(
   if (!shared) throw new Error("withConsole: call it inside consoleDescribe");
   const { browser, daemon } = shared;
   const context = await browser.newContext();
+  // A wait that fails says which element it waited for, well inside the test's own timeout.
+  context.setDefaultTimeout(10_000);
   if (options.signedIn !== false) {
     await context.addInitScript(
       ([key, token]) => {

@@ -27,7 +27,7 @@ function apiRunState(id: string, state: string): Promise<RunDetailJson> {
 consoleDescribe(
   "the console's actions in a browser",
   () => {
-    it("Cancel cancels a running run: Cancelled in the page and through the API", () =>
+    it("Cancel cancels a running run (Cancelled in the page and through the API); Retry makes a new one", () =>
       withConsole(async ({ page, url, errors, screenshot }) => {
         const { id } = await consoleApi<{ id: string }>("/api/deployments/waits/runs", { method: "POST" });
         await apiRunState(id, "Running");
@@ -43,8 +43,17 @@ consoleDescribe(
         expect(await page.getByTestId("run-error").count()).toBe(0);
         // A final run offers Retry instead.
         expect(await page.getByRole("button", { name: "Cancel" }).count()).toBe(0);
-        await page.getByRole("button", { name: "Retry" }).waitFor();
         await screenshot("run-cancelled");
+        // Retry: a new run of the same deployment, which the page opens.
+        await page.getByRole("button", { name: "Retry" }).click();
+        await page.waitForURL((u) => /^\/runs\/[0-9a-f-]+$/.test(u.pathname) && !u.pathname.endsWith(id));
+        const again = new URL(page.url()).pathname.split("/").pop()!;
+        await page.locator(`[data-testid=run][data-run-id="${again}"]`).waitFor();
+        const retried = await consoleApi<RunDetailJson>(`/api/runs/${again}`);
+        expect(retried.deployment).toBe("waits");
+        // It would wait 10 minutes: cancelled here, so that the daemon stops at once afterwards.
+        await consoleApi(`/api/runs/${again}/cancel`, { method: "POST" });
+        await apiRunState(again, "Cancelled");
         expect(errors()).toEqual([]);
       }));
 

@@ -17,7 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { REPO, tempDir, tickflow } from "./cli.js";
 import { type Daemon, spawnDaemon } from "./daemon.js";
@@ -49,8 +49,25 @@ export function browserSkipReason(): string | undefined {
   return undefined;
 }
 
-/** `describe` for browser tests; without a browser, one skipped test whose name gives the reason. */
-export function consoleDescribe(name: string, body: () => void): void {
+/** The test project before its daemon starts: its folder and database (the demo already run). */
+export interface ConsoleProject {
+  dir: string;
+  db: string;
+}
+
+export interface ConsoleOptions {
+  /**
+   * Runs once before the daemon starts (files to add, runs to make, rows to change): the daemon
+   * registers the deployments of the project's `deployment/tickflow.yaml` as it starts.
+   */
+  prepare?: (project: ConsoleProject) => Promise<void>;
+}
+
+/**
+ * `describe` for browser tests: one daemon (and one browser) for all its tests, started before
+ * the first; without a browser, one skipped test whose name gives the reason.
+ */
+export function consoleDescribe(name: string, body: () => void, options: ConsoleOptions = {}): void {
   const reason = browserSkipReason();
   if (reason) {
     process.stderr.write(`${name}: browser tests skipped: ${reason}\n`);
@@ -60,7 +77,7 @@ export function consoleDescribe(name: string, body: () => void): void {
     return;
   }
   describe(name, () => {
-    beforeAll(startConsole, 120_000);
+    beforeAll(() => startConsole(options), 120_000);
     afterAll(stopConsole);
     body();
   });
@@ -92,7 +109,7 @@ let shared: Shared | undefined;
  * A demo project (`tickflow init`, the offline demo run once) served by a daemon with a token,
  * and a browser: one of each per test file.
  */
-async function startConsole(): Promise<void> {
+async function startConsole(options: ConsoleOptions): Promise<void> {
   const { dir, cleanup } = await tempDir();
   try {
     const init = await tickflow(["init", dir]);
@@ -100,6 +117,7 @@ async function startConsole(): Promise<void> {
     const db = join(dir, "tickflow.duckdb");
     const demo = await tickflow(["run", "pipelines/demo.yaml", "--db", db], { cwd: dir });
     if (demo.code !== 0) throw new Error(`demo run: ${demo.stderr}`);
+    await options.prepare?.({ dir, db });
     const daemon = await spawnDaemon(dir, db, { TICKFLOW_API_TOKEN: CONSOLE_TOKEN });
     const browser = await chromium.launch({ executablePath: findChromium()!, args: ["--no-sandbox"] });
     shared = { browser, daemon, project: dir, cleanup };
@@ -119,6 +137,39 @@ async function stopConsole(): Promise<void> {
   await cleanup();
 }
 
+/** The console's daemon (inside `consoleDescribe`, after its `beforeAll`). */
+export function consoleDaemon(): Daemon {
+  if (!shared) throw new Error("consoleDaemon: call it inside consoleDescribe's tests");
+  return shared.daemon;
+}
+
+/**
+ * A call to the console daemon's API with the token, as the CLI would make it: JSON in (state
+ * changes with `body`, default `{}`), JSON out; throws on an error status, with the API's message.
+ */
+export async function consoleApi<T>(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
+  const method = init.method ?? "GET";
+  const response = await fetch(`http://127.0.0.1:${consoleDaemon().port}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${CONSOLE_TOKEN}`,
+      ...(method === "GET" ? {} : { "content-type": "application/json" }),
+    },
+    ...(method === "GET" ? {} : { body: JSON.stringify(init.body ?? {}) }),
+  });
+  const json = (await response.json().catch(() => null)) as unknown;
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+  return json as T;
+}
+
+/** Rows of read-only SQL over the console's database, through `POST /api/query`. */
+export async function consoleQuery<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  return (await consoleApi<{ rows: T[] }>("/api/query", { method: "POST", body: { sql } })).rows;
+}
+
 /** Where the console keeps the token the user gave it (`ui/src/api.ts`, sessionStorage). */
 export const TOKEN_STORAGE_KEY = "tickflow.token";
 
@@ -134,6 +185,8 @@ export async function withConsole(
   if (!shared) throw new Error("withConsole: call it inside consoleDescribe");
   const { browser, daemon } = shared;
   const context = await browser.newContext();
+  // A wait that fails says which element it waited for, well inside the test's own timeout.
+  context.setDefaultTimeout(10_000);
   if (options.signedIn !== false) {
     await context.addInitScript(
       ([key, token]) => {
@@ -152,9 +205,20 @@ export async function withConsole(
     if (message.type() === "error") errors.push(`console: ${message.text()}`);
   });
   page.on("pageerror", (err) => errors.push(`exception: ${err.message}`));
-  page.on("requestfailed", (request) =>
-    errors.push(`request failed: ${request.method()} ${request.url()}: ${request.failure()?.errorText}`),
-  );
+  // A request still in flight when the page moves to another URL (page.goto, or a link: the view
+  // that made it is gone) is aborted by design; any other abort is a failure (e.g. a view that
+  // drops its own request and makes it again).
+  let navigations = 0;
+  const madeAt = new WeakMap<Request, number>();
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) navigations++;
+  });
+  page.on("request", (request) => madeAt.set(request, navigations));
+  page.on("requestfailed", (request) => {
+    const why = request.failure()?.errorText;
+    if (why === "net::ERR_ABORTED" && (madeAt.get(request) ?? navigations) < navigations) return;
+    errors.push(`request failed: ${request.method()} ${request.url()}: ${why}`);
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) errors.push(`HTTP ${response.status()}: ${response.url()}`);
   });

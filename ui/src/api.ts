@@ -115,7 +115,9 @@ export interface Loaded<T> {
 
 /**
  * GETs `path` (null: nothing), again every `pollMs` while `pollMs` is set, keeping the last answer
- * on screen while the next one loads (live views do not flicker).
+ * on screen while the next one loads (live views do not flicker). A change of `pollMs` alone (a
+ * run that became final stops polling) does not abort a request in flight nor fetch again: it
+ * only decides whether the next one is scheduled.
  */
 export function useApi<T>(path: string | null, pollMs?: number | null): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
@@ -124,6 +126,10 @@ export function useApi<T>(path: string | null, pollMs?: number | null): Loaded<T
   const [tick, setTick] = useState(0);
   const [authEpoch, setAuthEpoch] = useState(epoch);
   const lastPath = useRef<string | null>(null);
+  const poll = useRef(pollMs);
+  poll.current = pollMs;
+  /** Starts the next load now when no load is in flight or scheduled (set by the effect below). */
+  const wake = useRef<(() => void) | null>(null);
 
   useEffect(() => onAuthChange(() => setAuthEpoch(epoch)), []);
 
@@ -138,7 +144,10 @@ export function useApi<T>(path: string | null, pollMs?: number | null): Loaded<T
     }
     const ctl = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let busy = false;
     const load = async () => {
+      timer = undefined;
+      busy = true;
       setLoading(true);
       try {
         const answer = await api<T>(path, { signal: ctl.signal });
@@ -149,15 +158,25 @@ export function useApi<T>(path: string | null, pollMs?: number | null): Loaded<T
         if (ctl.signal.aborted) return;
         setError((err as Error).message);
       }
+      busy = false;
       setLoading(false);
-      if (pollMs) timer = setTimeout(load, pollMs);
+      if (poll.current) timer = setTimeout(load, poll.current);
+    };
+    wake.current = () => {
+      if (!busy && timer === undefined && !ctl.signal.aborted) void load();
     };
     void load();
     return () => {
       ctl.abort();
+      wake.current = null;
       if (timer) clearTimeout(timer);
     };
-  }, [path, pollMs, tick, authEpoch]);
+  }, [path, tick, authEpoch]);
+
+  // Polling switched on again (or faster): the next load starts now if none is due.
+  useEffect(() => {
+    if (pollMs) wake.current?.();
+  }, [pollMs]);
 
   return { data, error, loading, reload: () => setTick((t) => t + 1) };
 }

@@ -101,7 +101,11 @@ function App() {
         ))}
         <span class="spacer" />
         <span class="health" data-testid="health" title={health.error ?? undefined}>
-          {health.error ? "API unreachable" : (health.data?.status ?? "…")}
+          {auth.tokenWanted
+            ? "token needed"
+            : health.error
+              ? "API unreachable"
+              : (health.data?.status ?? "…")}
         </span>
       </nav>
       <main key={auth.epoch}>{route(loc.path)}</main>

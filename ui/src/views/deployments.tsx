@@ -132,8 +132,8 @@ export function DeploymentView({ name }: { name: string }) {
         <dt>Missed runs</dt>
         <dd>{d.missed_runs}</dd>
         <dt>Next run</dt>
-        <dd>
-          <Time iso={d.next_run} rel />
+        <dd data-testid="deployment-next-run">
+          <NextRun deployment={d} />
         </dd>
         <dt>Parameters</dt>
         <dd>
@@ -206,6 +206,26 @@ export function DeploymentView({ name }: { name: string }) {
         </p>
       </Section>
     </div>
+  );
+}
+
+/**
+ * The next run: the earliest Scheduled one (the scheduler creates them an hour ahead), else the
+ * earliest fire of the active schedules, else none (paused, or runs only on demand).
+ */
+function NextRun({ deployment: d }: { deployment: DeploymentDetailJson }) {
+  if (d.next_run) return <Time iso={d.next_run} rel />;
+  const fire = d.paused
+    ? undefined
+    : d.schedules
+        .filter((s) => s.active && !s.paused)
+        .flatMap((s) => s.fires.map((f) => f.at))
+        .sort()[0];
+  if (!fire) return <span class="muted">{d.paused ? "none: paused" : "none: on demand only"}</span>;
+  return (
+    <>
+      <Time iso={fire} rel /> <span class="muted">(next fire)</span>
+    </>
   );
 }
 

@@ -13,6 +13,9 @@ import { navigate, seg } from "../router";
 
 const POLL_MS = 2000;
 
+/** Task states whose `error` is no failure of the task (cancelled with the run, skipped). */
+const NOT_FAILURES: ReadonlySet<string> = new Set(["Cancelled", "Skipped", "Retrying", "Running", "Pending"]);
+
 export function RunView({ id }: { id: string }) {
   const [final, setFinal] = useState(false);
   const poll = final ? null : POLL_MS;
@@ -35,7 +38,11 @@ export function RunView({ id }: { id: string }) {
     );
   }
   const r = run.data;
-  const failing = r.tasks.filter((t) => t.error || t.state === "Failed" || t.state === "Crashed");
+  // What failed: a cancelled run (its tasks' error is "cancelled") or a skipped task is no failure.
+  const failing = r.tasks.filter(
+    (t) => t.state === "Failed" || t.state === "Crashed" || (t.error && !NOT_FAILURES.has(t.state)),
+  );
+  const runError = r.state === "Cancelled" || r.state === "Cancelling" ? null : r.error;
   return (
     <div class="page" data-testid="run" data-run-id={r.id}>
       <header class="page-head">
@@ -94,7 +101,7 @@ export function RunView({ id }: { id: string }) {
         <dd>{span(r.started_at, r.ended_at) || "–"}</dd>
       </dl>
 
-      {r.error || failing.length > 0 ? (
+      {runError || failing.length > 0 ? (
         <section class="panel failure" data-testid="run-error">
           <h2>Error</h2>
           {failing.map((t) => (
@@ -108,8 +115,8 @@ export function RunView({ id }: { id: string }) {
               {t.error ? <pre class="error-text">{t.error}</pre> : null}
             </div>
           ))}
-          {r.error && !failing.some((t) => t.error && r.error!.includes(t.error)) ? (
-            <pre class="error-text">{r.error}</pre>
+          {runError && !failing.some((t) => t.error && runError.includes(t.error)) ? (
+            <pre class="error-text">{runError}</pre>
           ) : null}
         </section>
       ) : null}

@@ -13,7 +13,7 @@ import { createApi } from "../dist/api/app.js";
 import { sessionsBetween } from "../dist/calendar/index.js";
 import { LocalControlPlane } from "../dist/control/local.js";
 import { LocalConsoleViews } from "../dist/control/local-views.js";
-import { newRunId, openStore } from "../dist/store/index.js";
+import { newRunId, openStore, rebuildBarSymbols } from "../dist/store/index.js";
 import { ensureIndicatorColumns, ensureSeries } from "../dist/store/indicators.js";
 
 const RUNS = 100_000;
@@ -159,6 +159,8 @@ async function generate() {
     `finding ${i}`,
     us(NOW.getTime() - 3_600_000),
   ]);
+  // Written with the appender, not a tickflow writer: the per-symbol summary is rebuilt once.
+  await rebuildBarSymbols(db);
   await db.run("CHECKPOINT");
   await store.close();
   renameSync(partial, file);
@@ -193,6 +195,11 @@ console.log(
   "console data: the console's JSON routes over 100,000 runs, 1,000,000 task runs, 10,000,000 bars",
 );
 if (!existsSync(file)) await generate();
+{
+  // A cache made by an older schema: opened once for writing, it is migrated.
+  const writable = await openStore(file);
+  await writable.close();
+}
 const store = await openStore(file, { readOnly: true });
 try {
   const app = createApi({

@@ -53,10 +53,45 @@ export const sql = defineStep({
     }
     // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
     const { runScript } = await import("../store/script.js");
-    const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    if (!mayWriteBars(sql)) {
+      const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+      if (result.unusedParams.length > 0) {
+        ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
+      }
+      return { rows: result.rows, first: result.first };
+    }
+    // The script may change bars_daily: the per-symbol summary (bar_symbols) is emptied first, so
+    // that until it is rebuilt readers see it disagree and count from the bars themselves.
+    const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
+    await invalidateBarSymbols(ctx.db);
+    let result: Awaited<ReturnType<typeof runScript>>;
+    try {
+      result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    } finally {
+      await runScript(ctx.db, "BEGIN TRANSACTION")
+        .then(async () => {
+          await rebuildBarSymbols(ctx.db);
+          await runScript(ctx.db, "COMMIT");
+        })
+        .catch(async (err: unknown) => {
+          await ctx.db.run("ROLLBACK").catch(() => undefined);
+          ctx.log("warn", `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`);
+        });
+    }
     if (result.unusedParams.length > 0) {
       ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
     }
     return { rows: result.rows, first: result.first };
   },
 });
+
+/**
+ * Whether a script may change bars_daily: it names the table and some statement could write
+ * (conservative: `COPY bars_daily TO` counts too; a false yes only costs a rebuild).
+ */
+export function mayWriteBars(sql: string): boolean {
+  return (
+    /bars_daily/i.test(sql) &&
+    /\b(insert|update|delete|copy|alter|drop|create|truncate|merge|attach|import|replace|rename)\b/i.test(sql)
+  );
+}

@@ -1,5 +1,14 @@
 export { type AppendColumn, appendColumns } from "./append.js";
 export { type BarColumns, barColumns, unknownIndicators } from "./bar-columns.js";
+export {
+  BAR_SYMBOLS_TABLE,
+  type BarSymbolsDifference,
+  barSymbolsDifferences,
+  barSymbolsRelation,
+  invalidateBarSymbols,
+  rebuildBarSymbols,
+  recordBarsWrite,
+} from "./bar-symbols.js";
 export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { type Connection, connectionOf, Locked, withConnectionLock } from "./connection-lock.js";
 export { type CoverageRow, coverageRows } from "./coverage.js";

@@ -5,13 +5,13 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Bar } from "../market/bars.js";
-import { BarsWriter } from "../store/bars-writer.js";
 import {
   BAR_SYMBOLS_TABLE,
   barSymbolsDifferences,
   barSymbolsRelation,
   rebuildBarSymbols,
 } from "../store/bar-symbols.js";
+import { BarsWriter } from "../store/bars-writer.js";
 import type { Store } from "../store/open.js";
 import { findSymbols } from "../store/symbols.js";
 import { stepContext, tempStore } from "../store/testing.js";

@@ -225,7 +225,11 @@ async function importBars(
     const { recordBarsWrite } = await import("../store/bar-symbols.js");
     await exec("BEGIN TRANSACTION");
     try {
-      await recordBarsWrite(db, options.source, `SELECT CAST(symbol AS VARCHAR) AS symbol, ${dateExpr} AS date FROM ${staging}`);
+      await recordBarsWrite(
+        db,
+        options.source,
+        `SELECT CAST(symbol AS VARCHAR) AS symbol, ${dateExpr} AS date FROM ${staging}`,
+      );
       await exec(`INSERT OR REPLACE INTO bars_daily
         (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
         SELECT ${quoteString(options.source)}, CAST(symbol AS VARCHAR), ${dateExpr}, ${number("open")}, ${number("high")},

@@ -75,7 +75,10 @@ export const sql = defineStep({
         })
         .catch(async (err: unknown) => {
           await ctx.db.run("ROLLBACK").catch(() => undefined);
-          ctx.log("warn", `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`);
+          ctx.log(
+            "warn",
+            `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`,
+          );
         });
     }
     if (result.unusedParams.length > 0) {

@@ -33,7 +33,7 @@ export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from ".
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
 export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";
-export { queuedRunsOf } from "./queued-runs.js";
+export { CLAIM_ORDER, CLAIMABLE_RUNS, queuedRunsOf } from "./queued-runs.js";
 export {
   QueryRefused,
   type ReadOnlyOptions,

@@ -280,7 +280,13 @@ describe("runsPage", () => {
         const seen: string[] = [];
         let after: RunKey | undefined;
         for (;;) {
-          const page = await runsPage(store.db, { ...filter, when: "ran", now, limit, ...(after ? { after } : {}) });
+          const page = await runsPage(store.db, {
+            ...filter,
+            when: "ran",
+            now,
+            limit,
+            ...(after ? { after } : {}),
+          });
           seen.push(...page.rows.map((r) => r.id));
           if (page.next === null) break;
           after = page.next;

@@ -256,7 +256,10 @@ async function ranPage(
     if (lo <= oldest) lo = undefined;
     if (since !== undefined && (lo === undefined || lo <= since)) lo = since;
     const range = (column: string) =>
-      [lo === undefined ? "" : ` AND ${column} >= $lo`, options.after === undefined ? "" : ` AND ${column} <= $hi`].join("");
+      [
+        lo === undefined ? "" : ` AND ${column} >= $lo`,
+        options.after === undefined ? "" : ` AND ${column} <= $hi`,
+      ].join("");
     const windowValues = { ...values, ...(lo === undefined ? {} : { lo: new DuckDBTimestampTZValue(lo) }) };
     const sql = `SELECT ${RUN_COLUMNS}, epoch_us(${RUN_TIME}) AS order_us FROM (
         SELECT * FROM runs WHERE started_at IS NOT NULL${range("started_at")} AND ${where}

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { defineStep } from "../pipeline/step-spec.js";
+import { defineStep, type StepContext } from "../pipeline/step-spec.js";
 import { onObjects, sqlParams } from "./common.js";
 
 export const sql = defineStep({
@@ -53,34 +53,8 @@ export const sql = defineStep({
     }
     // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
     const { runScript } = await import("../store/script.js");
-    if (!mayWriteBars(sql)) {
-      const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
-      if (result.unusedParams.length > 0) {
-        ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
-      }
-      return { rows: result.rows, first: result.first };
-    }
-    // The script may change bars_daily: the per-symbol summary (bar_symbols) is emptied first, so
-    // that until it is rebuilt readers see it disagree and count from the bars themselves.
-    const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
-    await invalidateBarSymbols(ctx.db);
-    let result: Awaited<ReturnType<typeof runScript>>;
-    try {
-      result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
-    } finally {
-      await runScript(ctx.db, "BEGIN TRANSACTION")
-        .then(async () => {
-          await rebuildBarSymbols(ctx.db);
-          await runScript(ctx.db, "COMMIT");
-        })
-        .catch(async (err: unknown) => {
-          await ctx.db.run("ROLLBACK").catch(() => undefined);
-          ctx.log(
-            "warn",
-            `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`,
-          );
-        });
-    }
+    const run = () => runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    const result = mayWriteBars(sql) ? await keepingBarSymbols(ctx, run) : await run();
     if (result.unusedParams.length > 0) {
       ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
     }
@@ -97,4 +71,31 @@ export function mayWriteBars(sql: string): boolean {
     /bars_daily/i.test(sql) &&
     /\b(insert|update|delete|copy|alter|drop|create|truncate|merge|attach|import|replace|rename)\b/i.test(sql)
   );
+}
+
+/**
+ * Runs `script`, which may change bars_daily, keeping the per-symbol summary (bar_symbols) exact:
+ * emptied first, so that until it is rebuilt readers see it disagree and count from the bars
+ * themselves (also when the script fails half-way, its earlier statements committed), then
+ * rebuilt in a transaction of its own.
+ */
+async function keepingBarSymbols<T>(ctx: StepContext, script: () => Promise<T>): Promise<T> {
+  const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
+  await invalidateBarSymbols(ctx.db);
+  try {
+    return await script();
+  } finally {
+    try {
+      await ctx.db.run("BEGIN TRANSACTION");
+      try {
+        await rebuildBarSymbols(ctx.db);
+        await ctx.db.run("COMMIT");
+      } catch (err) {
+        await ctx.db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      ctx.log("warn", `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`);
+    }
+  }
 }

@@ -52,17 +52,18 @@ export async function coverageRows(
     first: String(page[0]!.symbol),
     last: String(page[page.length - 1]!.symbol),
   };
-  const days = async (table: string, extra: string) => {
+  // A bar's key is unique (no DISTINCT needed); findings may repeat a day.
+  const days = async (table: string, extra: string, distinct: boolean) => {
     const reader = await db.runAndReadAll(
-      `SELECT symbol, list(DISTINCT CAST(date - $from AS INTEGER)) AS days FROM ${table}
+      `SELECT symbol, list(${distinct ? "DISTINCT " : ""}CAST(date - $from AS INTEGER)) AS days FROM ${table}
        WHERE source = $source AND date BETWEEN $from AND $to AND symbol BETWEEN $first AND $last${extra}
        GROUP BY symbol`,
       values,
     );
     return new Map(rowObjects(reader).map((r) => [String(r.symbol), (r.days as unknown[]).map(asNumber)]));
   };
-  const loaded = await days("bars_daily", "");
-  const errors = await days("quality_results", " AND severity = 'error'");
+  const loaded = await days("bars_daily", "", false);
+  const errors = await days("quality_results", " AND severity = 'error'", true);
   return {
     total: asNumber(page[0]!.total),
     rows: page.map((r) => ({

@@ -85,17 +85,24 @@ async function keepingBarSymbols<T>(ctx: StepContext, script: () => Promise<T>):
   try {
     return await script();
   } finally {
-    try {
-      await ctx.db.run("BEGIN TRANSACTION");
-      try {
-        await rebuildBarSymbols(ctx.db);
-        await ctx.db.run("COMMIT");
-      } catch (err) {
-        await ctx.db.run("ROLLBACK").catch(() => undefined);
-        throw err;
-      }
-    } catch (err) {
-      ctx.log("warn", `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(err)}`);
+    const rebuilt = await ctx.db
+      .run("BEGIN TRANSACTION")
+      .then(async () => {
+        try {
+          await rebuildBarSymbols(ctx.db);
+          await ctx.db.run("COMMIT");
+        } catch (err) {
+          await ctx.db.run("ROLLBACK").catch(() => undefined);
+          return err;
+        }
+        return undefined;
+      })
+      .catch((err: unknown) => err);
+    if (rebuilt !== undefined) {
+      ctx.log(
+        "warn",
+        `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(rebuilt)}`,
+      );
     }
   }
 }

@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { loadSettings } from "../config/settings.js";
 import { executeRun, type RunResult } from "../engine/run.js";
 import { builtinSteps } from "../steps/index.js";
-import { newRunId } from "../store/index.js";
+import { newRunId, storeIoError } from "../store/index.js";
 import { openStoreForCli } from "./db.js";
 import { useColour } from "./output.js";
 import { type PlanOptions, resolvePlan } from "./plan.js";
@@ -84,6 +84,13 @@ export async function runCommand(file: string, options: RunOptions): Promise<num
       `run ${result.id} ${result.state}: ${summary}${result.error ? `\n  ${result.error}` : ""}\n`,
     );
   }
+  // A step that failed because the database could not be written (a full disk): said last, as the
+  // one line any other command gives, whether or not the run's own bookkeeping still fitted.
+  const fault = [result.error, ...result.tasks.map((t) => t.error)]
+    .map((e) => (e ? storeIoError(new Error(e)) : undefined))
+    .find((e) => e !== undefined);
+  if (fault !== undefined && result.state !== "Completed")
+    process.stderr.write(`tickflow: ${fault.message}\n`);
   if (stoppedBy !== undefined) {
     // Cancelled: the run is recorded; a step that ignored its cancel must not keep the process.
     setTimeout(() => process.exit(exitCodeOf(result, stoppedBy)), 500).unref();

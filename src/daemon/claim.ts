@@ -5,6 +5,8 @@
  * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
  */
 import {
+  CLAIM_ORDER,
+  CLAIMABLE_RUNS,
   type Connection,
   crashRuns,
   renewLeases,
@@ -48,7 +50,6 @@ interface Candidate {
 }
 
 const SLOTS = SLOT_RUN_STATES.map((s) => `'${s}'`).join(", ");
-const WAITING = WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ");
 
 /**
  * Takes up to `capacity` due runs (Scheduled or Late, scheduled at or before `now`, of unpaused
@@ -75,9 +76,8 @@ export async function claimRuns(
          LEFT JOIN deployments d ON d.name = r.deployment
          LEFT JOIN work_pools p ON p.name = r.work_pool
          LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
-         WHERE r.state IN (${WAITING}) AND r.scheduled_at <= $now
-           AND coalesce(d.paused, false) = false
-         ORDER BY priority, r.scheduled_at, r.id`,
+         WHERE ${CLAIMABLE_RUNS}
+         ORDER BY ${CLAIM_ORDER}`,
         { now: timestampTZ(now) },
       )
     ).getRowObjectsJS() as unknown as Candidate[];

@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { rebuildBarSymbols } from "../store/bar-symbols.js";
 import { withConnectionLock } from "../store/connection-lock.js";
 import { runScript } from "../store/script.js";
 import { prepareArchive, publishStaged, removeFiles } from "./archive.js";
@@ -81,6 +82,8 @@ export async function applyRule(
         }
       }
       for (const part of parts) await deleteRows(db, part, signal);
+      // The per-symbol summary follows the bars in the same transaction (first dates move).
+      if (parts.some((p) => p.deleteFrom === "bars_daily")) await rebuildBarSymbols(db);
       const tables: Record<string, number> = {};
       for (const part of parts) {
         const was = before.get(part) ?? { total: 0, matching: 0 };

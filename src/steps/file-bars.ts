@@ -221,8 +221,15 @@ async function importBars(
       `SELECT count(*)::BIGINT AS bars, count(DISTINCT symbol)::BIGINT AS symbols FROM ${staging}`,
     );
     const row = counts.getRowObjectsJson()[0] ?? {};
+    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+    const { recordBarsWrite } = await import("../store/bar-symbols.js");
     await exec("BEGIN TRANSACTION");
     try {
+      await recordBarsWrite(
+        db,
+        options.source,
+        `SELECT CAST(symbol AS VARCHAR) AS symbol, ${dateExpr} AS date FROM ${staging}`,
+      );
       await exec(`INSERT OR REPLACE INTO bars_daily
         (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
         SELECT ${quoteString(options.source)}, CAST(symbol AS VARCHAR), ${dateExpr}, ${number("open")}, ${number("high")},

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { defineStep } from "../pipeline/step-spec.js";
+import { defineStep, type StepContext } from "../pipeline/step-spec.js";
 import { onObjects, sqlParams } from "./common.js";
 
 export const sql = defineStep({
@@ -53,10 +53,56 @@ export const sql = defineStep({
     }
     // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
     const { runScript } = await import("../store/script.js");
-    const result = await runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    const run = () => runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
+    const result = mayWriteBars(sql) ? await keepingBarSymbols(ctx, run) : await run();
     if (result.unusedParams.length > 0) {
       ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
     }
     return { rows: result.rows, first: result.first };
   },
 });
+
+/**
+ * Whether a script may change bars_daily: it names the table and some statement could write
+ * (conservative: `COPY bars_daily TO` counts too; a false yes only costs a rebuild).
+ */
+export function mayWriteBars(sql: string): boolean {
+  return (
+    /bars_daily/i.test(sql) &&
+    /\b(insert|update|delete|copy|alter|drop|create|truncate|merge|attach|import|replace|rename)\b/i.test(sql)
+  );
+}
+
+/**
+ * Runs `script`, which may change bars_daily, keeping the per-symbol summary (bar_symbols) exact:
+ * emptied first, so that until it is rebuilt readers see it disagree and count from the bars
+ * themselves (also when the script fails half-way, its earlier statements committed), then
+ * rebuilt in a transaction of its own.
+ */
+async function keepingBarSymbols<T>(ctx: StepContext, script: () => Promise<T>): Promise<T> {
+  const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
+  await invalidateBarSymbols(ctx.db);
+  try {
+    return await script();
+  } finally {
+    const rebuilt = await ctx.db
+      .run("BEGIN TRANSACTION")
+      .then(async () => {
+        try {
+          await rebuildBarSymbols(ctx.db);
+          await ctx.db.run("COMMIT");
+        } catch (err) {
+          await ctx.db.run("ROLLBACK").catch(() => undefined);
+          return err;
+        }
+        return undefined;
+      })
+      .catch((err: unknown) => err);
+    if (rebuilt !== undefined) {
+      ctx.log(
+        "warn",
+        `bar_symbols not rebuilt (readers count from bars_daily meanwhile): ${String(rebuilt)}`,
+      );
+    }
+  }
+}

@@ -52,9 +52,10 @@ export async function barColumns(
   const columns = await indicatorColumns(db);
   let available: string[] = [];
   if (series !== undefined && columns.length > 0) {
+    // The series as a literal (an INTEGER of our own table): a `$series` parameter is not a
+    // constant the scan can check row groups' min/max against (~5 ms instead of ~1 over 10M rows).
     const counts = await db.runAndReadAll(
-      `SELECT ${columns.map((c) => `count(${quoteIdent(c)})`).join(", ")} FROM ${INDICATOR_TABLE} WHERE series = $series`,
-      { series },
+      `SELECT ${columns.map((c) => `count(${quoteIdent(c)})`).join(", ")} FROM ${INDICATOR_TABLE} WHERE series = ${series}`,
     );
     const row = counts.getRows()[0] ?? [];
     available = columns.filter((_, i) => asNumber(row[i]) > 0);
@@ -72,9 +73,8 @@ export async function barColumns(
   const wanted = options.indicators;
   let join = "";
   if (wanted.length > 0) {
-    // The series as a constant: the scan of indicator_values is pruned by its zone maps.
-    values.series = series ?? -1;
-    join = `LEFT JOIN (SELECT date, ${wanted.map(quoteIdent).join(", ")} FROM ${INDICATOR_TABLE} WHERE series = $series) v ON v.date = b.date`;
+    // The series as a literal, as above: the scan of indicator_values is pruned by its zone maps.
+    join = `LEFT JOIN (SELECT date, ${wanted.map(quoteIdent).join(", ")} FROM ${INDICATOR_TABLE} WHERE series = ${series ?? -1}) v ON v.date = b.date`;
   }
   const picked = wanted.map((n, i) => `v.${quoteIdent(n)} AS i${i}`);
   const reader = await db.runAndReadAll(

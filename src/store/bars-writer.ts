@@ -12,6 +12,7 @@ import { BIGINT, DATE, DOUBLE, type DuckDBConnection, VARCHAR } from "@duckdb/no
 import type { Bar, BarsEntry, BarsSink, CorporateAction, WriteResult } from "../market/bars.js";
 import { countBarsWritten } from "../metrics/record.js";
 import { appendChunks, type RowColumn, rowsToChunks } from "./append.js";
+import { recordBarsWrite } from "./bar-symbols.js";
 import { withConnectionLock } from "./connection-lock.js";
 import { dateValue } from "./values.js";
 
@@ -185,6 +186,7 @@ export class BarsWriter implements BarsSink {
         try {
           const source = sqlString(this.source);
           if (bars.length > 0) {
+            await recordBarsWrite(this.db, this.source, `SELECT symbol, date FROM temp.main.${staging}_bars`);
             await this.db.run(`INSERT OR REPLACE INTO bars_daily
               (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
               SELECT ${source}, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, now()

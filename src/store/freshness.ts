@@ -1,5 +1,6 @@
-/** How far each source's bars reach (the console's overview and coverage). */
+/** How far each source's bars reach (the console's overview and coverage), from `bar_symbols`. */
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { barSymbolsRelation } from "./bar-symbols.js";
 import { asNumber, asString, rowObjects } from "./values.js";
 
 export interface SourceExtent {
@@ -13,8 +14,8 @@ export interface SourceExtent {
 /** Every source of `bars_daily` with its latest date and its number of symbols, by name. */
 export async function sourceExtents(db: DuckDBConnection): Promise<SourceExtent[]> {
   const reader = await db.runAndReadAll(
-    `SELECT source, max(date)::VARCHAR AS latest, count(DISTINCT symbol) AS symbols
-     FROM bars_daily GROUP BY source ORDER BY source`,
+    `SELECT source, max(last_date)::VARCHAR AS latest, count(*) AS symbols
+     FROM ${await barSymbolsRelation(db)} GROUP BY source ORDER BY source`,
   );
   return rowObjects(reader).map((r) => ({
     source: String(r.source),
@@ -25,6 +26,8 @@ export async function sourceExtents(db: DuckDBConnection): Promise<SourceExtent[
 
 /** The sources of `bars_daily`, by name. */
 export async function barSources(db: DuckDBConnection): Promise<string[]> {
-  const reader = await db.runAndReadAll("SELECT DISTINCT source FROM bars_daily ORDER BY source");
+  const reader = await db.runAndReadAll(
+    `SELECT DISTINCT source FROM ${await barSymbolsRelation(db)} ORDER BY source`,
+  );
   return reader.getRows().map((r) => String(r[0]));
 }

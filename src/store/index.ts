@@ -26,7 +26,7 @@ export {
   type WorkQueueRow,
 } from "./deployments.js";
 export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
-export { barSources, type SourceExtent, sourceExtents } from "./freshness.js";
+export { type SourceExtent, sourceExtents } from "./freshness.js";
 export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";

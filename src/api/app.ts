@@ -111,6 +111,7 @@ const queryBody = z.strictObject({
 const deployBody = z.strictObject({
   deployments: z.array(z.record(z.string(), z.unknown())),
   pools: z.array(z.record(z.string(), z.unknown())),
+  notify: z.record(z.string(), z.unknown()).optional(),
 });
 
 const emptyBody = z.strictObject({});

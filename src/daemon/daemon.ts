@@ -18,6 +18,7 @@ import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
+import { NotifySender, type RetryPolicy } from "../notify/sender.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
   daemonSeen,
@@ -79,6 +80,8 @@ export interface DaemonOptions {
   heartbeatMs?: number;
   /** The clock (tests). */
   now?: () => Date;
+  /** The notification sender: how often it looks at the outbox (default 1 s), its retries. */
+  notify?: { everyMs?: number; retry?: Partial<RetryPolicy> };
   version: string;
 }
 
@@ -360,6 +363,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     loop();
 
+    // Notifications: the outbox's due messages, delivered apart from the scheduling loop (a slow
+    // receiver never delays a run).
+    const sender = new NotifySender(controlDb, {
+      env: options.env,
+      now,
+      log: (level, message, fields) => log(level, message, fields),
+      ...(options.notify?.retry ? { retry: options.notify.retry } : {}),
+    });
+    let sendTimer: NodeJS.Timeout | undefined;
+    let sending: Promise<void> = Promise.resolve();
+    const sendLoop = () => {
+      sending = (fault !== undefined ? Promise.resolve() : sender.pass().then(() => undefined))
+        .catch((err: unknown) => trouble("notifications", err))
+        .finally(() => {
+          if (!stopping) sendTimer = setTimeout(sendLoop, options.notify?.everyMs ?? 1000);
+        });
+    };
+    sendLoop();
+
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((resolve) => {
       resolveDone = resolve;
@@ -371,6 +393,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         log("info", `stopping: ${active.size} run(s) in flight, grace ${graceMs} ms`);
         await notifier.send("STOPPING=1");
         if (timer) clearTimeout(timer);
+        if (sendTimer) clearTimeout(sendTimer);
         await ticking;
         await reloading;
         const all = Promise.all([...active.values()].map((a) => a.done));
@@ -380,6 +403,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           for (const a of active.values()) a.controller.abort(new Error("daemon stopping"));
           await all;
         }
+        // Runs that ended in the grace period announce it: one last pass, then stop sending.
+        if (sendTimer) clearTimeout(sendTimer);
+        await sending;
+        if (fault === undefined) await sender.pass().catch((err: unknown) => trouble("notifications", err));
+        sender.close();
         clearInterval(leaseTimer);
         clearInterval(heartbeat);
         if (watchdog) clearInterval(watchdog);

@@ -1,0 +1,183 @@
+/**
+ * Notifications through the real daemon (a child process) to real receivers on 127.0.0.1: a
+ * failed scheduled run sends one Slack-shaped POST and one email; a later success one Recovered;
+ * kill -9 between the state change and the delivery, then a restart, delivers exactly once.
+ * TICKFLOW_KILL9_REPS sets the kill -9 repetitions (default 2; the report's count used 20).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type SmtpSink,
+  startSmtpSink,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "../src/notify/testing.js";
+import { tempDir } from "./helpers/cli.js";
+import { api, type Daemon, spawnDaemon, waitFor } from "./helpers/daemon.js";
+
+const FLAKY = `kind: pipeline
+name: flaky
+parameters:
+  fail: {type: boolean, default: true}
+tasks:
+  fetch:
+    uses: sql
+    with: {query: "SELECT CASE WHEN \${{ params.fail }} THEN error('vendor answered 500 for AAPL') END"}
+`;
+
+let root: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => {
+  ({ dir: root, cleanup } = await tempDir());
+});
+afterAll(async () => {
+  await cleanup();
+});
+
+/** A folder with the pipeline and a deployments file made of `deployments` and `notify`. */
+function project(name: string, deployments: string, notify: string): string {
+  const dir = join(root, name);
+  mkdirSync(join(dir, "pipelines"), { recursive: true });
+  mkdirSync(join(dir, "deployment"), { recursive: true });
+  writeFileSync(join(dir, "pipelines/flaky.yaml"), FLAKY);
+  writeFileSync(join(dir, "deployment/tickflow.yaml"), `kind: deployments\n${deployments}${notify}`);
+  return dir;
+}
+
+/** A 6-field cron (UTC) that fires once, `secondsAhead` from now. */
+function cronAt(secondsAhead: number): string {
+  const t = new Date(Date.now() + secondsAhead * 1000);
+  return `${t.getUTCSeconds()} ${t.getUTCMinutes()} ${t.getUTCHours()} ${t.getUTCDate()} ${t.getUTCMonth() + 1} *`;
+}
+
+async function runsOf(d: Daemon): Promise<{ id: string; state: string }[]> {
+  const r = await api(d, "GET", "/api/runs?deployment=flaky");
+  return r.json as unknown as { id: string; state: string }[];
+}
+
+async function stop(d: Daemon) {
+  d.child.kill("SIGTERM");
+  await d.exited;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("notifications from the daemon", () => {
+  let slack: WebhookReceiver;
+  let smtp: SmtpSink;
+  beforeAll(async () => {
+    slack = await startWebhookReceiver();
+    smtp = await startSmtpSink();
+  });
+  afterAll(async () => {
+    await slack.close();
+    await smtp.close();
+  });
+
+  it("a failed scheduled run: one Slack POST and one email; a later success: one Recovered", async () => {
+    const dir = project(
+      "scheduled",
+      `deployments:
+  - name: flaky
+    pipeline: ../pipelines/flaky.yaml
+    schedules: [{cron: "${cronAt(3)}", timezone: UTC}]
+`,
+      `channels:
+  ops-slack: {type: slack, url: "\${{ env.SLACK_WEBHOOK_URL }}"}
+  ops-mail: {type: email, to: [ops@example.com], from: tickflow@example.com,
+             smtp: {host: 127.0.0.1, port: ${smtp.port}, tls: none}}
+notifications:
+  - {on: [Failed, Crashed, Late, Recovered], deployments: [flaky], to: [ops-slack, ops-mail]}
+`,
+    );
+    const daemon = await spawnDaemon(dir, join(dir, "t.duckdb"), {
+      SLACK_WEBHOOK_URL: `${slack.url}/T0/B0/secret-part`,
+      TICKFLOW_PUBLIC_URL: "http://console.test:4200",
+    });
+    try {
+      await waitFor("the Failed notifications", async () =>
+        slack.requests.length >= 1 && smtp.mails.length >= 1 ? true : undefined,
+      );
+      const [failed] = await runsOf(daemon);
+      expect(failed!.state).toBe("Failed");
+      const body = slack.requests[0]!.body as { text: string; blocks: unknown[] };
+      expect(body.text).toContain(`flaky Failed`);
+      expect(body.text).toContain(`http://console.test:4200/runs/${failed!.id}`);
+      expect(JSON.stringify(body.blocks)).toContain("vendor answered 500 for AAPL");
+      expect(smtp.mails[0]!.data).toContain("vendor answered 500 for AAPL");
+      expect(smtp.mails[0]!.data).toContain(`http://console.test:4200/runs/${failed!.id}`);
+
+      const started = await fetch(`http://127.0.0.1:${daemon.port}/api/deployments/flaky/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ parameters: { fail: false } }),
+      });
+      expect(started.status).toBe(201);
+      await waitFor("the Recovered notifications", async () =>
+        slack.requests.length >= 2 && smtp.mails.length >= 2 ? true : undefined,
+      );
+      await sleep(1500);
+      expect(slack.requests.map((r) => (r.body as { text: string }).text.split(" (")[0])).toEqual([
+        "flaky Failed",
+        "Recovered: flaky Completed",
+      ]);
+      expect(smtp.mails).toHaveLength(2);
+      expect(daemon.stderr()).not.toContain("secret-part");
+    } finally {
+      await stop(daemon);
+    }
+  }, 60_000);
+});
+
+describe("kill -9 between the state change and the delivery", () => {
+  const reps = Number(process.env.TICKFLOW_KILL9_REPS ?? 2);
+
+  it(`delivers exactly once after a restart (${reps} repetitions)`, async () => {
+    const counts: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      // The receiver is down when the run fails (the sender's attempt is refused and retried);
+      // the daemon dies; the receiver comes up; the restarted daemon delivers.
+      const probe = await startWebhookReceiver();
+      const port = Number(new URL(probe.url).port);
+      await probe.close();
+      const dir = project(
+        `kill-${i}`,
+        "deployments:\n  - {name: flaky, pipeline: ../pipelines/flaky.yaml}\n",
+        `channels:
+  hook: {type: webhook, url: "\${{ env.HOOK_URL }}"}
+notifications:
+  - {on: [Failed, Crashed], to: [hook]}
+`,
+      );
+      const env = { HOOK_URL: `http://127.0.0.1:${port}/hook` };
+      const db = join(dir, "t.duckdb");
+      const first = await spawnDaemon(dir, db, env);
+      const started = await fetch(`http://127.0.0.1:${first.port}/api/deployments/flaky/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      const { id } = (await started.json()) as { id: string };
+      await waitFor("the run to fail", async () =>
+        (await runsOf(first)).find((r) => r.id === id && r.state === "Failed") ? true : undefined,
+      );
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const receiver = await startWebhookReceiver(port);
+      const second = await spawnDaemon(dir, db, env);
+      try {
+        await waitFor("the delivery", async () => (receiver.requests.length > 0 ? true : undefined), 30_000);
+        await sleep(1500);
+        counts.push(receiver.requests.length);
+        expect(receiver.requests[0]!.headers["idempotency-key"]).toBe(`${id}:Failed:hook`);
+        expect((receiver.requests[0]!.body as { run_id: string }).run_id).toBe(id);
+      } finally {
+        await stop(second);
+        await receiver.close();
+      }
+    }
+    console.log(`kill -9 repetitions: ${reps}; deliveries per event: ${counts.join(",")}`);
+    expect(counts).toEqual(Array(reps).fill(1));
+  }, 600_000);
+});

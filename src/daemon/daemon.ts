@@ -18,6 +18,7 @@ import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { LocalControlPlane } from "../control/local.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
+import { checkFreshness, freshnessRules } from "../notify/freshness.js";
 import { NotifySender, type RetryPolicy } from "../notify/sender.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
@@ -81,7 +82,7 @@ export interface DaemonOptions {
   /** The clock (tests). */
   now?: () => Date;
   /** The notification sender: how often it looks at the outbox (default 1 s), its retries. */
-  notify?: { everyMs?: number; retry?: Partial<RetryPolicy> };
+  notify?: { everyMs?: number; retry?: Partial<RetryPolicy>; freshnessEveryMs?: number };
   version: string;
 }
 
@@ -165,6 +166,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         locked(async () => ({
           pools: await listWorkPools(controlDb, now()),
           deployments: await lastSuccesses(controlDb),
+          freshness: (
+            await checkFreshness(controlDb, await freshnessRules(controlDb), now(), { enqueue: false })
+          ).seconds,
         })),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */
@@ -373,8 +377,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     let sendTimer: NodeJS.Timeout | undefined;
     let sending: Promise<void> = Promise.resolve();
+    let freshnessAt = Number.NEGATIVE_INFINITY;
+    const notifyPass = async () => {
+      if (fault !== undefined) return;
+      // Freshness rules write their Stale/Recovered messages to the outbox, then the sender sends.
+      if (now().getTime() - freshnessAt >= (options.notify?.freshnessEveryMs ?? 30_000)) {
+        freshnessAt = now().getTime();
+        const rules = await freshnessRules(controlDb);
+        if (rules.length > 0) await checkFreshness(controlDb, rules, now());
+      }
+      await sender.pass();
+    };
     const sendLoop = () => {
-      sending = (fault !== undefined ? Promise.resolve() : sender.pass().then(() => undefined))
+      sending = notifyPass()
         .catch((err: unknown) => trouble("notifications", err))
         .finally(() => {
           if (!stopping) sendTimer = setTimeout(sendLoop, options.notify?.everyMs ?? 1000);

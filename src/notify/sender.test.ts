@@ -4,6 +4,9 @@
  * webhook (node:http) and an SMTP sink (smtp-server), retries, gives up on a 4xx, never repeats.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type DeploymentRecord, registerDeployments } from "../daemon/deploy.js";
+import { schedulePass } from "../daemon/scheduler.js";
+import { scheduleId } from "../schedule/run-key.js";
 import { createRuns, outboxRows, registerNotify, type Store, transitionRuns } from "../store/index.js";
 import { tempStore } from "../store/testing.js";
 import { notifyRecordsOf } from "./config.js";
@@ -247,6 +250,39 @@ describe("run state notifications", () => {
       url: `https://console.example.com/runs/${id}`,
       quality: { ohlc_consistency: 2, price_jump: 1 },
     });
+  });
+});
+
+describe("through the scheduler", () => {
+  it("a scheduled run not started in time: one Late message, delivered once", async () => {
+    const schedule = { interval: "1h", timezone: "UTC" };
+    const record: DeploymentRecord = {
+      name: "daily",
+      pipeline: "p",
+      pipelineFile: "/nonexistent/p.yaml",
+      parameters: {},
+      workPool: null,
+      workQueue: null,
+      concurrencyLimit: null,
+      collisionStrategy: "enqueue",
+      missedRuns: "all",
+      tags: [],
+      paused: false,
+      schedules: [{ id: scheduleId(schedule), position: 0, definition: schedule, active: true }],
+    };
+    await registerDeployments(store.db, [record], [], clock);
+    const t0 = new Date("2025-07-08T10:30:00Z");
+    await schedulePass(store.db, t0, { horizonMs: 3_600_000 });
+    expect(await outboxRows(store.db)).toEqual([]);
+    // 11:00 is due; at 11:02 nobody took it: Late.
+    const pass = await schedulePass(store.db, new Date("2025-07-08T11:02:00Z"), { horizonMs: 60_000 });
+    expect(pass.late).toBe(1);
+    clock = new Date("2025-07-08T11:02:00Z");
+    await sender().pass();
+    await sender().pass();
+    expect(slack.requests).toHaveLength(1);
+    expect((slack.requests[0]!.body as { text: string }).text).toMatch(/^daily Late \(2025-07-08\)/);
+    expect(smtp.mails).toHaveLength(1);
   });
 });
 

@@ -9,8 +9,8 @@ import { parseRetryAfter } from "../sources/http/client.js";
 import type { EmailChannel } from "./channels-file.js";
 
 export type Delivery =
-  | { ok: true; detail?: string }
-  | { ok: false; retry: boolean; error: string; retryAfterMs?: number };
+  | { ok: true; detail?: string; status?: number }
+  | { ok: false; retry: boolean; error: string; retryAfterMs?: number; status?: number };
 
 export interface WebhookRequest {
   url: string;
@@ -38,14 +38,26 @@ export async function postWebhook(req: WebhookRequest): Promise<Delivery> {
       ...(req.signal ? { signal: req.signal } : {}),
     });
     const text = (await res.body.text()).slice(0, 300).trim();
-    if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
+    if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, status: res.statusCode };
     const error = `HTTP ${res.statusCode}${text ? `: ${text}` : ""}`;
     if (res.statusCode === 429) {
       const header = res.headers["retry-after"];
       const after = parseRetryAfter(Array.isArray(header) ? header[0] : header);
-      return { ok: false, retry: true, error, ...(after !== undefined ? { retryAfterMs: after } : {}) };
+      const status = res.statusCode;
+      return {
+        ok: false,
+        retry: true,
+        error,
+        status,
+        ...(after !== undefined ? { retryAfterMs: after } : {}),
+      };
     }
-    return { ok: false, retry: res.statusCode >= 500 || res.statusCode === 408, error };
+    return {
+      ok: false,
+      retry: res.statusCode >= 500 || res.statusCode === 408,
+      error,
+      status: res.statusCode,
+    };
   } catch (err) {
     const e = err as { code?: string; message?: string };
     return { ok: false, retry: true, error: `${e.code ? `${e.code}: ` : ""}${e.message ?? String(err)}` };

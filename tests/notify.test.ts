@@ -89,6 +89,8 @@ describe("notifications from the daemon", () => {
              smtp: {host: 127.0.0.1, port: ${smtp.port}, tls: none}}
 notifications:
   - {on: [Failed, Crashed, Late, Recovered], deployments: [flaky], to: [ops-slack, ops-mail]}
+freshness:
+  - {source: nobody, by: "18:30", to: [ops-mail]}
 `,
     );
     const daemon = await spawnDaemon(dir, join(dir, "t.duckdb"), {
@@ -97,7 +99,7 @@ notifications:
     });
     try {
       await waitFor("the Failed notifications", async () =>
-        slack.requests.length >= 1 && smtp.mails.length >= 1 ? true : undefined,
+        slack.requests.length >= 1 && smtp.mails.length >= 2 ? true : undefined,
       );
       const [failed] = await runsOf(daemon);
       expect(failed!.state).toBe("Failed");
@@ -105,8 +107,9 @@ notifications:
       expect(body.text).toContain(`flaky Failed`);
       expect(body.text).toContain(`http://console.test:4200/runs/${failed!.id}`);
       expect(JSON.stringify(body.blocks)).toContain("vendor answered 500 for AAPL");
-      expect(smtp.mails[0]!.data).toContain("vendor answered 500 for AAPL");
-      expect(smtp.mails[0]!.data).toContain(`http://console.test:4200/runs/${failed!.id}`);
+      const failedMail = smtp.mails.find((m) => m.data.includes("flaky Failed"))!;
+      expect(failedMail.data).toContain("vendor answered 500 for AAPL");
+      expect(failedMail.data).toContain(`http://console.test:4200/runs/${failed!.id}`);
 
       const started = await fetch(`http://127.0.0.1:${daemon.port}/api/deployments/flaky/runs`, {
         method: "POST",
@@ -115,14 +118,21 @@ notifications:
       });
       expect(started.status).toBe(201);
       await waitFor("the Recovered notifications", async () =>
-        slack.requests.length >= 2 && smtp.mails.length >= 2 ? true : undefined,
+        slack.requests.length >= 2 && smtp.mails.length >= 3 ? true : undefined,
       );
       await sleep(1500);
       expect(slack.requests.map((r) => (r.body as { text: string }).text.split(" (")[0])).toEqual([
         "flaky Failed",
         "Recovered: flaky Completed",
       ]);
-      expect(smtp.mails).toHaveLength(2);
+      // The freshness rule's source never has bars: the gauge says how late they are.
+      const metrics = await fetch(`http://127.0.0.1:${daemon.port}/metrics`).then((r) => r.text());
+      expect(
+        Number(/^tickflow_data_freshness_seconds\{source="nobody"\} (\d+)/m.exec(metrics)?.[1]),
+      ).toBeGreaterThan(0);
+      const stale = smtp.mails.filter((m) => m.data.includes("Stale data: nobody bars"));
+      expect(stale).toHaveLength(1);
+      expect(smtp.mails.filter((m) => !m.data.includes("Stale data"))).toHaveLength(2);
       expect(daemon.stderr()).not.toContain("secret-part");
     } finally {
       await stop(daemon);

@@ -162,13 +162,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       version: options.version,
       runsActive: () => active.size,
       runsLimit: maxRuns,
+      // The freshness gauge reads through the held lock (`held`): taking it again would wait forever.
       read: () =>
-        locked(async () => ({
+        withConnectionLock(controlDb, async (held) => ({
           pools: await listWorkPools(controlDb, now()),
           deployments: await lastSuccesses(controlDb),
-          freshness: (
-            await checkFreshness(controlDb, await freshnessRules(controlDb), now(), { enqueue: false })
-          ).seconds,
+          freshness: (await checkFreshness(held, await freshnessRules(held), now(), { enqueue: false }))
+            .seconds,
         })),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */

@@ -13,7 +13,7 @@ import {
   startWebhookReceiver,
   type WebhookReceiver,
 } from "../src/notify/testing.js";
-import { tempDir } from "./helpers/cli.js";
+import { tempDir, tickflow } from "./helpers/cli.js";
 import { api, type Daemon, spawnDaemon, waitFor } from "./helpers/daemon.js";
 
 const FLAKY = `kind: pipeline
@@ -190,4 +190,49 @@ notifications:
     console.log(`kill -9 repetitions: ${reps}; deliveries per event: ${counts.join(",")}`);
     expect(counts).toEqual(Array(reps).fill(1));
   }, 600_000);
+});
+
+describe("tickflow notify test", () => {
+  it("sends a test message through a channel; an unknown channel is a usage error with a hint", async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const dir = project(
+        "notify-test",
+        "deployments:\n  - {name: flaky, pipeline: ../pipelines/flaky.yaml}\n",
+        `channels:\n  ops-teams: {type: webhook, format: teams, url: "\${{ env.HOOK_URL }}"}\n`,
+      );
+      const env = { HOOK_URL: `${receiver.url}/very-secret-path` };
+      const sent = await tickflow(["notify", "test", "ops-teams", "--file", "deployment/tickflow.yaml"], {
+        cwd: dir,
+        env,
+      });
+      expect(sent.stderr).toBe("");
+      expect(sent.code).toBe(0);
+      expect(sent.stdout).toBe("sent a test message to ops-teams (webhook)\n");
+      expect(receiver.requests).toHaveLength(1);
+      expect(receiver.requests[0]!.body).toMatchObject({
+        "@type": "MessageCard",
+        title: "Test message from tickflow",
+      });
+
+      receiver.script.push(404);
+      const refused = await tickflow(
+        ["notify", "test", "ops-teams", "--json", "--file", "deployment/tickflow.yaml"],
+        { cwd: dir, env },
+      );
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ channel: "ops-teams", sent: false });
+      expect(refused.stdout).toMatch(/HTTP 404/);
+      expect(refused.stdout).not.toContain("very-secret-path");
+
+      const unknown = await tickflow(["notify", "test", "ops-team", "--file", "deployment/tickflow.yaml"], {
+        cwd: dir,
+        env,
+      });
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/no channel "ops-team" \(did you mean "ops-teams"\?\)/);
+    } finally {
+      await receiver.close();
+    }
+  });
 });

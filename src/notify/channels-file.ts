@@ -59,6 +59,23 @@ const teamsChannel = z
   })
   .describe("A Microsoft Teams incoming webhook.");
 
+/** Where an SMTP server is and how to reach it: shared by email channels and the notify.email step. */
+export const smtpServerShape = {
+  host: z.string().min(1).describe("The SMTP server's host name."),
+  port: z
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe("Port (default 587 for starttls, 465 for tls, 25 for none)."),
+  tls: z
+    .enum(SMTP_TLS)
+    .optional()
+    .describe(
+      "starttls (default: upgrade a plain connection, required), tls (implicit TLS) or none (plain text; loopback only).",
+    ),
+};
+
 const emailChannel = z
   .strictObject({
     type: z.literal("email").describe("Email through an SMTP server."),
@@ -67,19 +84,7 @@ const emailChannel = z
     subject_prefix: z.string().optional().describe('Text before each subject (default "[tickflow]").'),
     smtp: z
       .strictObject({
-        host: z.string().min(1).describe("The SMTP server's host name."),
-        port: z
-          .int()
-          .min(1)
-          .max(65535)
-          .optional()
-          .describe("Port (default 587 for starttls, 465 for tls, 25 for none)."),
-        tls: z
-          .enum(SMTP_TLS)
-          .optional()
-          .describe(
-            "starttls (default: upgrade a plain connection, required), tls (implicit TLS) or none (plain text; loopback only).",
-          ),
+        ...smtpServerShape,
         user: z.string().optional().describe('User name, written "${{ env.NAME }}".'),
         password: z.string().optional().describe('Password, written "${{ env.NAME }}".'),
       })

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { smtpServerShape } from "../notify/channels-file.js";
 import { sendEmail } from "../notify/deliver.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import { realSleep } from "../sources/http/rate-limiter.js";
@@ -11,21 +12,7 @@ export const notifyEmail = defineStep({
     from: z.string().describe("The sender's address."),
     subject: z.string().describe("The subject; expressions such as ${{ run.date }} are rendered into it."),
     text: z.string().describe("The plain-text body; expressions are rendered into it."),
-    smtp: z
-      .strictObject({
-        host: z.string().describe("The SMTP server's host name."),
-        port: z
-          .int()
-          .min(1)
-          .max(65535)
-          .optional()
-          .describe("Port (default 587 for starttls, 465 for tls, 25 for none)."),
-        tls: z
-          .enum(["starttls", "tls", "none"])
-          .default("starttls")
-          .describe("starttls (default; required), tls (implicit TLS) or none (plain text)."),
-      })
-      .describe("The SMTP server."),
+    smtp: z.strictObject(smtpServerShape).describe("The SMTP server."),
     user: z.string().optional().describe('SMTP user name, written "${{ env.NAME }}".'),
     password: z.string().optional().describe('SMTP password, written "${{ env.NAME }}".'),
     max_retries: z

@@ -140,7 +140,11 @@ describe("schemas in yaml-language-server 1.25.0 (modeline `# yaml-language-serv
     });
 
     it("the branch follows `uses`: a polygon parameter (`days_back`) in an indicators task is flagged", async () => {
-      const text = replaceOnce(original, "      indicators: [sma_20", "      days_back: 3\n      indicators: [sma_20");
+      const text = replaceOnce(
+        original,
+        "      indicators: [sma_20",
+        "      days_back: 3\n      indicators: [sma_20",
+      );
       await expectFlagged(yls, POLYGON, text, "days_back: 3", /days_back/);
     });
 

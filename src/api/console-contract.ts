@@ -202,7 +202,10 @@ export interface OverviewJson {
   next_runs: RunJson[];
   freshness: FreshnessJson[];
   /** Findings of the latest validation run, counted by source, check and severity. */
-  quality: { run_id: string | null; findings: { source: string; check_name: string; severity: string; count: number }[] };
+  quality: {
+    run_id: string | null;
+    findings: { source: string; check_name: string; severity: string; count: number }[];
+  };
   pools: WorkPoolJson[];
 }
 
@@ -238,7 +241,13 @@ export interface BarsJson {
 export interface SymbolEventsJson {
   corporate_actions: { date: string; kind: "split" | "dividend"; value: number | null }[];
   /** Quality findings about this symbol (newest run's first, at most 1,000). */
-  quality: { run_id: string | null; date: string | null; check_name: string; severity: string; message: string | null }[];
+  quality: {
+    run_id: string | null;
+    date: string | null;
+    check_name: string;
+    severity: string;
+    message: string | null;
+  }[];
 }
 
 /**

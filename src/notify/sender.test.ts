@@ -7,7 +7,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type DeploymentRecord, registerDeployments } from "../daemon/deploy.js";
 import { schedulePass } from "../daemon/scheduler.js";
 import { scheduleId } from "../schedule/run-key.js";
-import { createRuns, outboxRows, registerNotify, type Store, transitionRuns } from "../store/index.js";
+import {
+  crashRuns,
+  createRuns,
+  outboxRows,
+  registerNotify,
+  type Store,
+  transitionRuns,
+} from "../store/index.js";
 import { tempStore } from "../store/testing.js";
 import { notifyRecordsOf } from "./config.js";
 import { NotifySender } from "./sender.js";
@@ -224,6 +231,19 @@ describe("run state notifications", () => {
       "sched-1:Late:ops-mail",
       "sched-1:Late:ops-slack",
     ]);
+  });
+
+  it("a crashed run (crashRuns) sends Crashed with the crash's message; Cancelled only where a rule says so", async () => {
+    const id = await runOf();
+    expect(await crashRuns(store.db, [id], clock, "crashed: its process ended")).toEqual([id]);
+    const cancelled = await runOf();
+    await transitionRuns(store.db, { ids: [cancelled] }, { to: "Cancelled", at: clock });
+    expect((await outboxRows(store.db)).map((r) => r.key)).toEqual([
+      `${id}:Crashed:ops-mail`,
+      `${id}:Crashed:ops-slack`,
+    ]);
+    await sender().pass();
+    expect(JSON.stringify(slack.requests[0]!.body)).toContain("Error: crashed: its process ended");
   });
 
   it("quality errors: counts by check to the webhook, with its headers", async () => {

@@ -192,6 +192,56 @@ notifications:
   }, 600_000);
 });
 
+/**
+ * kill -9 at a random moment from 0 to 1.5 s after the run is seen Failed, the receiver up: the
+ * kill lands before, during or after the delivery. Run on demand (TICKFLOW_KILL9_RANDOM=N): it
+ * measures how often the instant between the receiver's answer and `delivered_at` is hit (a
+ * second POST with the same Idempotency-Key), which the report counts.
+ */
+describe.runIf(process.env.TICKFLOW_KILL9_RANDOM)("kill -9 at a random moment", () => {
+  it("never loses a message; a repeat carries the same Idempotency-Key", async () => {
+    const reps = Number(process.env.TICKFLOW_KILL9_RANDOM);
+    const posts: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const receiver = await startWebhookReceiver();
+      const dir = project(
+        `random-${i}`,
+        "deployments:\n  - {name: flaky, pipeline: ../pipelines/flaky.yaml}\n",
+        `channels:\n  hook: {type: webhook, url: "\${{ env.HOOK_URL }}"}\nnotifications:\n  - {on: [Failed], to: [hook]}\n`,
+      );
+      const env = { HOOK_URL: receiver.url };
+      const db = join(dir, "t.duckdb");
+      const first = await spawnDaemon(dir, db, env);
+      const started = await fetch(`http://127.0.0.1:${first.port}/api/deployments/flaky/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      const { id } = (await started.json()) as { id: string };
+      await waitFor("the run to fail", async () =>
+        (await runsOf(first)).find((r) => r.id === id && r.state === "Failed") ? true : undefined,
+      );
+      await sleep(Math.random() * 1500);
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const second = await spawnDaemon(dir, db, env);
+      try {
+        await waitFor("the delivery", async () => (receiver.requests.length > 0 ? true : undefined), 30_000);
+        await sleep(2500);
+        posts.push(receiver.requests.length);
+        expect(new Set(receiver.requests.map((r) => r.headers["idempotency-key"]))).toEqual(
+          new Set([`${id}:Failed:hook`]),
+        );
+      } finally {
+        await stop(second);
+        await receiver.close();
+      }
+    }
+    console.log(`random kill -9: ${reps} repetitions; POSTs per event: ${posts.join(",")}`);
+    expect(posts.every((n) => n >= 1)).toBe(true);
+  }, 900_000);
+});
+
 describe("tickflow notify test", () => {
   it("sends a test message through a channel; an unknown channel is a usage error with a hint", async () => {
     const receiver = await startWebhookReceiver();

@@ -242,6 +242,37 @@ describe.runIf(process.env.TICKFLOW_KILL9_RANDOM)("kill -9 at a random moment", 
   }, 900_000);
 });
 
+describe("tickflow deploy through the daemon's API", () => {
+  it("registers changed channels and rules", async () => {
+    const dir = project(
+      "redeploy",
+      "deployments:\n  - {name: flaky, pipeline: ../pipelines/flaky.yaml}\n",
+      `channels:\n  hook: {type: webhook, url: "\${{ env.HOOK_URL }}"}\n`,
+    );
+    const daemon = await spawnDaemon(dir, join(dir, "t.duckdb"));
+    try {
+      writeFileSync(
+        join(dir, "deployment/tickflow.yaml"),
+        `kind: deployments\ndeployments:\n  - {name: flaky, pipeline: ../pipelines/flaky.yaml}\nchannels:\n  hook: {type: webhook, url: "\${{ env.HOOK_URL }}"}\nnotifications:\n  - {on: [Failed], to: [hook]}\n`,
+      );
+      const env = { ...process.env, TICKFLOW_API_URL: `http://127.0.0.1:${daemon.port}` };
+      const first = await tickflow(["deploy", "deployment/tickflow.yaml"], { cwd: dir, env });
+      expect(first.stderr).toBe("");
+      expect(first.stdout).toContain("changed notifications channels and rules");
+      const again = await tickflow(["deploy", "deployment/tickflow.yaml"], { cwd: dir, env });
+      expect(again.stdout).not.toContain("notifications");
+      const rules = await fetch(`http://127.0.0.1:${daemon.port}/api/query`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sql: "SELECT event, deployment, channel FROM notify_rules" }),
+      }).then((r) => r.json() as Promise<{ rows: unknown[] }>);
+      expect(rules.rows).toEqual([{ event: "Failed", deployment: null, channel: "hook" }]);
+    } finally {
+      await stop(daemon);
+    }
+  });
+});
+
 describe("tickflow notify test", () => {
   it("sends a test message through a channel; an unknown channel is a usage error with a hint", async () => {
     const receiver = await startWebhookReceiver();

@@ -56,6 +56,20 @@ async function runsOf(d: Daemon): Promise<{ id: string; state: string }[]> {
   return r.json as unknown as { id: string; state: string }[];
 }
 
+/** A run of deployment flaky (which fails) made through the API; resolves with its id once Failed. */
+async function failedRun(d: Daemon): Promise<string> {
+  const started = await fetch(`http://127.0.0.1:${d.port}/api/deployments/flaky/runs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+  });
+  const { id } = (await started.json()) as { id: string };
+  await waitFor("the run to fail", async () =>
+    (await runsOf(d)).find((r) => r.id === id && r.state === "Failed") ? true : undefined,
+  );
+  return id;
+}
+
 async function stop(d: Daemon) {
   d.child.kill("SIGTERM");
   await d.exited;
@@ -163,15 +177,7 @@ notifications:
       const env = { HOOK_URL: `http://127.0.0.1:${port}/hook` };
       const db = join(dir, "t.duckdb");
       const first = await spawnDaemon(dir, db, env);
-      const started = await fetch(`http://127.0.0.1:${first.port}/api/deployments/flaky/runs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      const { id } = (await started.json()) as { id: string };
-      await waitFor("the run to fail", async () =>
-        (await runsOf(first)).find((r) => r.id === id && r.state === "Failed") ? true : undefined,
-      );
+      const id = await failedRun(first);
       first.child.kill("SIGKILL");
       await first.exited;
       const receiver = await startWebhookReceiver(port);
@@ -212,15 +218,7 @@ describe.runIf(process.env.TICKFLOW_KILL9_RANDOM)("kill -9 at a random moment", 
       const env = { HOOK_URL: receiver.url };
       const db = join(dir, "t.duckdb");
       const first = await spawnDaemon(dir, db, env);
-      const started = await fetch(`http://127.0.0.1:${first.port}/api/deployments/flaky/runs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      const { id } = (await started.json()) as { id: string };
-      await waitFor("the run to fail", async () =>
-        (await runsOf(first)).find((r) => r.id === id && r.state === "Failed") ? true : undefined,
-      );
+      const id = await failedRun(first);
       await sleep(Math.random() * 1500);
       first.child.kill("SIGKILL");
       await first.exited;

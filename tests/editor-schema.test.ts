@@ -139,8 +139,12 @@ describe("schemas in yaml-language-server 1.25.0 (modeline `# yaml-language-serv
       await expectFlagged(yls, POLYGON, text, "colour: red", /colour/);
     });
 
-    it("the branch follows `uses`: a polygon parameter (`days_back`) in a log task is flagged", async () => {
-      const text = replaceOnce(original, "      level: error\n", "      level: error\n      days_back: 3\n");
+    it("the branch follows `uses`: a polygon parameter (`days_back`) in an indicators task is flagged", async () => {
+      const text = replaceOnce(
+        original,
+        "      indicators: [sma_20",
+        "      days_back: 3\n      indicators: [sma_20",
+      );
       await expectFlagged(yls, POLYGON, text, "days_back: 3", /days_back/);
     });
 

@@ -83,7 +83,7 @@ describe("schemas/", () => {
     };
     const task = schema.$defs.task!;
     const branches = task.allOf as { if: unknown; then: { properties: { with: { $ref: string } } } }[];
-    expect(branches.length).toBe(10);
+    expect(branches.length).toBe(12);
     for (const b of branches) expect(schema.$defs[b.then.properties.with.$ref.slice(8)]).toBeDefined();
   });
 });

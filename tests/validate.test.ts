@@ -106,10 +106,10 @@ describe("broken copies of the examples", () => {
     },
     {
       name: "unknown needs",
-      from: "needs: [indicators]\n    if",
-      to: "needs: [indicatorz]\n    if",
+      from: "needs: [validate]\n    with:\n",
+      to: "needs: [validate, indicatorz]\n    with:\n",
       at: "indicatorz]",
-      message: /unknown task "indicatorz" in needs of "notify_failure" \(did you mean "indicators"\?\)/,
+      message: /unknown task "indicatorz" in needs of "indicators" \(did you mean "indicators"\?\)/,
     },
     {
       name: "bad expression",

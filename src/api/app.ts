@@ -179,6 +179,17 @@ const queryBody = z.strictObject({
 const deployBody = z.strictObject({
   deployments: z.array(z.record(z.string(), z.unknown())),
   pools: z.array(z.record(z.string(), z.unknown())),
+  notify: z
+    .strictObject({
+      channels: z.array(
+        z.strictObject({ name: z.string(), type: z.string(), definition: z.record(z.string(), z.unknown()) }),
+      ),
+      rules: z.array(
+        z.strictObject({ event: z.string(), deployment: z.string().nullable(), channel: z.string() }),
+      ),
+      freshness: z.array(z.record(z.string(), z.unknown())),
+    })
+    .optional(),
 });
 
 const emptyBody = z.strictObject({});

@@ -64,7 +64,7 @@ async function runDaemon(
     register: async (db, log) => {
       const r = checked ?? (await checkedRegistration(configFile, log));
       checked = undefined;
-      return registerDeployments(db, r.deployments, r.pools, new Date());
+      return registerDeployments(db, r.deployments, r.pools, new Date(), r.notify);
     },
     version: VERSION,
   });

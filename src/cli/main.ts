@@ -279,6 +279,18 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
       done(await uiCommand(opts));
     });
 
+  const notify = program.command("notify").description("notification channels: test");
+  notify
+    .command("test")
+    .description("send a test message through a channel of the deployments file, now")
+    .argument("<channel>", "a channel name of the deployments file")
+    .option("--file <path>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
+    .option("--json", "machine-readable output")
+    .action(async (channel: string, opts: { file?: string; json?: boolean }) => {
+      const { notifyTestCommand } = await import("./notify.js");
+      done(await notifyTestCommand(channel, opts));
+    });
+
   const schedule = program.command("schedule").description("schedules: explain when a deployment runs");
   schedule
     .command("explain")

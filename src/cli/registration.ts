@@ -8,15 +8,18 @@ import {
   type WorkPoolRecord,
   workPoolRecords,
 } from "../daemon/deploy.js";
+import { notifyRecordsOf } from "../notify/config.js";
 import type { DeploymentsDocument } from "../schedule/deployments-file.js";
 import { loadDeployments } from "../schedule/load.js";
 import type { WorkPoolDocument } from "../schedule/work-pool-file.js";
 import { builtinSteps } from "../steps/index.js";
+import type { NotifyRecords } from "../store/notify-config.js";
 import { printDiagnostics, ReportedFailure, requireFile } from "./output.js";
 
 export interface Registration {
   deployments: DeploymentRecord[];
   pools: WorkPoolRecord[];
+  notify: NotifyRecords;
 }
 
 /** Loads and checks the deployments file; the records to register (problems printed, then a ReportedFailure). */
@@ -57,5 +60,6 @@ function recordsOf(
   return {
     deployments: deploymentRecords(resolve(file), doc, pipelineName),
     pools: workPoolRecords(pools),
+    notify: notifyRecordsOf(doc),
   };
 }

@@ -93,6 +93,13 @@ export const settingsSchema = z.object({
     .describe(
       "More variables whose values are secrets, comma-separated (besides names ending in _KEY, _TOKEN, _SECRET or _PASSWORD): masked as *** in logs, outputs and errors.",
     ),
+  TICKFLOW_PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe(
+      "The console's address as operators reach it, for the run links in notifications (default http://127.0.0.1:4200).",
+    ),
   NO_COLOR: z.string().optional().describe("Set to anything to turn off colour and progress bars."),
 });
 

@@ -17,6 +17,7 @@ import type {
   WorkPoolRow,
   WorkQueueRow,
 } from "../store/index.js";
+import type { NotifyRecords } from "../store/notify-config.js";
 
 export type { BackfillResult, DeployChange, DeploymentRecord, WorkPoolRecord };
 
@@ -108,7 +109,12 @@ export interface ControlPlane {
   setDeploymentPaused(name: string, paused: boolean): Promise<{ name: string; paused: boolean }>;
   backfill(name: string, range: { from: string; to: string; missing: boolean }): Promise<BackfillResult>;
   /** Registers deployments and work pools (`tickflow deploy`); says what changed. */
-  deploy(registration: { deployments: DeploymentRecord[]; pools: WorkPoolRecord[] }): Promise<DeployChange[]>;
+  deploy(registration: {
+    deployments: DeploymentRecord[];
+    pools: WorkPoolRecord[];
+    /** Channels, notification and freshness rules (absent: keep what is registered). */
+    notify?: NotifyRecords;
+  }): Promise<DeployChange[]>;
 
   listWorkPools(): Promise<WorkPoolRow[]>;
   setWorkPoolPaused(name: string, paused: boolean): Promise<{ name: string; paused: boolean }>;

@@ -272,7 +272,13 @@ export class LocalControlPlane implements ControlPlane {
 
   deploy(registration: Parameters<ControlPlane["deploy"]>[0]) {
     return this.locked((held) =>
-      registerDeployments(held, registration.deployments, registration.pools, this.now()),
+      registerDeployments(
+        held,
+        registration.deployments,
+        registration.pools,
+        this.now(),
+        registration.notify,
+      ),
     );
   }
 

@@ -21,6 +21,8 @@ import { shippedConsoleFiles } from "../console-server/files.js";
 import { LocalControlPlane } from "../control/local.js";
 import { LocalConsoleViews } from "../control/local-views.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
+import { checkFreshness, freshnessRules } from "../notify/freshness.js";
+import { NotifySender, type RetryPolicy } from "../notify/sender.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import {
   daemonSeen,
@@ -82,6 +84,8 @@ export interface DaemonOptions {
   heartbeatMs?: number;
   /** The clock (tests). */
   now?: () => Date;
+  /** The notification sender: how often it looks at the outbox (default 1 s), its retries. */
+  notify?: { everyMs?: number; retry?: Partial<RetryPolicy>; freshnessEveryMs?: number };
   version: string;
 }
 
@@ -161,10 +165,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       version: options.version,
       runsActive: () => active.size,
       runsLimit: maxRuns,
+      // The freshness gauge reads through the held lock (`held`): taking it again would wait forever.
       read: () =>
-        locked(async () => ({
+        withConnectionLock(controlDb, async (held) => ({
           pools: await listWorkPools(controlDb, now()),
           deployments: await lastSuccesses(controlDb),
+          freshness: (await checkFreshness(held, await freshnessRules(held), now(), { enqueue: false }))
+            .seconds,
         })),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */
@@ -370,6 +377,36 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     loop();
 
+    // Notifications: the outbox's due messages, delivered apart from the scheduling loop (a slow
+    // receiver never delays a run).
+    const sender = new NotifySender(controlDb, {
+      env: options.env,
+      now,
+      log: (level, message, fields) => log(level, message, fields),
+      ...(options.notify?.retry ? { retry: options.notify.retry } : {}),
+    });
+    let sendTimer: NodeJS.Timeout | undefined;
+    let sending: Promise<void> = Promise.resolve();
+    let freshnessAt = Number.NEGATIVE_INFINITY;
+    const notifyPass = async () => {
+      if (fault !== undefined) return;
+      // Freshness rules write their Stale/Recovered messages to the outbox, then the sender sends.
+      if (now().getTime() - freshnessAt >= (options.notify?.freshnessEveryMs ?? 30_000)) {
+        freshnessAt = now().getTime();
+        const rules = await freshnessRules(controlDb);
+        if (rules.length > 0) await checkFreshness(controlDb, rules, now());
+      }
+      await sender.pass();
+    };
+    const sendLoop = () => {
+      sending = notifyPass()
+        .catch((err: unknown) => trouble("notifications", err))
+        .finally(() => {
+          if (!stopping) sendTimer = setTimeout(sendLoop, options.notify?.everyMs ?? 1000);
+        });
+    };
+    sendLoop();
+
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((resolve) => {
       resolveDone = resolve;
@@ -381,6 +418,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         log("info", `stopping: ${active.size} run(s) in flight, grace ${graceMs} ms`);
         await notifier.send("STOPPING=1");
         if (timer) clearTimeout(timer);
+        if (sendTimer) clearTimeout(sendTimer);
         await ticking;
         await reloading;
         const all = Promise.all([...active.values()].map((a) => a.done));
@@ -390,6 +428,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           for (const a of active.values()) a.controller.abort(new Error("daemon stopping"));
           await all;
         }
+        // Runs that ended in the grace period announce it: one last pass, then stop sending.
+        if (sendTimer) clearTimeout(sendTimer);
+        await sending;
+        if (fault === undefined) await sender.pass().catch((err: unknown) => trouble("notifications", err));
+        sender.close();
         clearInterval(leaseTimer);
         clearInterval(heartbeat);
         if (watchdog) clearInterval(watchdog);

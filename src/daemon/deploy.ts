@@ -13,6 +13,8 @@ import {
   type Connection,
   deleteWaitingRuns,
   dropStaged,
+  type NotifyRecords,
+  registerNotify,
   stageColumns,
   timestampTZ,
   withConnectionLock,
@@ -53,7 +55,7 @@ export interface WorkPoolRecord {
 }
 
 export interface DeployChange {
-  kind: "deployment" | "schedule" | "work_pool" | "work_queue";
+  kind: "deployment" | "schedule" | "work_pool" | "work_queue" | "notifications";
   name: string;
   change: "added" | "changed" | "removed";
   /** What differs, for `changed`. */
@@ -127,11 +129,15 @@ export async function registerDeployments(
   deployments: readonly DeploymentRecord[],
   pools: readonly WorkPoolRecord[],
   now: Date,
+  notify?: NotifyRecords,
 ): Promise<DeployChange[]> {
   return withTransaction(on, async (tx) => {
     const db = tx.db;
     const changes: DeployChange[] = [];
     changes.push(...(await registerPools(db, pools)));
+    // Channels, rules and freshness: absent (an older client) keeps what is registered.
+    if (notify !== undefined && (await registerNotify(db, notify)))
+      changes.push({ kind: "notifications", name: "channels and rules", change: "changed" });
 
     const stored = new Map(
       (await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition, paused FROM deployments"))

@@ -16,6 +16,8 @@ export interface DatabaseGauges {
   pools: readonly WorkPoolRow[];
   /** Every registered deployment, with when its latest Completed run ended (null: none yet). */
   deployments: readonly { deployment: string; at: Date | null }[];
+  /** Per source of a freshness rule: seconds its bars are overdue (0: fresh). */
+  freshness?: ReadonlyMap<string, number>;
 }
 
 export interface DaemonMetricsOptions {
@@ -112,6 +114,11 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
     "deployment_last_success_timestamp_seconds",
     "When the deployment's latest Completed run ended (Unix time), from the run history.",
     ["deployment"],
+  );
+  const freshness = gauge(
+    "data_freshness_seconds",
+    "Seconds since the deadline of the latest session due whose bars of this source are missing (0: in), per freshness rules.",
+    ["source"],
   );
   const attempts = counter(
     "task_attempts_total",
@@ -227,6 +234,8 @@ export function createDaemonMetrics(options: DaemonMetricsOptions): DaemonMetric
         for (const state of FINAL_RUN_STATES) runsFinished.inc({ deployment, state }, 0);
         late.inc({ deployment }, 0);
       }
+      freshness.reset();
+      for (const [source, seconds] of read.freshness ?? []) freshness.set({ source }, seconds);
       for (const p of read.pools) {
         poolSlots.set({ pool: p.name }, p.slots_in_use);
         poolQueued.set({ pool: p.name }, p.queued);

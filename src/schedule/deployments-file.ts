@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { documentSchema, hoist, type JsonSchema, toJsonSchema } from "../config/json-schema.js";
 import { wellFormedFields } from "../config/lenient.js";
+import { notifyShape } from "../notify/channels-file.js";
 import { duration, NAME_PATTERN } from "../pipeline/document.js";
 
 export const DEPLOYMENTS_SCHEMA_FILE = "deployments.schema.json";
@@ -104,6 +105,7 @@ export const deploymentsDocument = z
       .optional()
       .describe("Work pool files (paths or globs relative to this file)."),
     deployments: z.array(deploymentDocument).describe("The deployments."),
+    ...notifyShape,
   })
   .describe("tickflow deployments: which pipelines run when, and where.");
 export type DeploymentsDocument = z.output<typeof deploymentsDocument>;
@@ -138,9 +140,21 @@ export function lenientDeployments(value: unknown): DeploymentsDocument | undefi
     return { name: "", pipeline: "", ...kept } as DeploymentDocument;
   });
   const pools = deploymentsDocument.shape.work_pools.safeParse(raw.work_pools);
+  // Notification parts: the well-formed channels and rules, so their own checks still run.
+  const channels: Record<string, unknown> = {};
+  if (raw.channels && typeof raw.channels === "object" && !Array.isArray(raw.channels))
+    for (const [name, ch] of Object.entries(raw.channels))
+      if (notifyShape.channels.unwrap().valueType.safeParse(ch).success) channels[name] = ch;
+  const wellFormed = <T>(list: unknown, item: z.ZodType<T>): T[] | undefined =>
+    Array.isArray(list) ? list.filter((x) => item.safeParse(x).success) : undefined;
+  const notifications = wellFormed(raw.notifications, notifyShape.notifications.unwrap().element);
+  const freshness = wellFormed(raw.freshness, notifyShape.freshness.unwrap().element);
   return {
     kind: "deployments",
     deployments,
     ...(pools.success && pools.data ? { work_pools: pools.data } : {}),
+    ...(Object.keys(channels).length ? { channels: channels as DeploymentsDocument["channels"] } : {}),
+    ...(notifications ? { notifications } : {}),
+    ...(freshness ? { freshness } : {}),
   };
 }

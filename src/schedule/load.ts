@@ -9,6 +9,7 @@ import { findLiteralSecrets, literalSecretMessage } from "../config/secrets.js";
 import { closest } from "../config/suggest.js";
 import { validatorFor } from "../config/validators.js";
 import { diagnosticAt, type YamlFile } from "../config/yaml.js";
+import { channelSecretMessage, checkNotifyParts, isChannelSecretPath } from "../notify/check.js";
 import type { PipelineDocument } from "../pipeline/document.js";
 import { loadPipeline } from "../pipeline/load.js";
 import { resolveParameters } from "../pipeline/parameters.js";
@@ -225,8 +226,15 @@ export async function checkDeploymentsFile(
       }
     }
   }
-  for (const s of findLiteralSecrets(yaml.value))
-    out.push(diagnosticAt(yaml, s.path, literalSecretMessage(s.key)));
+  out.push(...checkNotifyParts(yaml, doc));
+  for (const s of findLiteralSecrets(yaml.value, [], isChannelSecretPath))
+    out.push(
+      diagnosticAt(
+        yaml,
+        s.path,
+        isChannelSecretPath(s.path) ? channelSecretMessage(s.path) : literalSecretMessage(s.key),
+      ),
+    );
   const ok = typed.doc !== undefined && !out.some((d) => d.severity === "error");
   return { yaml, doc: ok ? doc : undefined, diagnostics: out, pools };
 }

@@ -17,6 +17,8 @@ export {
   parseIndicatorName,
 } from "./indicators-compute.js";
 export { log } from "./log.js";
+export { notifyEmail } from "./notify-email.js";
+export { notifyWebhook } from "./notify-webhook.js";
 export { polygonDailyBars } from "./polygon-daily-bars.js";
 export { polygonGroupedDaily } from "./polygon-grouped-daily.js";
 export { builtinSteps, findStep } from "./registry.js";

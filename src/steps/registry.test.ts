@@ -34,6 +34,14 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   sql: { query: "select 42 as answer" },
   export: { table: "bars_daily", path: "out/bars.parquet" },
   log: { message: "x" },
+  "notify.webhook": { url: "${{ env.HOOK_URL }}", message: "x" },
+  "notify.email": {
+    to: ["a@example.com"],
+    from: "b@example.com",
+    subject: "s",
+    text: "t",
+    smtp: { host: "h" },
+  },
 };
 
 describe("registry", () => {
@@ -49,6 +57,8 @@ describe("registry", () => {
       "sql",
       "export",
       "log",
+      "notify.webhook",
+      "notify.email",
     ]);
   });
 

@@ -4,6 +4,8 @@ import { exportStep } from "./export.js";
 import { fileBars } from "./file-bars.js";
 import { indicatorsCompute } from "./indicators-compute.js";
 import { log } from "./log.js";
+import { notifyEmail } from "./notify-email.js";
+import { notifyWebhook } from "./notify-webhook.js";
 import { polygonDailyBars } from "./polygon-daily-bars.js";
 import { polygonGroupedDaily } from "./polygon-grouped-daily.js";
 import { sql } from "./sql.js";
@@ -22,6 +24,8 @@ export const builtinSteps: readonly StepSpec[] = [
   sql,
   exportStep,
   log,
+  notifyWebhook,
+  notifyEmail,
 ];
 
 const byName = new Map<string, StepSpec>(builtinSteps.map((step) => [step.name, step]));

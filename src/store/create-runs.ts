@@ -1,10 +1,12 @@
 /**
  * The one way runs come into being: rows in bulk, inserted where their id is new (a run
  * keyed by deployment, schedule and instant is made once however often it is offered), each with
- * its first `state_transitions` row, in one transaction.
+ * its first `state_transitions` row (and the notifications a run made Late announces), in one
+ * transaction.
  */
 import { type DuckDBType, type DuckDBValue, LIST, listValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
 import type { Connection } from "./connection-lock.js";
+import { enqueueRunEvents } from "./notify-outbox.js";
 import { recordRunTransitions } from "./run-transitions.js";
 import { INITIAL_RUN_STATES, type RunState, WAITING_RUN_STATES } from "./states.js";
 import { withTransaction } from "./transaction.js";
@@ -96,7 +98,10 @@ export async function createRuns(
       list.push(String(id));
       made.set(String(state) as RunState, list);
     }
-    for (const [state, ids] of made) await recordRunTransitions(db, ids, state, at, message);
+    for (const [state, ids] of made) {
+      await recordRunTransitions(db, ids, state, at, message);
+      await enqueueRunEvents(db, ids, state, at);
+    }
     const inserted = new Set([...made.values()].flat());
     return [...new Set(runs.map((run) => run.id))].filter((id) => inserted.has(id));
   });
@@ -123,6 +128,7 @@ function createRun(on: Connection, run: NewRun, at: Date, message: string): Prom
       { started_at: TIMESTAMPTZ, scheduled_at: TIMESTAMPTZ, ...nullableText(values) },
     );
     await recordRunTransitions(db, [run.id], run.state, at, message);
+    await enqueueRunEvents(db, [run.id], run.state, at);
     return [run.id];
   });
 }

@@ -31,6 +31,17 @@ export { isRunId, newRunId, runIdTime } from "./ids.js";
 export { renewLeases, runsWithoutHolder } from "./leases.js";
 export { type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 export { LATEST_VERSION, MIGRATIONS, type Migration } from "./migrations.js";
+export { NO_NOTIFY, type NotifyRecords, readNotify, registerNotify } from "./notify-config.js";
+export {
+  type AttemptOutcome,
+  dueMessages,
+  enqueueMessages,
+  enqueueRunEvents,
+  type OutboxMessage,
+  type OutboxRow,
+  outboxRows,
+  recordAttempt,
+} from "./notify-outbox.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
 export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";
 export { CLAIM_ORDER, CLAIMABLE_RUNS, queuedRunsOf } from "./queued-runs.js";

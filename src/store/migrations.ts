@@ -246,6 +246,45 @@ INSERT INTO bar_symbols (source, symbol, first_date, last_date, bars)
   SELECT source, symbol, min(date), max(date), count(*) FROM bars_daily GROUP BY source, symbol;
 `,
   },
+  {
+    version: 6,
+    name: "notifications: channels, rules and freshness of the deployments file; the outbox",
+    sql: `
+-- The deployments file's notification parts as registered. A channel's definition keeps its
+-- \${{ env.X }} references: secrets are resolved when a message is sent, never stored.
+CREATE TABLE notify_channels (
+  name       VARCHAR PRIMARY KEY,
+  type       VARCHAR NOT NULL,
+  definition JSON NOT NULL
+);
+-- One row per (event, deployment, channel) of the rules; deployment NULL: every deployment.
+CREATE TABLE notify_rules (
+  event      VARCHAR NOT NULL,
+  deployment VARCHAR,
+  channel    VARCHAR NOT NULL
+);
+CREATE TABLE notify_freshness (
+  position   INTEGER NOT NULL,
+  definition JSON NOT NULL
+);
+-- One message to one channel. key (e.g. run_id:event:channel) makes an event's message once
+-- whatever happens; rows are written in the transaction of the state change they tell of.
+CREATE TABLE notify_outbox (
+  key             VARCHAR PRIMARY KEY,
+  event           VARCHAR NOT NULL,
+  channel         VARCHAR NOT NULL,
+  run_id          VARCHAR,
+  deployment      VARCHAR,
+  facts           JSON NOT NULL,
+  created_at      TIMESTAMPTZ NOT NULL,
+  next_attempt_at TIMESTAMPTZ NOT NULL,
+  attempts        INTEGER NOT NULL,
+  last_error      VARCHAR,
+  delivered_at    TIMESTAMPTZ,
+  failed_at       TIMESTAMPTZ
+);
+`,
+  },
 ];
 
 /** The schema version this code expects. */

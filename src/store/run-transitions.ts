@@ -1,11 +1,12 @@
 /**
  * The one way a run's state changes: a guarded UPDATE ... RETURNING (only runs whose current
  * state the transition table allows move) and, in the same transaction, a `state_transitions` row
- * for each run that moved. Concurrent callers on one connection take turns (the connection lock),
+ * for each run that moved, and the outbox rows of the notifications the change announces. Concurrent callers on one connection take turns (the connection lock),
  * so none sees another's half-done work; a write conflict with another connection is retried.
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
 import type { Connection } from "./connection-lock.js";
+import { announces, enqueueRunEvents } from "./notify-outbox.js";
 import { type RunState, runStatesInto } from "./states.js";
 import { withTransaction } from "./transaction.js";
 import { timestampTZ } from "./values.js";
@@ -86,7 +87,11 @@ export async function transitionRuns(
         moved = (await db.runAndReadAll(`${update} RETURNING id`, values))
           .getRows()
           .map((row) => String(row[0]));
-      if (moved.length > 0) await recordRunTransitions(db, moved, t.to, t.at, t.message ?? null);
+      if (moved.length > 0) {
+        await recordRunTransitions(db, moved, t.to, t.at, t.message ?? null);
+        // What the change announces (notification rules) commits with it, or not at all.
+        if (announces(t.to)) await enqueueRunEvents(db, moved, t.to, t.at);
+      }
       return moved;
     },
     { retryConflicts: 5 },

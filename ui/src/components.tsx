@@ -187,3 +187,25 @@ export function RunsTable({
     </table>
   );
 }
+
+/** A labelled date input (YYYY-MM-DD). */
+export function DateField(props: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  required?: boolean;
+}) {
+  return (
+    <label>
+      {props.label}{" "}
+      <input
+        type="date"
+        name={props.name}
+        required={props.required}
+        value={props.value}
+        onInput={(e) => props.onChange((e.target as HTMLInputElement).value)}
+      />
+    </label>
+  );
+}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { CoverageJson } from "../../../src/api/console-contract";
 import { useApi } from "../api";
-import { ErrorText, Loading } from "../components";
+import { DateField, ErrorText, Loading } from "../components";
 import { navigate, seg, setQuery, useLocation } from "../router";
 
 const STATUS: Record<string, { label: string; cssVar: string }> = {
@@ -64,24 +64,8 @@ export function CoverageView() {
             ))}
           </select>
         </label>
-        <label>
-          From{" "}
-          <input
-            type="date"
-            name="from"
-            value={fromText}
-            onInput={(e) => setFromText((e.target as HTMLInputElement).value)}
-          />
-        </label>
-        <label>
-          To{" "}
-          <input
-            type="date"
-            name="to"
-            value={toText}
-            onInput={(e) => setToText((e.target as HTMLInputElement).value)}
-          />
-        </label>
+        <DateField label="From" name="from" value={fromText} onChange={setFromText} />
+        <DateField label="To" name="to" value={toText} onChange={setToText} />
         <button type="submit">Show</button>
       </form>
       <Legend />

@@ -7,6 +7,7 @@ import type {
 import { api, useApi } from "../api";
 import {
   ActionButton,
+  DateField,
   ErrorText,
   Loading,
   ReadOnlyNote,
@@ -433,26 +434,8 @@ function BackfillForm({ name, onDone }: { name: string; onDone: () => void }) {
   return (
     <form class="form" data-testid="backfill-form" onSubmit={submit}>
       <div class="row">
-        <label>
-          From{" "}
-          <input
-            type="date"
-            name="from"
-            required
-            value={from}
-            onInput={(e) => setFrom((e.target as HTMLInputElement).value)}
-          />
-        </label>
-        <label>
-          To{" "}
-          <input
-            type="date"
-            name="to"
-            required
-            value={to}
-            onInput={(e) => setTo((e.target as HTMLInputElement).value)}
-          />
-        </label>
+        <DateField label="From" name="from" required value={from} onChange={setFrom} />
+        <DateField label="To" name="to" required value={to} onChange={setTo} />
         <label>
           <input
             type="checkbox"

@@ -316,6 +316,7 @@ async function overview(up: Upstream): Promise<OverviewJson> {
       ...f,
       latest_due,
       sessions_behind: weekdays(f.latest_loaded, latest_due).length - 1,
+      overdue_seconds: null,
     })),
     quality: { run_id: lastValidation ?? null, findings },
     pools: await up.get<WorkPoolJson[]>("/api/work-pools"),

@@ -187,6 +187,12 @@ export interface FreshnessJson {
   /** Sessions between them (0: fresh). */
   sessions_behind: number;
   symbols: number;
+  /**
+   * Under a `freshness:` rule of the deployments file (SPEC section 11): seconds since the rule's
+   * deadline for the session due, while its bars are missing; 0 when they are in; null without a
+   * rule for this source. The same number as `tickflow_data_freshness_seconds{source}`.
+   */
+  overdue_seconds: number | null;
 }
 
 /** `GET /api/overview`. */

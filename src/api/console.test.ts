@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionsBetween } from "../calendar/index.js";
 import { LocalControlPlane } from "../control/local.js";
 import { LocalConsoleViews } from "../control/local-views.js";
+import { notifyRecordsOf } from "../notify/config.js";
 import { scheduleId } from "../schedule/run-key.js";
-import { createRuns, type NewRun, newRunId } from "../store/index.js";
+import { createRuns, type NewRun, newRunId, registerNotify } from "../store/index.js";
 import { ensureIndicatorColumns, ensureSeries } from "../store/indicators.js";
 import type { Store } from "../store/open.js";
 import { tempStore } from "../store/testing.js";
@@ -327,6 +328,7 @@ describe("overview", () => {
         latest_due: "2025-07-08",
         sessions_behind: 0,
         symbols: 4,
+        overdue_seconds: null,
       },
       // 2025-07-03, 07-07 and 07-08 (07-04 is a holiday).
       {
@@ -335,6 +337,7 @@ describe("overview", () => {
         latest_due: "2025-07-08",
         sessions_behind: 3,
         symbols: 1,
+        overdue_seconds: null,
       },
     ]);
     expect(o.quality.findings).toEqual([
@@ -342,6 +345,30 @@ describe("overview", () => {
       { source: "demo", check_name: "price_jump", severity: "warn", count: 1 },
     ]);
     expect(o.pools.map((p) => p.name)).toEqual(["default"]);
+  });
+
+  it("freshness rules: seconds past the deadline while the session's bars are missing, 0 once in", async () => {
+    // 18:00 in New York on 2025-07-08: a 17:00 deadline has passed; "late" has no bars of that day.
+    const rule = { by: "17:00", timezone: "America/New_York", calendar: "XNYS" as const, to: ["ops"] };
+    await registerNotify(
+      store.db,
+      notifyRecordsOf({
+        channels: { ops: { type: "webhook", url: "${{ env.OPS_URL }}" } },
+        freshness: [
+          { ...rule, source: "demo" },
+          { ...rule, source: "late" },
+        ],
+      }),
+    );
+    try {
+      const o = (await get<OverviewJson>("/api/overview")).json;
+      expect(o.freshness.map((f) => [f.source, f.overdue_seconds])).toEqual([
+        ["demo", 0],
+        ["late", 3600],
+      ]);
+    } finally {
+      await registerNotify(store.db, notifyRecordsOf({}));
+    }
   });
 });
 

@@ -26,6 +26,7 @@ import {
   xnysDate,
 } from "../calendar/index.js";
 import { formatDiagnostic } from "../config/diagnostics.js";
+import { checkFreshness, freshnessRules } from "../notify/freshness.js";
 import { needsOf } from "../pipeline/document.js";
 import { loadPipeline } from "../pipeline/load.js";
 import type { DeploymentDocument, ScheduleDocument } from "../schedule/deployments-file.js";
@@ -188,17 +189,26 @@ export class LocalConsoleViews implements ConsoleViews {
   async overview(): Promise<Omit<OverviewJson, "writable">> {
     const now = this.now();
     const since = new Date(now.getTime() - DAY_MS);
-    return this.read(async (db) => ({
-      now: now.toISOString(),
-      runs_24h: await runCountsByState(db, since, now),
-      attention: (
-        await listRuns(db, { states: ["Failed", "Crashed", "Late"], since, when: "ran", now, limit: 20 })
-      ).map(runJson),
-      next_runs: (await listRuns(db, { when: "upcoming", now, limit: 10 })).map(runJson),
-      freshness: (await sourceExtents(db)).map((e) => freshness(e, now)),
-      quality: await latestQualitySummary(db),
-      pools: await listWorkPools(db, now),
-    }));
+    // The freshness rules are checked through the held lock (`held`): taking it again would wait forever.
+    return withConnectionLock(this.options.db ?? this.store.db, async (held) => {
+      const { db } = held;
+      const overdue = (await checkFreshness(held, await freshnessRules(held), now, { enqueue: false }))
+        .seconds;
+      return {
+        now: now.toISOString(),
+        runs_24h: await runCountsByState(db, since, now),
+        attention: (
+          await listRuns(db, { states: ["Failed", "Crashed", "Late"], since, when: "ran", now, limit: 20 })
+        ).map(runJson),
+        next_runs: (await listRuns(db, { when: "upcoming", now, limit: 10 })).map(runJson),
+        freshness: (await sourceExtents(db)).map((e) => ({
+          ...freshness(e, now),
+          overdue_seconds: overdue.get(e.source) ?? null,
+        })),
+        quality: await latestQualitySummary(db),
+        pools: await listWorkPools(db, now),
+      };
+    });
   }
 
   symbols(options: { q: string; source?: string; limit: number }) {
@@ -364,7 +374,10 @@ function noBars(source: string, symbol: string): ControlError {
 }
 
 /** A source's latest bar against the latest XNYS session whose close has passed in New York. */
-function freshness(e: { source: string; latest: string | null; symbols: number }, now: Date): FreshnessJson {
+function freshness(
+  e: { source: string; latest: string | null; symbols: number },
+  now: Date,
+): Omit<FreshnessJson, "overdue_seconds"> {
   let due = sessionOnOrBefore(xnysDate(now));
   if ((sessionCloseInstant(due)?.getTime() ?? 0) > now.getTime()) due = previousSession(due);
   let behind = 0;

@@ -1,7 +1,7 @@
 import type { OverviewJson } from "../../../src/api/console-contract";
 import { useApi } from "../api";
 import { ErrorText, Loading, ReadOnlyNote, RunsTable, Section, StateBadge } from "../components";
-import { RUN_STATES } from "../format";
+import { duration, RUN_STATES } from "../format";
 import { seg } from "../router";
 import { PoolSlots } from "./pools";
 
@@ -55,6 +55,7 @@ export function OverviewView() {
                     <th>Latest loaded</th>
                     <th>Latest due (XNYS)</th>
                     <th>Behind</th>
+                    <th title="Under a freshness rule of the deployments file">Deadline</th>
                     <th>Symbols</th>
                   </tr>
                 </thead>
@@ -70,6 +71,16 @@ export function OverviewView() {
                         {f.sessions_behind === 0
                           ? "fresh"
                           : `${f.sessions_behind} session${f.sessions_behind === 1 ? "" : "s"}`}
+                      </td>
+                      <td
+                        class={f.overdue_seconds ? "warn" : f.overdue_seconds === 0 ? "ok" : "muted"}
+                        data-testid="freshness-deadline"
+                      >
+                        {f.overdue_seconds === null
+                          ? "no rule"
+                          : f.overdue_seconds === 0
+                            ? "met"
+                            : `overdue ${duration(f.overdue_seconds * 1000)}`}
                       </td>
                       <td class="num">{f.symbols}</td>
                     </tr>

@@ -41,6 +41,9 @@ else await measurePaint(chromiumPath, database);
 
 async function measurePaint(executablePath, dbPath) {
   const { chromium } = await import("playwright-core");
+  // Opened for writing once, so a cache made by an older tickflow is migrated (`ui` only reads).
+  const { openStore } = await import("../dist/store/index.js");
+  await (await openStore(dbPath)).close();
   const ui = spawn(
     process.execPath,
     [join(root, "bin", "tickflow.js"), "ui", "--db", dbPath, "--port", "0"],

@@ -180,6 +180,8 @@ export async function startFaultServer(routes: Record<string, FaultRoute> = {}):
       if (finished) return;
       finished = true;
       inFlight--;
+      // A keep-alive socket carries many requests: a listener left per request would pile up.
+      socket.off("close", done);
     };
     socket.once("close", done);
     req.resume();

@@ -202,6 +202,30 @@ consoleDescribe(
         expect(errors()).toEqual([]);
       }));
 
+    it("the runs list updates live while the tab is seen, and stops polling while it is hidden", () =>
+      withConsole(async ({ page, url, errors }) => {
+        const polls: number[] = [];
+        page.on("request", (r) => {
+          if (r.url().includes("/api/runs/page")) polls.push(Date.now());
+        });
+        await page.goto(`${url}runs`);
+        await page.getByTestId("run-row").first().waitFor();
+        await expect.poll(() => polls.length, { timeout: 5000 }).toBeGreaterThan(1);
+        const setHidden = (hidden: boolean) =>
+          page.evaluate((h) => {
+            Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+            document.dispatchEvent(new Event("visibilitychange"));
+          }, hidden);
+        await setHidden(true);
+        await page.waitForTimeout(2500); // a poll already due may still go out
+        const whileHidden = polls.length;
+        await page.waitForTimeout(3000);
+        expect(polls.length).toBe(whileHidden);
+        await setHidden(false);
+        await expect.poll(() => polls.length, { timeout: 2000 }).toBeGreaterThan(whileHidden);
+        expect(errors()).toEqual([]);
+      }));
+
     it("the chart of a demo symbol draws every bar the database holds for it", () =>
       withConsole(async ({ page, url, errors }) => {
         const { source, symbol } = CHART_SYMBOL;

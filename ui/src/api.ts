@@ -160,14 +160,24 @@ export function useApi<T>(path: string | null, pollMs?: number | null): Loaded<T
       }
       busy = false;
       setLoading(false);
-      if (poll.current) timer = setTimeout(load, poll.current);
+      if (poll.current) timer = setTimeout(pollAgain, poll.current);
     };
+    // A hidden tab does not poll: the next load waits until the tab is seen again.
+    const pollAgain = () => {
+      timer = undefined;
+      if (!document.hidden) void load();
+    };
+    const onVisible = () => {
+      if (!document.hidden && poll.current) wake.current?.();
+    };
+    document.addEventListener("visibilitychange", onVisible);
     wake.current = () => {
       if (!busy && timer === undefined && !ctl.signal.aborted) void load();
     };
     void load();
     return () => {
       ctl.abort();
+      document.removeEventListener("visibilitychange", onVisible);
       wake.current = null;
       if (timer) clearTimeout(timer);
     };

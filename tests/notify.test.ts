@@ -289,10 +289,14 @@ describe("tickflow notify test", () => {
       expect(sent.code).toBe(0);
       expect(sent.stdout).toBe("sent a test message to ops-teams (webhook)\n");
       expect(receiver.requests).toHaveLength(1);
-      expect(receiver.requests[0]!.body).toMatchObject({
-        "@type": "MessageCard",
-        title: "Test message from tickflow",
-      });
+      const card = receiver.requests[0]!.body as {
+        type: string;
+        attachments: { contentType: string; content: { type: string; body: { text: string }[] } }[];
+      };
+      expect(card.type).toBe("message");
+      expect(card.attachments[0]!.contentType).toBe("application/vnd.microsoft.card.adaptive");
+      expect(card.attachments[0]!.content.type).toBe("AdaptiveCard");
+      expect(card.attachments[0]!.content.body[0]!.text).toBe("Test message from tickflow");
 
       receiver.script.push(404);
       const refused = await tickflow(

@@ -37,7 +37,7 @@ const webhookChannel = z
     format: z
       .enum(WEBHOOK_FORMATS)
       .optional()
-      .describe("Body format: json (default), slack (text and blocks) or teams (a MessageCard)."),
+      .describe("Body format: json (default), slack (text and blocks) or teams (an Adaptive Card)."),
     headers: z
       .record(z.string(), z.string().describe("A header value; may contain ${{ env.NAME }}."))
       .optional()
@@ -54,7 +54,7 @@ const slackChannel = z
 
 const teamsChannel = z
   .strictObject({
-    type: z.literal("teams").describe("A Microsoft Teams incoming webhook (a MessageCard)."),
+    type: z.literal("teams").describe("A Microsoft Teams Workflows webhook (an Adaptive Card in a message)."),
     url: secretUrl,
   })
   .describe("A Microsoft Teams incoming webhook.");

@@ -1,6 +1,6 @@
 /**
  * What a message says, and its bodies: the JSON webhook body, Slack's `{text, blocks}`, a Teams
- * MessageCard, an email's subject and text. The facts come from the outbox row (no secrets).
+ * Adaptive Card, an email's subject and text. The facts come from the outbox row (no secrets).
  */
 import type { WebhookFormat } from "./channels-file.js";
 
@@ -139,18 +139,53 @@ function slackBody(f: Facts) {
   };
 }
 
-const COLORS: Record<string, string> = { Recovered: "2EB886", Test: "439FE0", Late: "DAA038" };
+/** The headline's colour in an Adaptive Card (its named colours). */
+const CARD_COLORS: Record<string, string> = { Recovered: "Good", Test: "Accent", Late: "Warning" };
+
+/**
+ * A Teams message: an Adaptive Card in the message envelope that Teams' Workflows webhooks take
+ * (the Office 365 connectors that took MessageCards are retired). Text goes in TextBlocks, which
+ * render a little markdown but no HTML.
+ */
+export function teamsCard(options: {
+  title: string;
+  lines: string[];
+  color?: string;
+  link?: { title: string; url: string };
+}) {
+  return {
+    type: "message",
+    attachments: [
+      {
+        contentType: "application/vnd.microsoft.card.adaptive",
+        contentUrl: null,
+        content: {
+          $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+          type: "AdaptiveCard",
+          version: "1.4",
+          body: [
+            {
+              type: "TextBlock",
+              text: options.title,
+              weight: "Bolder",
+              size: "Medium",
+              wrap: true,
+              ...(options.color ? { color: options.color } : {}),
+            },
+            ...options.lines.map((text) => ({ type: "TextBlock", text, wrap: true })),
+          ],
+          ...(options.link ? { actions: [{ type: "Action.OpenUrl", ...options.link }] } : {}),
+        },
+      },
+    ],
+  };
+}
 
 function teamsBody(f: Facts) {
-  return {
-    "@type": "MessageCard",
-    "@context": "https://schema.org/extensions",
-    summary: headline(f),
-    themeColor: COLORS[f.event] ?? "D00000",
+  return teamsCard({
     title: headline(f),
-    text: detailLines(f)
-      .filter((l) => !l.startsWith("Run: "))
-      .join("<br>"),
-    potentialAction: [{ "@type": "OpenUri", name: "Open the run", targets: [{ os: "default", uri: f.url }] }],
-  };
+    lines: detailLines(f).filter((l) => !l.startsWith("Run: ")),
+    color: CARD_COLORS[f.event] ?? "Attention",
+    link: { title: "Open the run", url: f.url },
+  });
 }

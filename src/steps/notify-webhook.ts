@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { postWebhook } from "../notify/deliver.js";
+import { teamsCard } from "../notify/message.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import { realSleep } from "../sources/http/rate-limiter.js";
 
@@ -14,13 +15,10 @@ export function stepWebhookBody(
       text: message,
       blocks: [{ type: "section", text: { type: "mrkdwn", text: message.slice(0, 3000) } }],
     };
-  if (format === "teams")
-    return {
-      "@type": "MessageCard",
-      "@context": "https://schema.org/extensions",
-      summary: message.split("\n")[0]!.slice(0, 150),
-      text: message,
-    };
+  if (format === "teams") {
+    const [title = "", ...lines] = message.split("\n");
+    return teamsCard({ title, lines: lines.filter((l) => l.trim() !== "") });
+  }
   return body ?? { text: message };
 }
 
@@ -33,7 +31,7 @@ export const notifyWebhook = defineStep({
       .enum(["json", "slack", "teams"])
       .default("json")
       .describe(
-        "Body format: json (`body`, or {text: message}), slack ({text, blocks}) or teams (a MessageCard). Default json.",
+        "Body format: json (`body`, or {text: message}), slack ({text, blocks}) or teams (an Adaptive Card, as Teams' Workflows webhooks take). Default json.",
       ),
     message: z
       .string()

@@ -116,6 +116,8 @@ export async function retentionParts(
         child("task_runs"),
         child("state_transitions"),
         child("run_logs"),
+        // A run's notifications (delivered or given up long before: delivery gives up within hours).
+        child("notify_outbox"),
         {
           table: "runs",
           relation: "runs",

@@ -80,7 +80,9 @@ async function insertRun(id: string, state: string, ageDays: number): Promise<vo
     INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt)
     SELECT '${id}', CASE WHEN i > 0 THEN 't' || i END, TIMESTAMPTZ '${created}', i, 'Running', 1 FROM range(3) r(i);
     INSERT INTO run_logs (run_id, task_id, ts, seq, level, message)
-    SELECT '${id}', 't0', TIMESTAMPTZ '${created}' + INTERVAL (i) MINUTE, i, 'info', 'line ' || i FROM range(4) r(i);`);
+    SELECT '${id}', 't0', TIMESTAMPTZ '${created}' + INTERVAL (i) MINUTE, i, 'info', 'line ' || i FROM range(4) r(i);
+    INSERT INTO notify_outbox (key, event, channel, run_id, facts, created_at, next_attempt_at, attempts, delivered_at)
+    VALUES ('${id}:${state}:ops', '${state}', 'ops', '${id}', '{}', TIMESTAMPTZ '${created}', TIMESTAMPTZ '${created}', 1, TIMESTAMPTZ '${created}');`);
 }
 
 async function runIds(): Promise<string[]> {
@@ -178,9 +180,16 @@ describe("cleanup.retention", () => {
     const out = await promise;
     const dueBars = await count("SELECT * FROM bars_daily WHERE date < DATE '2019-01-02'");
     expect(out).toEqual({
-      deleted: dueBars + 1 + 2 + 3 + 4,
+      deleted: dueBars + 1 + 2 + 3 + 4 + 1,
       archived: 0,
-      tables: { bars_daily: dueBars, task_runs: 2, state_transitions: 3, run_logs: 4, runs: 1 },
+      tables: {
+        bars_daily: dueBars,
+        task_runs: 2,
+        state_transitions: 3,
+        run_logs: 4,
+        notify_outbox: 1,
+        runs: 1,
+      },
       files: [],
     });
     expect(
@@ -194,7 +203,7 @@ describe("cleanup.retention", () => {
         /^bars_daily: would delete \d+ bars_daily rows dated before 2019-01-02 \(dry run, would archive to /,
       ),
       expect.stringMatching(
-        /^runs: would delete 2 task_runs, 3 state_transitions, 4 run_logs, 1 runs rows before /,
+        /^runs: would delete 2 task_runs, 3 state_transitions, 4 run_logs, 1 notify_outbox, 1 runs rows before /,
       ),
     ]);
   });
@@ -231,19 +240,21 @@ describe("cleanup.retention", () => {
       tasks: await count(`SELECT * FROM task_runs WHERE run_id IN (${inList})`),
       transitions: await count(`SELECT * FROM state_transitions WHERE run_id IN (${inList})`),
       logs: await count(`SELECT * FROM run_logs WHERE run_id IN (${inList})`),
+      messages: await count(`SELECT * FROM notify_outbox WHERE run_id IN (${inList})`),
     });
-    expect(await snapshot()).toEqual({ runs: 4, tasks: 8, transitions: 12, logs: 16 });
+    expect(await snapshot()).toEqual({ runs: 4, tasks: 8, transitions: 12, logs: 16, messages: 4 });
     await store.db.run(`CREATE TABLE runs_before AS SELECT * FROM runs WHERE id IN (${inList});
       CREATE TABLE logs_before AS SELECT * FROM run_logs WHERE run_id IN (${inList})`);
 
     const out = await run({ rules: [{ table: "runs", older_than: "90d", archive: "archive/history" }] })
       .promise;
     expect(out).toMatchObject({
-      deleted: 4 + 8 + 12 + 16,
-      archived: 4 + 8 + 12 + 16,
-      tables: { runs: 4, task_runs: 8, state_transitions: 12, run_logs: 16 },
+      deleted: 4 + 8 + 12 + 16 + 4,
+      archived: 4 + 8 + 12 + 16 + 4,
+      tables: { runs: 4, task_runs: 8, state_transitions: 12, run_logs: 16, notify_outbox: 4 },
     });
-    expect(await snapshot()).toEqual({ runs: 0, tasks: 0, transitions: 0, logs: 0 });
+    expect(await snapshot()).toEqual({ runs: 0, tasks: 0, transitions: 0, logs: 0, messages: 0 });
+    expect(await count("SELECT * FROM notify_outbox")).toBe(6);
     expect(await runIds()).toEqual([
       "old-Cancelling",
       "old-Late",
@@ -256,7 +267,13 @@ describe("cleanup.retention", () => {
     expect(await count("SELECT * FROM run_logs")).toBe(24);
     // One subfolder per table, partitioned by the year the run was created.
     const folder = join(dir, "archive", "history");
-    expect(readdirSync(folder).sort()).toEqual(["run_logs", "runs", "state_transitions", "task_runs"]);
+    expect(readdirSync(folder).sort()).toEqual([
+      "notify_outbox",
+      "run_logs",
+      "runs",
+      "state_transitions",
+      "task_runs",
+    ]);
     expect(
       await difference(
         "SELECT * FROM runs_before",

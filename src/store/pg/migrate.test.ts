@@ -4,11 +4,13 @@
  * DuckDB's; and the connection errors users meet, each one line naming the database, never the
  * password.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, PASSWORD_ROLE, pgDescribe } from "../../../tests/helpers/postgres.js";
 import { SchemaTooNewError } from "../migrate.js";
 import { LATEST_VERSION } from "../migrations.js";
-import { tempStore } from "../testing.js";
+import { tempDir, tempStore } from "../testing.js";
 import { pgInfo } from "./info.js";
 import { migratePg, pgSchemaVersion } from "./migrate.js";
 import { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
@@ -175,6 +177,25 @@ pgDescribe("PostgreSQL migrations", (server) => {
         env: { PGPASSWORD: PASSWORD },
       });
       await right.close();
+      // ~/.pgpass (here PGPASSFILE), read when the server asks.
+      const { dir, cleanup } = tempDir();
+      try {
+        const file = join(dir, "pgpass");
+        writeFileSync(file, `${host}:${port}:*:${PASSWORD_ROLE}:${PASSWORD}\n`, { mode: 0o600 });
+        const viaFile = await openPgPool(`postgresql://${PASSWORD_ROLE}@${host}:${port}/postgres`, {
+          env: { PGPASSFILE: file },
+        });
+        await viaFile.close();
+        writeFileSync(file, `*:*:*:${PASSWORD_ROLE}:${secret}\n`, { mode: 0o600 });
+        const wrongFile = await failure(
+          openPgPool(`postgresql://${PASSWORD_ROLE}@${host}:${port}/postgres`, { env: { PGPASSFILE: file } }),
+        );
+        expect(wrongFile.message).toMatch(
+          new RegExp(`failed for user ${PASSWORD_ROLE} \\(the password from ${file}\\)$`),
+        );
+      } finally {
+        cleanup();
+      }
     });
 
     it("a port nobody listens on; a database that does not exist", async () => {

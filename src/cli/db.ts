@@ -1,6 +1,8 @@
 import { loadSettings } from "../config/settings.js";
 import { LATEST_VERSION, openStore, type Store, StoreError } from "../store/index.js";
-import { duckdbInfo } from "../store/info.js";
+import { type DuckDbInfo, duckdbInfo } from "../store/info.js";
+import type { PgInfo } from "../store/pg/info.js";
+import type { PgStore } from "../store/pg/pool.js";
 import { isPostgresUrl, maskDatabaseUrl } from "../store/pg/url.js";
 import { checkDbFlag } from "./control.js";
 import { ReportedFailure } from "./output.js";
@@ -82,25 +84,25 @@ function fail(err: unknown, location: string, verb: string): never {
   throw new ReportedFailure();
 }
 
+/** Runs `work` over a pool of one connection on the PostgreSQL database `url`, closed afterwards. */
+async function withPgStore<T>(url: string, work: (store: PgStore) => Promise<T>): Promise<T> {
+  const { openPgPool } = await import("../store/pg/pool.js");
+  const store = await openPgPool(url, { max: 1 });
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /** `tickflow db info`: the backend, its version, the schema version, the database. */
 export async function dbInfoCommand(opts: { json?: boolean; db?: string }): Promise<number> {
   const location = databaseLocation(opts.db);
-  let info: {
-    backend: "duckdb" | "postgresql";
-    serverVersion: string;
-    schemaVersion: number;
-    latestVersion: number;
-    location: string;
-  };
+  let info: DuckDbInfo | PgInfo;
   try {
     if (isPostgresUrl(location)) {
-      const { openPgPool, pgInfo } = await import("../store/pg/index.js");
-      const store = await openPgPool(location, { max: 1 });
-      try {
-        info = await pgInfo(store);
-      } finally {
-        await store.close();
-      }
+      const { pgInfo } = await import("../store/pg/info.js");
+      info = await withPgStore(location, pgInfo);
     } else info = await duckdbInfo(location);
   } catch (err) {
     fail(err, location, "read");
@@ -151,14 +153,12 @@ export async function dbMigrateCommand(opts: { json?: boolean; db?: string }): P
   };
   try {
     if (isPostgresUrl(location)) {
-      const { openPgPool, migratePg } = await import("../store/pg/index.js");
-      const store = await openPgPool(location, { max: 1 });
-      try {
-        const done = await migratePg(store.pool);
-        result = { backend: "postgresql", ...done, database: store.display };
-      } finally {
-        await store.close();
-      }
+      const { migratePg } = await import("../store/pg/migrate.js");
+      result = await withPgStore(location, async (store) => ({
+        backend: "postgresql" as const,
+        ...(await migratePg(store.pool)),
+        database: store.display,
+      }));
     } else {
       const store = await openStore(location);
       try {

@@ -19,15 +19,28 @@
  * - Authentication: trust on 127.0.0.1, except the role `PASSWORD_ROLE` (password `PASSWORD`), which
  *   must give its password (scram-sha-256): the tests of a wrong password use it.
  * - The server is tuned for speed, not durability (fsync off). It is stopped (`pg_ctl stop -m
- *   immediate`) after the file's tests, and also when the test process exits or is interrupted.
+ *   immediate`) after the file's tests, and also when the test process exits; a server whose test
+ *   process was killed outright is stopped by the next start (each folder records its owner's PID).
+ * - Password tests need this file's own server (`PG_EXTERNAL` false): the role exists only there.
  */
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, it } from "vitest";
+
+/** The tests use TICKFLOW_TEST_PG_URL's server, whose authentication they do not control. */
+export const PG_EXTERNAL = Boolean(process.env.TICKFLOW_TEST_PG_URL);
 
 /** A role that must give its password (the others are trusted), and that password. */
 export const PASSWORD_ROLE = "tickflow_pw";
@@ -90,11 +103,49 @@ function runPg(bin: string, name: string, args: string[]): void {
     );
 }
 
+/** Whether the process `pid` lives. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Servers left behind by test processes that died without their exit handler (SIGKILL, a crash):
+ * each folder records its test process's PID (`owner`); a folder whose owner is gone is stopped
+ * (`pg_ctl stop -m immediate`) and removed.
+ */
+function sweepOrphans(bin: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith("tickflow-pg-")) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, "owner"), "utf8"));
+    } catch {
+      continue; // being made, or not ours
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
+    try {
+      if (existsSync(join(dir, "data", "postmaster.pid")))
+        runPg(bin, "pg_ctl", ["stop", "-D", join(dir, "data"), "-m", "immediate", "-w"]);
+    } catch {
+      // not running
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Starts a cluster in a fresh temporary folder (about a second). */
 export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PgServer> {
   const bin = findPostgresBin(env);
   if (!bin) throw new Error("no PostgreSQL binaries");
+  sweepOrphans(bin);
   const dir = mkdtempSync(join(tmpdir(), "tickflow-pg-"));
+  writeFileSync(join(dir, "owner"), String(process.pid));
   const data = join(dir, "data");
   if (process.getuid?.() === 0) {
     const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());

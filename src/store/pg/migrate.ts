@@ -5,7 +5,7 @@
  * turns: the second finds the work done. A database newer than the code is refused.
  */
 import type pg from "pg";
-import { type MigrateResult, SchemaTooNewError } from "../migrate.js";
+import { type MigrateResult, migrationFailed, pendingMigrations } from "../migrate.js";
 import type { Migration } from "../migrations.js";
 import { PG_MIGRATIONS } from "./migrations.js";
 
@@ -35,7 +35,7 @@ export async function pgSchemaVersion(db: Queryable): Promise<number> {
  * Brings the database's schema up to date (a no-op when it is). One connection of `pool` holds the
  * advisory lock for the whole of it, and lets go of it whatever happens.
  *
- * @throws SchemaTooNewError for a database written by a newer tickflow.
+ * @throws SchemaTooNewError (from `pendingMigrations`) for a database written by a newer tickflow.
  * @throws Error `migration N (name) failed: ...` (that migration rolled back; the earlier ones stay).
  */
 export async function migratePg(
@@ -48,9 +48,7 @@ export async function migratePg(
     try {
       await client.query(CREATE_MIGRATIONS_TABLE);
       const from = await pgSchemaVersion(client);
-      const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-      if (from > latest) throw new SchemaTooNewError(from, latest);
-      const pending = [...migrations].filter((m) => m.version > from).sort((a, b) => a.version - b.version);
+      const { latest, pending } = pendingMigrations(migrations, from);
       for (const migration of pending) {
         await client.query("BEGIN");
         try {
@@ -62,10 +60,7 @@ export async function migratePg(
           await client.query("COMMIT");
         } catch (err) {
           await client.query("ROLLBACK").catch(() => {});
-          const message = err instanceof Error ? err.message : String(err);
-          throw new Error(`migration ${migration.version} (${migration.name}) failed: ${message}`, {
-            cause: err,
-          });
+          throw migrationFailed(migration, err);
         }
       }
       return { from, to: Math.max(from, latest), applied: pending };

@@ -43,7 +43,7 @@ describe("a URL as the database", () => {
       });
       expect(r.code, args.join(" ")).toBe(2);
       const said =
-        "invalid environment:\n  TICKFLOW_DB: PostgreSQL is not supported by this build yet (postgresql://...): use a DuckDB file path";
+        "invalid environment:\n  TICKFLOW_DB: PostgreSQL (postgresql://...) works only with `tickflow db info` and `tickflow db migrate` so far, not yet with this command: use a DuckDB file path";
       // The daemon's start-up errors are log lines like the rest of its output (JSON off a TTY).
       if (args[0] === "daemon")
         expect(JSON.parse(r.stderr)).toMatchObject({ level: "error", msg: `cannot start: ${said}` });
@@ -62,7 +62,7 @@ describe("a URL as the database", () => {
       const r = await tickflowHere([...args, "--db", "postgres://bob:s3cret@h/tf?sslmode=require"], { cwd });
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toBe(
-        "tickflow: --db: PostgreSQL is not supported by this build yet (postgres://...): use a DuckDB file path\n",
+        "tickflow: --db: PostgreSQL (postgres://...) works only with `tickflow db info` and `tickflow db migrate` so far, not yet with this command: use a DuckDB file path\n",
       );
     }
     const s3 = await tickflowHere(["runs", "ls", "--db", "s3://bucket/t.duckdb"], { cwd });

@@ -330,6 +330,30 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
       },
     );
 
+  const dbVerb = program
+    .command("db")
+    .description("the database itself: info, migrate (DuckDB or PostgreSQL)");
+  const DB_OR_URL =
+    "database file or postgresql:// URL (default: $TICKFLOW_DB or ./tickflow.duckdb; password from PGPASSWORD or ~/.pgpass)";
+  dbVerb
+    .command("info")
+    .description("which backend (duckdb or postgresql), its version, and the schema version")
+    .option("--json", "machine-readable output")
+    .option("--db <path-or-url>", DB_OR_URL)
+    .action(async (opts: { json?: boolean; db?: string }) => {
+      const { dbInfoCommand } = await import("./db.js");
+      done(await dbInfoCommand(opts));
+    });
+  dbVerb
+    .command("migrate")
+    .description("bring the database's schema up to date (creating a DuckDB file that does not exist)")
+    .option("--json", "machine-readable output")
+    .option("--db <path-or-url>", DB_OR_URL)
+    .action(async (opts: { json?: boolean; db?: string }) => {
+      const { dbMigrateCommand } = await import("./db.js");
+      done(await dbMigrateCommand(opts));
+    });
+
   program
     .command("steps")
     .description("list the built-in step types with their parameters and outputs")

@@ -36,9 +36,7 @@ export async function migrate(
 ): Promise<MigrateResult> {
   await db.run(CREATE_MIGRATIONS_TABLE);
   const from = await schemaVersion(db);
-  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  if (from > latest) throw new SchemaTooNewError(from, latest);
-  const pending = [...migrations].filter((m) => m.version > from).sort((a, b) => a.version - b.version);
+  const { latest, pending } = pendingMigrations(migrations, from);
   for (const migration of pending) {
     await db.run("BEGIN TRANSACTION");
     try {
@@ -53,13 +51,30 @@ export async function migrate(
       await db.run("COMMIT");
     } catch (err) {
       await db.run("ROLLBACK").catch(() => {});
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Error(`migration ${migration.version} (${migration.name}) failed: ${message}`, {
-        cause: err,
-      });
+      throw migrationFailed(migration, err);
     }
   }
   return { from, to: Math.max(from, latest), applied: pending };
+}
+
+/**
+ * The migrations a database at schema `from` lacks, in order (both backends).
+ * @throws SchemaTooNewError when `from` is newer than every migration.
+ */
+export function pendingMigrations(
+  migrations: readonly Migration[],
+  from: number,
+): { latest: number; pending: Migration[] } {
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (from > latest) throw new SchemaTooNewError(from, latest);
+  const pending = [...migrations].filter((m) => m.version > from).sort((a, b) => a.version - b.version);
+  return { latest, pending };
+}
+
+/** `migration N (name) failed: why` (both backends). */
+export function migrationFailed(migration: Migration, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`migration ${migration.version} (${migration.name}) failed: ${message}`, { cause: err });
 }
 
 /** The database was written by a newer tickflow. */

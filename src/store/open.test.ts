@@ -249,7 +249,7 @@ describe("openStore", () => {
         const error = await openStore(url).catch((err: unknown) => err);
         expect(error).toBeInstanceOf(StoreError);
         expect((error as Error).message).toMatch(
-          /^PostgreSQL is not supported by this build yet \(postgres(ql)?:\/\/\.\.\.\): use a DuckDB file path$/,
+          /^PostgreSQL \(postgres(ql)?:\/\/\.\.\.\) works only with `tickflow db info` and `tickflow db migrate` so far, not yet with this command: use a DuckDB file path$/,
         );
         expect(`${(error as Error).message} ${(error as StoreError).path}`).not.toContain("s3cret");
       }

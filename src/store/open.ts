@@ -4,7 +4,7 @@ import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { crashRuns } from "./crash-runs.js";
 import { fileInTheWay, openError, StoreError, unsupportedDatabaseUrl } from "./errors.js";
 import { runsWithoutHolder } from "./leases.js";
-import { LATEST_VERSION, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
+import { LATEST_VERSION, type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 
 /** An open database: the DuckDB instance, its main connection, and a way to let go of the file. */
 export interface Store {
@@ -32,6 +32,8 @@ export interface Store {
    * daemon's crash).
    */
   readonly crashedAtOpen: readonly string[];
+  /** What opening for writing migrated (`from` = `to`, nothing applied, when it was up to date). */
+  readonly migrated?: MigrateResult;
   /** Closes every connection and the instance, releasing the file lock. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -140,9 +142,10 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     const db = await instance.connect();
     connections.push(db);
     let crashedAtOpen: string[] = [];
+    let migrated: MigrateResult | undefined;
     if (readOnly) await checkSchema(db, absolute);
     else {
-      await applyMigrations(db, absolute);
+      migrated = await applyMigrations(db, absolute);
       const now = new Date();
       crashedAtOpen = await crashRuns(
         db,
@@ -168,6 +171,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
         connection.closeSync();
       },
       crashedAtOpen,
+      ...(migrated ? { migrated } : {}),
       markBusy(connection, isBusy) {
         if (isBusy) busy.add(connection);
         else busy.delete(connection);
@@ -191,9 +195,9 @@ function mkdirReason(path: string, err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function applyMigrations(db: DuckDBConnection, path: string): Promise<void> {
+async function applyMigrations(db: DuckDBConnection, path: string): Promise<MigrateResult> {
   try {
-    await migrate(db);
+    return await migrate(db);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new StoreError(`cannot open database ${path}: ${reason}`, path, { cause: err });

@@ -1,12 +1,12 @@
 /**
  * The console's build: `vite build --config ui/vite.config.ts` writes `dist/console/` (index.html and
  * hashed assets), which the daemon serves at `/`. `vite --config ui/vite.config.ts` is the dev
- * server; it proxies `/api` to a running daemon (TICKFLOW_API_URL, default http://127.0.0.1:4200)
- * and, while the daemon lacks a console route, answers it from `dev-shim.ts` (dev and preview only).
+ * server; it proxies `/api` to a running daemon (TICKFLOW_API_URL, default http://127.0.0.1:4200).
+ * `vite preview` sends the daemon's Content-Security-Policy, to catch violations before the daemon
+ * serves the build.
  */
 import { fileURLToPath } from "node:url";
-import { defineConfig, type ProxyOptions } from "vite";
-import { devShim } from "./dev-shim.ts";
+import { defineConfig, type Plugin, type ProxyOptions } from "vite";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const api = process.env.TICKFLOW_API_URL ?? "http://127.0.0.1:4200";
@@ -22,6 +22,16 @@ const proxy: ProxyOptions = {
   configure: (server) => {
     server.on("proxyReq", (req) => {
       if (req.getHeader("origin") !== undefined) req.setHeader("origin", new URL(api).origin);
+    });
+  },
+};
+
+const previewCsp: Plugin = {
+  name: "tickflow-preview-csp",
+  configurePreviewServer(server) {
+    server.middlewares.use((_req, res, next) => {
+      res.setHeader("Content-Security-Policy", "default-src 'self'");
+      next();
     });
   },
 };
@@ -42,7 +52,7 @@ export default defineConfig({
     reportCompressedSize: true,
     chunkSizeWarningLimit: 300,
   },
-  plugins: [devShim(api)],
+  plugins: [previewCsp],
   server: { proxy: { "/api": proxy } },
   preview: { proxy: { "/api": proxy } },
 });

@@ -39,6 +39,11 @@ consoleDescribe(
         await pageRunState(page, "Cancelled");
         const run = await apiRunState(id, "Cancelled");
         expect(run.tasks.map((t) => t.state)).toEqual(["Cancelled"]);
+        // The deployments file's rule announced it: the page shows the message and its delivery
+        // (the channel's URL variable is not set here, so the attempt records why it failed).
+        const message = page.getByTestId("notification");
+        await message.first().waitFor();
+        expect(await message.first().textContent()).toMatch(/^Cancelledops-hook/);
         // Cancelled is no failure: no error panel (the tasks' error is only "cancelled").
         expect(await page.getByTestId("run-error").count()).toBe(0);
         // A final run offers Retry instead.

@@ -288,6 +288,10 @@ export function createApi(options: ApiOptions): Hono {
     const run = await control.getRun(runId(c));
     return c.json(await views().pipelineGraph(run.pipeline_file));
   });
+  app.get("/api/runs/:id/notifications", async (c) => {
+    const run = await control.getRun(runId(c));
+    return c.json(await views().runNotifications(run.id));
+  });
   app.get("/api/runs/:id", async (c) => c.json(await control.getRun(runId(c))));
   app.get("/api/runs/:id/transitions", async (c) => c.json(await control.runTransitions(runId(c))));
   app.get("/api/runs/:id/logs", async (c) => {

@@ -106,6 +106,23 @@ export interface RunGraphJson {
   nodes: { id: string; step: string; needs: string[]; for_each: boolean }[];
 }
 
+/**
+ * `GET /api/runs/{id}/notifications`: the messages the deployments file's rules sent about the run
+ * (SPEC section 11), one per event and channel, and how their delivery went. Errors are masked.
+ */
+export interface RunNotificationJson {
+  event: string;
+  channel: string;
+  attempts: number;
+  created_at: string;
+  /** When the next attempt is due (while neither delivered nor failed). */
+  next_attempt_at: string;
+  delivered_at: string | null;
+  /** Given up (a 4xx other than 429, or attempts spent). */
+  failed_at: string | null;
+  last_error: string | null;
+}
+
 /** A parameter declaration of a pipeline (what `Run now`'s form is made from). */
 export interface ParameterDeclarationJson {
   type: "string" | "integer" | "number" | "boolean" | "date" | "array" | "object";

@@ -25,6 +25,7 @@ import type {
   OverviewJson,
   RunGraphJson,
   RunJson,
+  RunNotificationJson,
   RunsPageJson,
   SymbolEventsJson,
   SymbolJson,
@@ -266,6 +267,52 @@ describe("a run's graph", () => {
     expect(missing.json.available).toBe(false);
     expect(missing.json.reason).toMatch(/gone\.yaml/);
     expect((await get("/api/runs/0000000000/graph")).status).toBe(404);
+  });
+});
+
+describe("a run's notifications", () => {
+  it("each message about the run with how its delivery went; none for another run", async () => {
+    const runs = (await get<RunJson[]>("/api/runs?limit=1000")).json;
+    const [first, other] = runs;
+    await store.db.run(
+      `INSERT INTO notify_outbox (key, event, channel, run_id, facts, created_at, next_attempt_at, attempts,
+         last_error, delivered_at, failed_at) VALUES
+       ($id || ':Failed:ops', 'Failed', 'ops', $id, '{}', TIMESTAMPTZ '2025-07-08 21:00:00Z',
+         TIMESTAMPTZ '2025-07-08 21:00:10Z', 2, 'HTTP 500', TIMESTAMPTZ '2025-07-08 21:00:10Z', NULL),
+       ($id || ':Failed:mail', 'Failed', 'mail', $id, '{}', TIMESTAMPTZ '2025-07-08 21:00:00Z',
+         TIMESTAMPTZ '2025-07-08 21:00:00Z', 1, 'HTTP 404', NULL, TIMESTAMPTZ '2025-07-08 21:00:01Z')`,
+      { id: first!.id },
+    );
+    try {
+      const sent = await get<RunNotificationJson[]>(`/api/runs/${first!.id.slice(0, 30)}/notifications`);
+      expect(sent.status).toBe(200);
+      expect(sent.json).toEqual([
+        {
+          event: "Failed",
+          channel: "mail",
+          attempts: 1,
+          created_at: "2025-07-08T21:00:00.000Z",
+          next_attempt_at: "2025-07-08T21:00:00.000Z",
+          delivered_at: null,
+          failed_at: "2025-07-08T21:00:01.000Z",
+          last_error: "HTTP 404",
+        },
+        {
+          event: "Failed",
+          channel: "ops",
+          attempts: 2,
+          created_at: "2025-07-08T21:00:00.000Z",
+          next_attempt_at: "2025-07-08T21:00:10.000Z",
+          delivered_at: "2025-07-08T21:00:10.000Z",
+          failed_at: null,
+          last_error: "HTTP 500",
+        },
+      ]);
+      expect((await get<RunNotificationJson[]>(`/api/runs/${other!.id}/notifications`)).json).toEqual([]);
+      expect((await get("/api/runs/0000000000/notifications")).status).toBe(404);
+    } finally {
+      await store.db.run("DELETE FROM notify_outbox");
+    }
   });
 });
 

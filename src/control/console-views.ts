@@ -10,6 +10,7 @@ import type {
   DeploymentDetailJson,
   OverviewJson,
   RunGraphJson,
+  RunNotificationJson,
   RunsPageJson,
   SymbolEventsJson,
   SymbolJson,
@@ -46,6 +47,8 @@ export interface ConsoleViews {
   runsPage(filter: RunsPageFilter): Promise<RunsPageJson>;
   /** The task graph of a pipeline file as it is now (a run's `pipeline_file`; null: none recorded). */
   pipelineGraph(pipelineFile: string | null): Promise<RunGraphJson>;
+  /** The messages about a run (its id, resolved), oldest first. */
+  runNotifications(runId: string): Promise<RunNotificationJson[]>;
   /** 404 when no deployment has this name. */
   deployment(name: string): Promise<DeploymentDetailJson>;
   /** The pool with its due, waiting runs in claim order (at most 50). 404 for an unknown pool. */

@@ -13,6 +13,7 @@ import type {
   ParameterDeclarationJson,
   RunGraphJson,
   RunJson,
+  RunNotificationJson,
   RunsPageJson,
   WorkPoolJson,
 } from "../api/console-contract.js";
@@ -46,6 +47,7 @@ import {
   type RunKey,
   type RunRow,
   runCountsByState,
+  runNotifications,
   runsPage,
   type Store,
   schedulesOf,
@@ -106,6 +108,17 @@ export class LocalConsoleViews implements ConsoleViews {
       }),
     );
     return { runs: page.rows.map(runJson), next: page.next === null ? null : encodeCursor(page.next, when) };
+  }
+
+  async runNotifications(runId: string): Promise<RunNotificationJson[]> {
+    const rows = await this.read((db) => runNotifications(db, runId));
+    return rows.map((r) => ({
+      ...r,
+      created_at: r.created_at.toISOString(),
+      next_attempt_at: r.next_attempt_at.toISOString(),
+      delivered_at: r.delivered_at?.toISOString() ?? null,
+      failed_at: r.failed_at?.toISOString() ?? null,
+    }));
   }
 
   async pipelineGraph(pipelineFile: string | null): Promise<RunGraphJson> {

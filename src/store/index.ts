@@ -40,7 +40,9 @@ export {
   type OutboxMessage,
   type OutboxRow,
   outboxRows,
+  type RunNotificationRow,
   recordAttempt,
+  runNotifications,
 } from "./notify-outbox.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
 export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";

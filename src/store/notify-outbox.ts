@@ -10,7 +10,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { listValue, VARCHAR } from "@duckdb/node-api";
 import type { RunState } from "./states.js";
-import { timestampTZ } from "./values.js";
+import { asDate, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
 
 /** The events a run entering `state` may announce (Completed: Recovered, and quality errors). */
 const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
@@ -185,6 +185,37 @@ export async function recordAttempt(
       { key, error: outcome.error, retry: timestampTZ(outcome.retryAt) },
     );
   }
+}
+
+/** A run's message to one channel, and how its delivery went. */
+export interface RunNotificationRow {
+  event: string;
+  channel: string;
+  attempts: number;
+  created_at: Date;
+  next_attempt_at: Date;
+  delivered_at: Date | null;
+  failed_at: Date | null;
+  last_error: string | null;
+}
+
+/** The messages about one run, oldest first (a handful: one per event and channel). */
+export async function runNotifications(db: DuckDBConnection, runId: string): Promise<RunNotificationRow[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT event, channel, attempts, created_at, next_attempt_at, delivered_at, failed_at, last_error
+     FROM notify_outbox WHERE run_id = $run_id ORDER BY created_at, key LIMIT 100`,
+    { run_id: runId },
+  );
+  return rowObjects(reader).map((r) => ({
+    event: String(r.event),
+    channel: String(r.channel),
+    attempts: asNumber(r.attempts),
+    created_at: asDate(r.created_at)!,
+    next_attempt_at: asDate(r.next_attempt_at)!,
+    delivered_at: asDate(r.delivered_at),
+    failed_at: asDate(r.failed_at),
+    last_error: asString(r.last_error),
+  }));
 }
 
 /** The outbox as stored (tests, `tickflow query` shows the same). */

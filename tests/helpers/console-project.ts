@@ -79,6 +79,10 @@ tasks:
 `,
   "deployment/tickflow.yaml": `kind: deployments
 work_pools: [work-pools/*.yaml]
+channels:
+  ops-hook: {type: webhook, url: "\${{ env.BROWSER_TEST_HOOK_URL }}"}
+notifications:
+  - {on: [Cancelled], deployments: [waits], to: [ops-hook]}
 deployments:
   - name: greets
     description: Says hello after the close on NYSE sessions

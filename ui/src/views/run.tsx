@@ -3,6 +3,7 @@ import type {
   LogJson,
   RunDetailJson,
   RunGraphJson,
+  RunNotificationJson,
   TaskRunJson,
   TransitionJson,
 } from "../../../src/api/console-contract";
@@ -145,8 +146,64 @@ export function RunView({ id }: { id: string }) {
         <TaskTable tasks={r.tasks} />
       </Section>
 
+      <Notifications id={r.id} live={!isFinal(r.state)} />
+
       <Logs id={r.id} live={!isFinal(r.state)} />
     </div>
+  );
+}
+
+/** What the deployments file's rules sent about the run, and how delivery went (none: no panel). */
+function Notifications({ id, live }: { id: string; live: boolean }) {
+  const [pending, setPending] = useState(true);
+  const sent = useApi<RunNotificationJson[]>(
+    `/api/runs/${seg(id)}/notifications`,
+    live || pending ? 5000 : null,
+  );
+  const rows = sent.data ?? [];
+  useEffect(() => {
+    if (sent.data) setPending(sent.data.some((n) => !n.delivered_at && !n.failed_at));
+  }, [sent.data]);
+  if (rows.length === 0) return null;
+  return (
+    <Section title="Notifications">
+      <table class="grid" data-testid="notifications">
+        <thead>
+          <tr>
+            <th>Event</th>
+            <th>Channel</th>
+            <th>Delivery</th>
+            <th>Attempts</th>
+            <th>Last error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((n) => (
+            <tr key={`${n.event}:${n.channel}`} data-testid="notification">
+              <td>{n.event}</td>
+              <td>{n.channel}</td>
+              <td class={n.delivered_at ? "ok" : n.failed_at ? "warn" : "muted"}>
+                {n.delivered_at ? (
+                  <>
+                    delivered <Time iso={n.delivered_at} />
+                  </>
+                ) : n.failed_at ? (
+                  <>
+                    gave up <Time iso={n.failed_at} />
+                  </>
+                ) : (
+                  <>
+                    next attempt <Time iso={n.next_attempt_at} />
+                  </>
+                )}
+              </td>
+              <td class="num">{n.attempts}</td>
+              <td>{n.last_error ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
   );
 }
 

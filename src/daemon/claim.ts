@@ -4,6 +4,7 @@
  * holding a slot (Pending, Running, Cancelling). A deployment at its own limit either waits
  * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
  */
+import { type ClaimCandidate, type HeldSlots, pickClaims } from "../store/claim-limits.js";
 import {
   CLAIM_ORDER,
   CLAIMABLE_RUNS,
@@ -32,21 +33,12 @@ export interface ClaimedRun {
   scheduledAt: Date;
 }
 
-interface Candidate {
-  id: string;
-  deployment: string | null;
+interface Candidate extends ClaimCandidate {
   pipeline_file: string;
   parameters: string;
   logical_date: string | null;
-  work_pool: string | null;
-  work_queue: string | null;
   scheduled_at: Date;
   priority: number;
-  collision_strategy: string | null;
-  deployment_limit: number | null;
-  pool_limit: number | null;
-  pool_paused: boolean | null;
-  queue_limit: number | null;
 }
 
 const SLOTS = SLOT_RUN_STATES.map((s) => `'${s}'`).join(", ");
@@ -88,34 +80,8 @@ export async function claimRuns(
         `SELECT deployment, work_pool, work_queue, count(*)::INTEGER AS n FROM runs
          WHERE state IN (${SLOTS}) GROUP BY ALL`,
       )
-    ).getRowObjectsJS();
-    const count = new Map<string, number>();
-    const bump = (key: string, n = 1) => count.set(key, (count.get(key) ?? 0) + n);
-    for (const h of held) {
-      const n = Number(h.n);
-      if (h.deployment !== null) bump(`d:${h.deployment}`, n);
-      if (h.work_pool !== null) bump(`p:${h.work_pool}`, n);
-      if (h.work_queue !== null) bump(`q:${h.work_pool}/${h.work_queue}`, n);
-    }
-    const full = (key: string, limit: number | null) =>
-      limit !== null && (count.get(key) ?? 0) >= Number(limit);
-
-    const claimed: Candidate[] = [];
-    const cancelled: string[] = [];
-    for (const c of candidates) {
-      if (claimed.length >= capacity) break;
-      if (c.pool_paused) continue;
-      if (c.work_pool !== null && full(`p:${c.work_pool}`, c.pool_limit)) continue;
-      if (c.work_queue !== null && full(`q:${c.work_pool}/${c.work_queue}`, c.queue_limit)) continue;
-      if (c.deployment !== null && full(`d:${c.deployment}`, c.deployment_limit)) {
-        if (c.collision_strategy === "cancel_new") cancelled.push(c.id);
-        continue;
-      }
-      claimed.push(c);
-      if (c.deployment !== null) bump(`d:${c.deployment}`);
-      if (c.work_pool !== null) bump(`p:${c.work_pool}`);
-      if (c.work_queue !== null) bump(`q:${c.work_pool}/${c.work_queue}`);
-    }
+    ).getRowObjectsJS() as unknown as HeldSlots[];
+    const { claimed, cancelled } = pickClaims(candidates, held, capacity);
 
     const taken = new Set(
       await transitionRuns(

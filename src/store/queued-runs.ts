@@ -9,8 +9,13 @@ import { rowObjects, timestampTZ } from "./values.js";
  * `work_queues q` (on pool and queue), with `$now`: Scheduled or Late, due, of an unpaused
  * deployment. `claimRuns` (src/daemon/claim.ts) and `queuedRunsOf` both filter with it.
  */
-export const CLAIMABLE_RUNS = `r.state IN (${WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ")})
-  AND r.scheduled_at <= $now AND coalesce(d.paused, false) = false`;
+export const CLAIMABLE_RUNS = claimableRuns("$now");
+
+/** `CLAIMABLE_RUNS` with `now` as the placeholder of the instant (PostgreSQL's `$1`, say). */
+export function claimableRuns(now: string): string {
+  return `r.state IN (${WAITING_RUN_STATES.map((s) => `'${s}'`).join(", ")})
+  AND r.scheduled_at <= ${now} AND coalesce(d.paused, false) = false`;
+}
 
 /** The claim order over the same joins: the queue's priority (lower first; no queue last), then when due, then id. */
 export const CLAIM_ORDER = "coalesce(q.priority, 1000000), r.scheduled_at, r.id";

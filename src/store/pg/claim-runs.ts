@@ -1,0 +1,182 @@
+/**
+ * Taking due runs on PostgreSQL, where many daemons and workers claim at once: the twin of the
+ * daemon's `claimRuns` (src/daemon/claim.ts), with the same candidates (`claimableRuns`), order
+ * (`CLAIM_ORDER`) and choice within limits (`pickClaims`).
+ *
+ * Two claimers must never exceed a limit nor take the same run. `FOR UPDATE SKIP LOCKED` alone
+ * keeps them off the same *rows*, but a limit is a count over other rows (the runs holding slots):
+ * two transactions could each count 4 of 5 and each take one. So a claim first takes transaction-
+ * level advisory locks, one per work pool it claims from, then one per limited deployment of its
+ * candidates, each group in name order (every claimer takes locks in the same global order: no
+ * deadlock), and counts the slots only after: under READ COMMITTED each statement sees what the
+ * previous holder committed before its lock went. Advisory rather than `SELECT ... FOR UPDATE` of
+ * `work_pools`/`deployments` rows: no row needs to exist (a run's pool may have no row: no limit,
+ * but its queue or deployment may have one), edits of a deployment (pause, redeploy) do not wait
+ * for claims, and the locks go by themselves at COMMIT or ROLLBACK. The cost: claimers of one pool
+ * take turns (a claim is a few statements), claimers of different pools only meet on a shared
+ * limited deployment. Queues belong to a pool: the pool's lock covers their limits.
+ *
+ * The candidates are then read `FOR UPDATE OF r SKIP LOCKED`: a run whose row another transaction
+ * holds (a cancel in flight) is passed over this time, never waited for; the guarded transition to
+ * Pending re-checks each run's state.
+ */
+import type { ClaimedRun } from "../../daemon/claim.js";
+import { type ClaimCandidate, type HeldSlots, pickClaims } from "../claim-limits.js";
+import { CLAIM_ORDER, claimableRuns } from "../queued-runs.js";
+import { SLOT_RUN_STATES, WAITING_RUN_STATES } from "../states.js";
+import { transitionRunsPg } from "./run-transitions.js";
+import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
+
+export type { ClaimedRun };
+
+export interface ClaimOptions {
+  /** Who takes the runs (`runs.lease_owner`). */
+  owner: string;
+  now: Date;
+  /** The lease of the runs taken runs out then, unless renewed (`renewLeasesPg`). */
+  leaseUntil: Date;
+  /** Most runs to take. */
+  limit: number;
+  /** Only runs of these work pools (a worker's `--pool`); absent: every pool, and runs of none. */
+  pools?: readonly string[];
+  /** Most due runs to look at per claim (default 1000): the claim order's head. */
+  scan?: number;
+}
+
+interface Candidate extends ClaimCandidate {
+  pipeline_file: string;
+  parameters: Record<string, unknown> | null;
+  logical_date: string | null;
+  scheduled_at: Date;
+}
+
+/** Namespaces of the claim's advisory locks (keys: `hashtextextended('tickflow:<kind>:<name>', 0)`). */
+const LOCK_PREFIX = { pool: "tickflow:pool:", deployment: "tickflow:deployment:" } as const;
+
+/**
+ * Takes up to `limit` due runs for `owner`: Pending, leased until `leaseUntil`, a transition row
+ * each; cancels those that a deployment's `cancel_new` refuses. Returns the runs taken, in the
+ * order to start them.
+ */
+export async function claimRunsPg(
+  db: PgDb,
+  options: ClaimOptions,
+): Promise<{ claimed: ClaimedRun[]; cancelled: string[] }> {
+  if (options.limit <= 0) return { claimed: [], cancelled: [] };
+  return withPgTransaction(db, async (tx) => {
+    const pools = [...new Set(options.pools ?? (await duePools(tx, options.now)))].sort();
+    await lockNames(tx, LOCK_PREFIX.pool, pools);
+    const candidates = await lockCandidates(tx, options, pools);
+    if (candidates.length === 0) return { claimed: [], cancelled: [] };
+    const deployments = [
+      ...new Set(candidates.filter((c) => c.deployment_limit !== null).map((c) => c.deployment as string)),
+    ].sort();
+    await lockNames(tx, LOCK_PREFIX.deployment, deployments);
+    const held = await heldSlots(tx, pools, deployments);
+    const { claimed, cancelled } = pickClaims(candidates, held, options.limit);
+    const { now, owner } = options;
+    const taken = new Set(
+      await transitionRunsPg(
+        tx,
+        { ids: claimed.map((c) => c.id) },
+        {
+          to: "Pending",
+          from: WAITING_RUN_STATES,
+          at: now,
+          message: `taken by ${owner}`,
+          set: { lease_owner: owner, lease_expires_at: options.leaseUntil },
+        },
+      ),
+    );
+    const message = "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
+    const refused = await transitionRunsPg(
+      tx,
+      { ids: cancelled },
+      { to: "Cancelled", from: WAITING_RUN_STATES, at: now, message, set: { ended_at: now, error: message } },
+    );
+    return {
+      claimed: claimed
+        .filter((c) => taken.has(c.id))
+        .map((c) => ({
+          id: c.id,
+          deployment: c.deployment,
+          pipelineFile: c.pipeline_file,
+          parameters: c.parameters ?? {},
+          logicalDate: c.logical_date,
+          workPool: c.work_pool,
+          workQueue: c.work_queue,
+          scheduledAt: c.scheduled_at,
+        })),
+      cancelled: refused,
+    };
+  });
+}
+
+/** The work pools that have due runs now. */
+async function duePools(tx: PgTx, now: Date): Promise<string[]> {
+  const result = await pgQuery<{ work_pool: string }>(
+    tx,
+    `SELECT DISTINCT r.work_pool FROM runs r LEFT JOIN deployments d ON d.name = r.deployment
+     WHERE r.work_pool IS NOT NULL AND ${claimableRuns("$1")}`,
+    [now],
+  );
+  return result.rows.map((row) => row.work_pool);
+}
+
+/** Transaction-level advisory locks on `names` (sorted by the caller), one after the other. */
+async function lockNames(tx: PgTx, prefix: string, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  // unnest's rows come in array order: the locks are taken in the order given.
+  await pgQuery(
+    tx,
+    `SELECT count(pg_advisory_xact_lock(hashtextextended($1 || name, 0)))
+     FROM unnest($2::text[]) AS name`,
+    [prefix, [...names]],
+  );
+}
+
+/**
+ * The due runs of `pools` (and of no pool, when the claim is not limited to pools), in claim
+ * order, row-locked; rows another transaction holds are skipped.
+ */
+async function lockCandidates(
+  tx: PgTx,
+  options: ClaimOptions,
+  pools: readonly string[],
+): Promise<Candidate[]> {
+  const scan = Math.max(1, Math.trunc(options.scan ?? 1000));
+  const result = await pgQuery<Candidate>(
+    tx,
+    `SELECT r.id, r.deployment, r.pipeline_file, r.parameters, r.logical_date::text AS logical_date,
+       r.work_pool, r.work_queue, r.scheduled_at, d.collision_strategy,
+       d.concurrency_limit AS deployment_limit, p.concurrency_limit AS pool_limit,
+       p.paused AS pool_paused, q.concurrency_limit AS queue_limit
+     FROM runs r
+     LEFT JOIN deployments d ON d.name = r.deployment
+     LEFT JOIN work_pools p ON p.name = r.work_pool
+     LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
+     WHERE ${claimableRuns("$1")}
+       AND (r.work_pool = ANY($2::text[]) OR (r.work_pool IS NULL AND $3))
+     ORDER BY ${CLAIM_ORDER}
+     LIMIT ${scan}
+     FOR UPDATE OF r SKIP LOCKED`,
+    [options.now, [...pools], options.pools === undefined],
+  );
+  return result.rows;
+}
+
+/** Runs holding a slot of `pools` or `deployments`, counted by (deployment, pool, queue). */
+async function heldSlots(
+  tx: PgTx,
+  pools: readonly string[],
+  deployments: readonly string[],
+): Promise<HeldSlots[]> {
+  const result = await pgQuery<HeldSlots>(
+    tx,
+    `SELECT deployment, work_pool, work_queue, count(*)::integer AS n FROM runs
+     WHERE state = ANY($1::text[]) AND (work_pool = ANY($2::text[]) OR deployment = ANY($3::text[]))
+     GROUP BY deployment, work_pool, work_queue`,
+    [[...SLOT_RUN_STATES], [...pools], [...deployments]],
+  );
+  return result.rows;
+}

@@ -4,7 +4,15 @@
  * holding a slot (Pending, Running, Cancelling). A deployment at its own limit either waits
  * (`enqueue`) or has the new run cancelled (`cancel_new`). A taken run is `Pending` under a lease.
  */
-import { type ClaimCandidate, type HeldSlots, pickClaims } from "../store/claim-limits.js";
+import {
+  type ClaimedRun,
+  type ClaimRow,
+  claimedRun,
+  type HeldSlots,
+  pickClaims,
+  refusedTransition,
+  takenTransition,
+} from "../store/claim-limits.js";
 import {
   CLAIM_ORDER,
   CLAIMABLE_RUNS,
@@ -15,29 +23,14 @@ import {
   SLOT_RUN_STATES,
   timestampTZ,
   transitionRuns,
-  WAITING_RUN_STATES,
   withTransaction,
 } from "../store/index.js";
 
+export type { ClaimedRun };
 export { renewLeases };
 
-export interface ClaimedRun {
-  id: string;
-  deployment: string | null;
-  pipelineFile: string;
-  parameters: Record<string, unknown>;
-  logicalDate: string | null;
-  workPool: string | null;
-  workQueue: string | null;
-  /** When it was due (its start delay is measured from it). */
-  scheduledAt: Date;
-}
-
-interface Candidate extends ClaimCandidate {
-  pipeline_file: string;
+interface Candidate extends ClaimRow {
   parameters: string;
-  logical_date: string | null;
-  scheduled_at: Date;
   priority: number;
 }
 
@@ -87,40 +80,14 @@ export async function claimRuns(
       await transitionRuns(
         tx,
         { ids: claimed.map((c) => c.id) },
-        {
-          to: "Pending",
-          from: WAITING_RUN_STATES,
-          at: now,
-          message: `taken by ${owner}`,
-          set: { lease_owner: owner, lease_expires_at: new Date(now.getTime() + leaseMs) },
-        },
+        takenTransition(owner, now, new Date(now.getTime() + leaseMs)),
       ),
     );
-    const message = "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
-    const refused = await transitionRuns(
-      tx,
-      { ids: cancelled },
-      {
-        to: "Cancelled",
-        from: WAITING_RUN_STATES,
-        at: now,
-        message,
-        set: { ended_at: now, error: message },
-      },
-    );
+    const refused = await transitionRuns(tx, { ids: cancelled }, refusedTransition(now));
     return {
       claimed: claimed
         .filter((c) => taken.has(c.id))
-        .map((c) => ({
-          id: c.id,
-          deployment: c.deployment,
-          pipelineFile: c.pipeline_file,
-          parameters: JSON.parse(c.parameters ?? "{}") as Record<string, unknown>,
-          logicalDate: c.logical_date,
-          workPool: c.work_pool,
-          workQueue: c.work_queue,
-          scheduledAt: new Date(c.scheduled_at),
-        })),
+        .map((c) => claimedRun(c, JSON.parse(c.parameters ?? "{}") as Record<string, unknown>)),
       cancelled: refused,
     };
   });

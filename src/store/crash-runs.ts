@@ -4,10 +4,20 @@
  */
 import { listValue } from "@duckdb/node-api";
 import type { Connection } from "./connection-lock.js";
-import { transitionRuns } from "./run-transitions.js";
+import { type RunTransition, transitionRuns } from "./run-transitions.js";
 import { taskStatesInto } from "./states.js";
 import { withTransaction } from "./transaction.js";
 import { timestampTZ } from "./values.js";
+
+/** The change of a crashed run (both backends): ended with `message` as its error, its lease (slot) let go. */
+export function crashedTransition(at: Date, message: string): RunTransition {
+  return {
+    to: "Crashed",
+    at,
+    message,
+    set: { ended_at: at, error: message, lease_owner: null, lease_expires_at: null },
+  };
+}
 
 /** Returns the ids of the runs marked Crashed (those that had not ended meanwhile). */
 export async function crashRuns(
@@ -21,16 +31,7 @@ export async function crashRuns(
     on,
     async (tx) => {
       const db = tx.db;
-      const crashed = await transitionRuns(
-        tx,
-        { ids },
-        {
-          to: "Crashed",
-          at,
-          message,
-          set: { ended_at: at, error: message, lease_owner: null, lease_expires_at: null },
-        },
-      );
+      const crashed = await transitionRuns(tx, { ids }, crashedTransition(at, message));
       if (crashed.length === 0) return crashed;
       const values = {
         ids: listValue(crashed),

@@ -31,7 +31,8 @@ export interface NewRun {
   lease_owner?: string | null;
 }
 
-const TEXT_COLUMNS = [
+/** The text columns of a new run (`parameters` as JSON text), then its instants: both backends bind them per column. */
+export const TEXT_COLUMNS = [
   "id",
   "pipeline",
   "deployment",
@@ -44,7 +45,7 @@ const TEXT_COLUMNS = [
   "work_queue",
   "lease_owner",
 ] as const;
-const TIME_COLUMNS = ["scheduled_at", "started_at"] as const;
+export const TIME_COLUMNS = ["scheduled_at", "started_at"] as const;
 
 /**
  * Inserts the runs whose id is not taken yet, recording their first transition with `message`.
@@ -58,20 +59,12 @@ export async function createRuns(
   message: string,
 ): Promise<string[]> {
   if (runs.length === 0) return [];
-  for (const run of runs) {
-    if (!(INITIAL_RUN_STATES as readonly string[]).includes(run.state)) {
-      throw new Error(`a run cannot be created ${run.state}`);
-    }
-  }
-  const text = (run: NewRun, column: (typeof TEXT_COLUMNS)[number]): string | null => {
-    if (column === "parameters") return JSON.stringify(run.parameters ?? {});
-    return run[column] ?? null;
-  };
+  checkInitialStates(runs);
   if (runs.length === 1) return createRun(on, runs[0]!, at, message);
   const values: Record<string, DuckDBValue> = { at: timestampTZ(at) };
   const types: Record<string, DuckDBType> = { at: TIMESTAMPTZ };
   for (const c of TEXT_COLUMNS) {
-    values[c] = listValue(runs.map((run) => text(run, c)));
+    values[c] = listValue(runs.map((run) => runText(run, c)));
     types[c] = LIST(VARCHAR);
   }
   for (const c of TIME_COLUMNS) {
@@ -105,6 +98,21 @@ export async function createRuns(
     const inserted = new Set([...made.values()].flat());
     return [...new Set(runs.map((run) => run.id))].filter((id) => inserted.has(id));
   });
+}
+
+/** A new run's value of a text column: `parameters` as JSON. */
+export function runText(run: NewRun, column: (typeof TEXT_COLUMNS)[number]): string | null {
+  if (column === "parameters") return JSON.stringify(run.parameters ?? {});
+  return run[column] ?? null;
+}
+
+/** Refuses runs to be created in a state other than `INITIAL_RUN_STATES` (both backends). */
+export function checkInitialStates(runs: readonly NewRun[]): void {
+  for (const run of runs) {
+    if (!(INITIAL_RUN_STATES as readonly string[]).includes(run.state)) {
+      throw new Error(`a run cannot be created ${run.state}`);
+    }
+  }
 }
 
 /**

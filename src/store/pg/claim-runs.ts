@@ -20,10 +20,17 @@
  * holds (a cancel in flight) is passed over this time, never waited for; the guarded transition to
  * Pending re-checks each run's state.
  */
-import type { ClaimedRun } from "../../daemon/claim.js";
-import { type ClaimCandidate, type HeldSlots, pickClaims } from "../claim-limits.js";
+import {
+  type ClaimedRun,
+  type ClaimRow,
+  claimedRun,
+  type HeldSlots,
+  pickClaims,
+  refusedTransition,
+  takenTransition,
+} from "../claim-limits.js";
 import { CLAIM_ORDER, claimableRuns } from "../queued-runs.js";
-import { SLOT_RUN_STATES, WAITING_RUN_STATES } from "../states.js";
+import { SLOT_RUN_STATES } from "../states.js";
 import { transitionRunsPg } from "./run-transitions.js";
 import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
@@ -43,11 +50,8 @@ export interface ClaimOptions {
   scan?: number;
 }
 
-interface Candidate extends ClaimCandidate {
-  pipeline_file: string;
+interface Candidate extends ClaimRow {
   parameters: Record<string, unknown> | null;
-  logical_date: string | null;
-  scheduled_at: Date;
 }
 
 /** Namespaces of the claim's advisory locks (keys: `hashtextextended('tickflow:<kind>:<name>', 0)`). */
@@ -79,34 +83,12 @@ export async function claimRunsPg(
       await transitionRunsPg(
         tx,
         { ids: claimed.map((c) => c.id) },
-        {
-          to: "Pending",
-          from: WAITING_RUN_STATES,
-          at: now,
-          message: `taken by ${owner}`,
-          set: { lease_owner: owner, lease_expires_at: options.leaseUntil },
-        },
+        takenTransition(owner, now, options.leaseUntil),
       ),
     );
-    const message = "cancelled: the deployment is at its concurrency limit (collision_strategy: cancel_new)";
-    const refused = await transitionRunsPg(
-      tx,
-      { ids: cancelled },
-      { to: "Cancelled", from: WAITING_RUN_STATES, at: now, message, set: { ended_at: now, error: message } },
-    );
+    const refused = await transitionRunsPg(tx, { ids: cancelled }, refusedTransition(now));
     return {
-      claimed: claimed
-        .filter((c) => taken.has(c.id))
-        .map((c) => ({
-          id: c.id,
-          deployment: c.deployment,
-          pipelineFile: c.pipeline_file,
-          parameters: c.parameters ?? {},
-          logicalDate: c.logical_date,
-          workPool: c.work_pool,
-          workQueue: c.work_queue,
-          scheduledAt: c.scheduled_at,
-        })),
+      claimed: claimed.filter((c) => taken.has(c.id)).map((c) => claimedRun(c, c.parameters ?? {})),
       cancelled: refused,
     };
   });

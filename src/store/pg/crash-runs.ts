@@ -4,6 +4,7 @@
  * unfinished end Crashed, with a transition row each, and the run's lease is cleared (its slot is
  * free), in one transaction.
  */
+import { crashedTransition } from "../crash-runs.js";
 import { taskStatesInto } from "../states.js";
 import { transitionRunsPg } from "./run-transitions.js";
 import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
@@ -17,16 +18,7 @@ export async function crashRunsPg(
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   return withPgTransaction(db, async (tx) => {
-    const crashed = await transitionRunsPg(
-      tx,
-      { ids },
-      {
-        to: "Crashed",
-        at,
-        message,
-        set: { ended_at: at, error: message, lease_owner: null, lease_expires_at: null },
-      },
-    );
+    const crashed = await transitionRunsPg(tx, { ids }, crashedTransition(at, message));
     if (crashed.length === 0) return crashed;
     await pgQuery(
       tx,

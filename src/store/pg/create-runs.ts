@@ -5,26 +5,12 @@
  *
  * Not yet: the outbox rows of a run made Late (`enqueueRunEvents`).
  */
-import type { NewRun } from "../create-runs.js";
-import { INITIAL_RUN_STATES, type RunState } from "../states.js";
+import { checkInitialStates, type NewRun, runText, TEXT_COLUMNS, TIME_COLUMNS } from "../create-runs.js";
+import type { RunState } from "../states.js";
 import { recordRunTransitionsPg } from "./run-transitions.js";
 import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
 
 export type { NewRun };
-
-const TEXT_COLUMNS = [
-  "id",
-  "pipeline",
-  "deployment",
-  "state",
-  "logical_date",
-  "pipeline_file",
-  "schedule_id",
-  "work_pool",
-  "work_queue",
-  "lease_owner",
-] as const;
-const TIME_COLUMNS = ["scheduled_at", "started_at"] as const;
 
 /**
  * Inserts the runs whose id is not taken yet, recording their first transition with `message`.
@@ -37,24 +23,18 @@ export async function createRunsPg(
   message: string,
 ): Promise<string[]> {
   if (runs.length === 0) return [];
-  for (const run of runs) {
-    if (!(INITIAL_RUN_STATES as readonly string[]).includes(run.state)) {
-      throw new Error(`a run cannot be created ${run.state}`);
-    }
-  }
+  checkInitialStates(runs);
   const values: unknown[] = [at];
   const columns: string[] = [];
   for (const c of TEXT_COLUMNS) {
-    values.push(runs.map((run) => run[c] ?? null));
+    values.push(runs.map((run) => runText(run, c)));
     columns.push(`$${values.length}::text[]`);
   }
-  values.push(runs.map((run) => JSON.stringify(run.parameters ?? {})));
-  columns.push(`$${values.length}::text[]`);
   for (const c of TIME_COLUMNS) {
     values.push(runs.map((run) => run[c] ?? null));
     columns.push(`$${values.length}::timestamptz[]`);
   }
-  const names = [...TEXT_COLUMNS, "parameters", ...TIME_COLUMNS].join(", ");
+  const names = [...TEXT_COLUMNS, ...TIME_COLUMNS].join(", ");
   return withPgTransaction(db, async (tx) => {
     const inserted = await pgQuery<{ id: string; state: RunState }>(
       tx,

@@ -1,9 +1,16 @@
+export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
+export { crashRunsPg } from "./crash-runs.js";
+export { createRunsPg } from "./create-runs.js";
 export { type PgInfo, pgInfo } from "./info.js";
+export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
+export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
+export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,
   maskDatabaseUrl,

@@ -8,7 +8,8 @@
  *
  * The leader learns it lost when its connection reports an error or ends, or when its check
  * (`SELECT 1` every `retryMs`, with a timeout) fails; it then stops leading (`onChange(false)`)
- * and starts over as a standby on a new connection. Not done: fencing. A leader cut off from the
+ * and starts over as a standby on a new connection, after two retry intervals (so that a standby
+ * that was waiting takes over rather than the process that just lost). Not done: fencing. A leader cut off from the
  * server without noticing may act for up to a check interval after a standby took over; work it does
  * goes through guarded transitions, which tolerate that.
  */
@@ -69,6 +70,8 @@ export class Leadership {
   #timer: NodeJS.Timeout | undefined;
   #backendPid: number | undefined;
   #running: Promise<void> | undefined;
+  /** After losing the lead, no attempt before this (ms since the epoch): the waiting standbys go first. */
+  #notBefore = 0;
   readonly #key: readonly [number, number];
   readonly #retryMs: number;
 
@@ -124,12 +127,13 @@ export class Leadership {
   #lost(client: pg.Client): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    if (this.#leading) this.#notBefore = Date.now() + 2 * this.#retryMs;
     this.#setLeading(false);
     client.end().catch(() => {});
   }
 
   async #round(): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || Date.now() < this.#notBefore) return;
     let client = this.#client;
     try {
       if (client === undefined) {

@@ -40,6 +40,7 @@ import {
   findDeployment,
   findSymbols,
   hasBars,
+  type Locked,
   latestQualitySummary,
   listRuns,
   listWorkPools,
@@ -87,8 +88,9 @@ export class LocalConsoleViews implements ConsoleViews {
     this.now = options.now ?? (() => new Date());
   }
 
-  private read<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
-    return withConnectionLock(this.options.db ?? this.store.db, ({ db }) => fn(db));
+  /** `fn` under the connection's lock; `held` is for store operations that take it (they join). */
+  private read<T>(fn: (db: DuckDBConnection, held: Locked) => Promise<T>): Promise<T> {
+    return withConnectionLock(this.options.db ?? this.store.db, (held) => fn(held.db, held));
   }
 
   async runsPage(filter: RunsPageFilter): Promise<RunsPageJson> {
@@ -203,8 +205,7 @@ export class LocalConsoleViews implements ConsoleViews {
     const now = this.now();
     const since = new Date(now.getTime() - DAY_MS);
     // The freshness rules are checked through the held lock (`held`): taking it again would wait forever.
-    return withConnectionLock(this.options.db ?? this.store.db, async (held) => {
-      const { db } = held;
+    return this.read(async (db, held) => {
       const overdue = (await checkFreshness(held, await freshnessRules(held), now, { enqueue: false }))
         .seconds;
       return {

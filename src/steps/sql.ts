@@ -81,23 +81,15 @@ export function mayWriteBars(sql: string): boolean {
  */
 async function keepingBarSymbols<T>(ctx: StepContext, script: () => Promise<T>): Promise<T> {
   const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
+  const { withTransaction } = await import("../store/transaction.js");
   await invalidateBarSymbols(ctx.db);
   try {
     return await script();
   } finally {
-    const rebuilt = await ctx.db
-      .run("BEGIN TRANSACTION")
-      .then(async () => {
-        try {
-          await rebuildBarSymbols(ctx.db);
-          await ctx.db.run("COMMIT");
-        } catch (err) {
-          await ctx.db.run("ROLLBACK").catch(() => undefined);
-          return err;
-        }
-        return undefined;
-      })
-      .catch((err: unknown) => err);
+    const rebuilt = await withTransaction(ctx.db, ({ db }) => rebuildBarSymbols(db)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     if (rebuilt !== undefined) {
       ctx.log(
         "warn",

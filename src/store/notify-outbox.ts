@@ -21,11 +21,6 @@ const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
   Completed: ["Recovered", "Quality"],
 };
 
-/** Whether runs entering `state` may announce anything (no statement otherwise). */
-export function announces(state: RunState): boolean {
-  return RUN_EVENTS[state] !== undefined;
-}
-
 /**
  * Outbox rows for the runs that just entered `state` and the rules that match them: Failed,
  * Crashed, Late, Cancelled as such; Recovered when the run Completed and the deployment's previous

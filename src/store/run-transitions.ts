@@ -1,12 +1,13 @@
 /**
  * The one way a run's state changes: a guarded UPDATE ... RETURNING (only runs whose current
  * state the transition table allows move) and, in the same transaction, a `state_transitions` row
- * for each run that moved, and the outbox rows of the notifications the change announces. Concurrent callers on one connection take turns (the connection lock),
- * so none sees another's half-done work; a write conflict with another connection is retried.
+ * for each run that moved, and the outbox rows of the notifications the change announces.
+ * Concurrent callers on one connection take turns (the connection lock), so none sees another's
+ * half-done work; a write conflict with another connection is retried.
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
 import type { Connection } from "./connection-lock.js";
-import { announces, enqueueRunEvents } from "./notify-outbox.js";
+import { enqueueRunEvents } from "./notify-outbox.js";
 import { type RunState, runStatesInto } from "./states.js";
 import { withTransaction } from "./transaction.js";
 import { timestampTZ } from "./values.js";
@@ -90,7 +91,7 @@ export async function transitionRuns(
       if (moved.length > 0) {
         await recordRunTransitions(db, moved, t.to, t.at, t.message ?? null);
         // What the change announces (notification rules) commits with it, or not at all.
-        if (announces(t.to)) await enqueueRunEvents(db, moved, t.to, t.at);
+        await enqueueRunEvents(db, moved, t.to, t.at);
       }
       return moved;
     },

@@ -3,22 +3,22 @@
  * scheduler's Pending one), its final state at the end (from Running, or Cancelling when a cancel
  * was asked for meanwhile).
  */
-import { createRuns, findRun, type RunState, type Store, transitionRuns } from "../store/index.js";
+import type { AnyStore } from "../store/backend.js";
+import type { RunState } from "../store/index.js";
+import { runRecordsOf } from "../store/run-records.js";
 import type { ExecuteOptions, RunResult } from "./run.js";
 
 /** Records the run as Running: a new row, or the scheduler's Pending one. False when that one moved on. */
 export async function startRun(options: ExecuteOptions, runId: string, at: Date): Promise<boolean> {
   const { store, doc, plan } = options;
   if (options.existingRun) {
-    const started = await transitionRuns(
-      store.db,
+    const started = await runRecordsOf(store).transitionRuns(
       { ids: [runId] },
       { to: "Running", from: ["Pending"], at, set: { started_at: at } },
     );
     return started.length > 0;
   }
-  await createRuns(
-    store.db,
+  await runRecordsOf(store).createRuns(
     [
       {
         id: runId,
@@ -38,14 +38,13 @@ export async function startRun(options: ExecuteOptions, runId: string, at: Date)
 }
 
 export async function endRun(
-  store: Store,
+  store: AnyStore,
   runId: string,
   state: RunState,
   error: string | undefined,
   at: Date,
 ) {
-  await transitionRuns(
-    store.db,
+  await runRecordsOf(store).transitionRuns(
     { ids: [runId] },
     {
       to: state,
@@ -62,13 +61,12 @@ export async function endRun(
  * meanwhile. Nothing ran.
  */
 export async function notStarted(
-  store: Store,
+  store: AnyStore,
   runId: string,
   pipeline: string,
   at: Date,
 ): Promise<RunResult> {
-  const ended = await transitionRuns(
-    store.db,
+  const ended = await runRecordsOf(store).transitionRuns(
     { ids: [runId] },
     {
       to: "Cancelled",
@@ -78,7 +76,7 @@ export async function notStarted(
       set: { ended_at: at, error: "cancelled before it started", lease_owner: null, lease_expires_at: null },
     },
   );
-  const run = await findRun(store.db, runId);
+  const run = await runRecordsOf(store).findRun(runId);
   const state = ended.length > 0 ? "Cancelled" : (run?.state ?? "Failed");
   const error = run?.error ?? `run ${runId} is ${state}: it cannot start`;
   return { id: runId, pipeline, state, error, tasks: [] };

@@ -8,16 +8,17 @@ import type { PipelineDocument, TaskDocument } from "../pipeline/document.js";
 import { type EvalContext, isTruthy } from "../pipeline/expression/index.js";
 import { type Plan, type PlannedTask, planContext } from "../pipeline/plan.js";
 import type { LogLevel, StepContext, StepSpec } from "../pipeline/step-spec.js";
+import { type AnyStore, isPgStore } from "../store/backend.js";
 import {
-  findCachedTask,
   isFinalTaskState,
   newRunId,
-  RunRecorder,
   type RunState,
-  type Store,
   type TaskRunRow,
   type TaskState,
 } from "../store/index.js";
+import { stepSinksPg } from "../store/pg/bars-writer.js";
+import type { PgDb } from "../store/pg/transaction.js";
+import { runRecordsOf } from "../store/run-records.js";
 import { stepSinks } from "../store/sinks.js";
 import { type AttemptEnv, messageOf, type Outcome, RunAborted, runAttempts } from "./attempt.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -33,7 +34,8 @@ export type EngineEvent =
   | { type: "log"; taskId: string | null; level: LogLevel; message: string };
 
 export interface ExecuteOptions {
-  store: Store;
+  /** The DuckDB file, or PostgreSQL (steps then compute in its in-memory DuckDB, `scratch()`). */
+  store: AnyStore;
   doc: PipelineDocument;
   plan: Plan;
   steps: ReadonlyMap<string, StepSpec>;
@@ -113,7 +115,8 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
   masker.add(secretParameterValues(doc, options.steps, options.env));
   if (!(await startRun(options, runId, startedAt))) return notStarted(store, runId, doc.name, startedAt);
   emit({ type: "run", id: runId, state: "Running" });
-  const recorder = new RunRecorder(store.db, runId);
+  const records = runRecordsOf(store);
+  const recorder = records.recorder(runId);
   recorder.startAutoFlush(250);
 
   const abort = runAbort(options.signal, clock, doc.timeout);
@@ -146,9 +149,10 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
     clock,
     stopGraceMs: options.stopGraceMs ?? STOP_GRACE_MS,
     runSignal: abort.signal,
-    findCached: (key, notBefore) => findCachedTask(store.db, key, notBefore),
+    findCached: (key, notBefore) => records.findCachedTask(key, notBefore),
   };
-  const connections = new RunConnections(store, abort.signal);
+  const pg = isPgStore(store) ? store.pool : undefined;
+  const connections = new RunConnections(isPgStore(store) ? await store.scratch() : store, abort.signal);
 
   let done!: () => void;
   const allDone = new Promise<void>((resolve) => {
@@ -213,7 +217,7 @@ export async function executeRun(options: ExecuteOptions): Promise<RunResult> {
           cacheScope: `${doc.name}/${inst.planned.task}`,
           result: inst.result,
           runStep: (params, attempt, signal) => {
-            const step = run(stepContext(scope, inst.planned.id, attempt, signal, db), params);
+            const step = run(stepContext(scope, inst.planned.id, attempt, signal, db, pg), params);
             // An attempt that outlives its timeout may still use `db`; once its signal aborts, its
             // statements are stopped at once, whatever the step does.
             connections.track(db, step, signal);
@@ -360,6 +364,7 @@ function stepContext(
   attempt: number,
   signal: AbortSignal,
   db: DuckDBConnection,
+  pg: PgDb | undefined,
 ): StepContext {
   return {
     runId: scope.runId,
@@ -368,7 +373,8 @@ function stepContext(
     attempt,
     signal,
     db,
-    sinks: stepSinks(db, signal),
+    ...(pg ? { pg } : {}),
+    sinks: pg ? stepSinksPg(pg, signal) : stepSinks(db, signal),
     baseDir: scope.baseDir,
     env: scope.env,
     log: (level, message) => scope.log(taskId, level, message),

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { z } from "zod";
 import type { StepSinks } from "../market/bars.js";
+import type { PgDb } from "../store/pg/transaction.js";
 
 /** What a step type publishes as `tasks.<id>.outputs.<name>`. */
 export interface StepOutput {
@@ -21,8 +22,16 @@ export interface StepContext {
   readonly attempt: number;
   /** Aborted on timeout or cancellation: stop work, then throw. */
   readonly signal: AbortSignal;
-  /** The run's database connection (steps share it; DuckDB allows one writing process). */
+  /**
+   * The task's DuckDB connection: to the store's file, or, when the store is PostgreSQL (`pg` set),
+   * to an in-memory DuckDB where the step may compute (files, checks) but finds no stored data.
+   */
   readonly db: DuckDBConnection;
+  /**
+   * Set when the store is PostgreSQL (SPEC section 12): stored tables are read and written here,
+   * never through `db`. A step that reads the store checks it first.
+   */
+  readonly pg?: PgDb;
   /** Where ingested rows go: the store's writers, over `db`. */
   readonly sinks: StepSinks;
   /** Folder of the pipeline file: relative paths in parameters resolve against it. */

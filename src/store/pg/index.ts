@@ -1,3 +1,4 @@
+export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
@@ -9,7 +10,9 @@ export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export { RunRecorderPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
+export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

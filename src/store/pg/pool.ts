@@ -7,6 +7,7 @@
  * read when the server asks for one (`pgpass.ts`).
  */
 import pg from "pg";
+import { openStore, type Store } from "../open.js";
 import { pgConnectError } from "./connect-error.js";
 import { lookupPgpass } from "./pgpass.js";
 import { type PgConnection, parsePostgresUrl } from "./url.js";
@@ -17,6 +18,14 @@ export interface PgStore {
   /** The URL with its password masked: what messages show. */
   display: string;
   pool: pg.Pool;
+  /**
+   * An in-memory DuckDB (tickflow's schema, empty), opened at first use and closed with the store:
+   * where steps compute what DuckDB computes best (reading Parquet and CSV files, the quality
+   * checks, archives) before their results go to PostgreSQL. Each task gets connections of its
+   * own (`connect()`); what it stages there goes in TEMP tables (per connection), never in the
+   * shared tables.
+   */
+  scratch(): Promise<Store>;
   /** Ends every connection of the pool. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -74,14 +83,22 @@ export async function openPgPool(url: string, options: PgOpenOptions = {}): Prom
     throw pgConnectError(conn, err, passwordSource);
   }
   let closed = false;
+  let scratch: Promise<Store> | undefined;
   return {
     backend: "postgresql",
     connection: conn,
     display: conn.display,
     pool,
+    scratch() {
+      scratch ??= openStore(":memory:");
+      return scratch;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      const opened = scratch;
+      scratch = undefined;
+      await opened?.then((s) => s.close()).catch(() => undefined);
       await pool.end();
     },
   };

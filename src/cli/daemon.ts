@@ -4,7 +4,6 @@ import { parseDuration } from "../config/duration.js";
 import { maskerOf } from "../config/masker.js";
 import { loadSettings, SettingsError } from "../config/settings.js";
 import type { DaemonLog } from "../daemon/daemon.js";
-import { registerDeployments } from "../daemon/deploy.js";
 import { createDaemonLog, diagnosticFields, errorFields, logSetup } from "../daemon/log.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import { storeIoError } from "../store/errors.js";
@@ -61,10 +60,10 @@ async function runDaemon(
     env: process.env,
     log,
     logLevel: least,
-    register: async (db, log) => {
+    register: async (store, log) => {
       const r = checked ?? (await checkedRegistration(configFile, log));
       checked = undefined;
-      return registerDeployments(db, r.deployments, r.pools, new Date(), r.notify);
+      return store.registerDeployments(r.deployments, r.pools, new Date(), r.notify);
     },
     version: VERSION,
   });

@@ -6,12 +6,13 @@ export { createRunsPg } from "./create-runs.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
+export { listenForRuns, type RunsListener } from "./listen.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { RunRecorderPg } from "./recorder.js";
-export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
+export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {

@@ -9,6 +9,7 @@ import { ControlError, type ControlPlane } from "../control/control-plane.js";
 import type { DatabaseGauges } from "../metrics/daemon-metrics.js";
 import { WAITING_RUN_STATES } from "../store/index.js";
 import { daemonSeenPg, forgetDaemonPg, registerDaemonPg } from "../store/pg/daemons.js";
+import { holdNameLock, type NameLock } from "../store/pg/name-lock.js";
 import {
   claimRunsPg,
   crashExpiredLeasesPg,
@@ -24,14 +25,19 @@ import { type DaemonStore, handBackTransition, jobDefaults } from "./daemon-stor
 
 export function pgDaemonStore(store: PgStore): DaemonStore {
   const pool = store.pool;
+  let name: NameLock | undefined;
   const notYet = (what: string) => () => {
     throw new ControlError(503, `${what}: not yet on PostgreSQL`);
   };
   return {
     backend: "postgresql",
     display: store.display,
-    // Only this name's runs: other processes' runs are theirs until their leases expire.
-    recoverAtStart: (owner, now) => recoverOwnRunsPg(pool, owner, now),
+    // Only this name's runs (its previous life's): other processes' runs are theirs until their
+    // leases expire. The name is held first: a live process under it keeps its runs.
+    recoverAtStart: async (owner, now) => {
+      name ??= await holdNameLock(pool, owner, store.display);
+      return recoverOwnRunsPg(pool, owner, now);
+    },
     registerDaemon: (row, now) => registerDaemonPg(pool, row, now),
     daemonSeen: (owner, now) => daemonSeenPg(pool, owner, now),
     forgetDaemon: (owner) => forgetDaemonPg(pool, owner),
@@ -96,6 +102,9 @@ export function pgDaemonStore(store: PgStore): DaemonStore {
       return { stop: () => leadership.stop() };
     },
     listen: (wake) => listenForRuns(pool, wake),
-    close: () => store.close(),
+    close: async () => {
+      await name?.release();
+      await store.close();
+    },
   };
 }

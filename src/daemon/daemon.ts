@@ -111,7 +111,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const owner =
     options.name ??
     (options.dbPath.includes("://")
-      ? `${hostname()}:${options.worker ? `worker:${options.claim?.pools?.join("+") ?? "any"}` : `daemon:${options.port}`}`
+      ? `${hostname()}:${options.worker ? `worker:${options.claim?.pools?.join("+") ?? "any"}` : `daemon:${options.port || process.pid}`}`
       : `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const maxRuns = options.maxRuns ?? 4;
   const leaseMs = options.leaseMs ?? 60_000;
@@ -131,6 +131,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }
 
   async function serve(): Promise<Daemon> {
+    // Runs a dead process left holding a slot (DuckDB: any; PostgreSQL: this name's previous life,
+    // the name held from here on).
+    const crashed = await ds.recoverAtStart(owner, now());
     await ds.registerDaemon({ owner, host: hostname(), pid: process.pid, version: options.version }, now());
     /** Why the database takes no writes (a full disk...), from the last write that failed for it. */
     let fault: string | undefined;
@@ -186,8 +189,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       collectGarbage();
     };
     await register("deploy");
-    // Runs a dead process left holding a slot (DuckDB: any; PostgreSQL: this name's previous life).
-    const crashed = await ds.recoverAtStart(owner, now());
     if (crashed.length > 0)
       log("warn", `marked ${crashed.length} run(s) Crashed: their process died`, { run_ids: crashed });
     await countEnded(crashed, "Crashed");

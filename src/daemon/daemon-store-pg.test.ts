@@ -7,7 +7,14 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { pgDescribe } from "../../tests/helpers/postgres.js";
 import type { NewRun } from "../store/create-runs.js";
-import { createRunsPg, migratePg, openPgPool, type PgStore, pgQuery, transitionRunsPg } from "../store/pg/index.js";
+import {
+  createRunsPg,
+  migratePg,
+  openPgPool,
+  type PgStore,
+  pgQuery,
+  transitionRunsPg,
+} from "../store/pg/index.js";
 import { pgDaemonStore } from "./daemon-store-pg.js";
 
 const T0 = new Date("2026-01-05T09:00:00Z");
@@ -56,7 +63,11 @@ pgDescribe("the daemon store on PostgreSQL", (server) => {
   it("recovers only its own runs at start", async () => {
     await createRunsPg(a.pool, [run("own-1"), run("other-1")], T0, "made");
     await transitionRunsPg(a.pool, { ids: ["own-1"] }, { to: "Pending", at: T0, set: { lease_owner: "me" } });
-    await transitionRunsPg(a.pool, { ids: ["other-1"] }, { to: "Pending", at: T0, set: { lease_owner: "you" } });
+    await transitionRunsPg(
+      a.pool,
+      { ids: ["other-1"] },
+      { to: "Pending", at: T0, set: { lease_owner: "you" } },
+    );
     const store = pgDaemonStore(await openPgPool(server.url(), { env: {} }));
     expect(await store.recoverAtStart("me", T0)).toEqual(["own-1"]);
     await store.close();

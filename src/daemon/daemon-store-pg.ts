@@ -9,7 +9,6 @@ import { ControlError, type ControlPlane } from "../control/control-plane.js";
 import type { DatabaseGauges } from "../metrics/daemon-metrics.js";
 import { WAITING_RUN_STATES } from "../store/index.js";
 import { daemonSeenPg, forgetDaemonPg, registerDaemonPg } from "../store/pg/daemons.js";
-import { holdNameLock, type NameLock } from "../store/pg/name-lock.js";
 import {
   claimRunsPg,
   crashExpiredLeasesPg,
@@ -21,6 +20,7 @@ import {
   renewLeasesPg,
   transitionRunsPg,
 } from "../store/pg/index.js";
+import { holdNameLock, type NameLock } from "../store/pg/name-lock.js";
 import { type DaemonStore, handBackTransition, jobDefaults } from "./daemon-store.js";
 
 export function pgDaemonStore(store: PgStore): DaemonStore {

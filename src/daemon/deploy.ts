@@ -21,6 +21,16 @@ import {
   withTransaction,
 } from "../store/index.js";
 import {
+  lockDeploymentsPg,
+  type PgDb,
+  registerNotifyPg,
+  storedDefinitionsPg,
+  storedSchedulesPg,
+  withPgTransaction,
+  writeDeploymentPlanPg,
+  writePoolPlanPg,
+} from "../store/pg/index.js";
+import {
   type DeployChange,
   type DeploymentRecord,
   planDeployments,
@@ -219,6 +229,36 @@ export async function registerDeployments(
       await dropStaged(db, ...staged);
     }
     return changes;
+  });
+}
+
+/**
+ * `registerDeployments` on PostgreSQL: the same plan, written in one transaction. Every daemon
+ * sharing the database registers the files at start: a transaction-level advisory lock
+ * (`DEPLOY_LOCK`) makes them take turns, so the second reads what the first wrote and finds
+ * nothing to do (without it both would plan from the same stored rows).
+ */
+export async function registerDeploymentsPg(
+  db: PgDb,
+  deployments: readonly DeploymentRecord[],
+  pools: readonly WorkPoolRecord[],
+  now: Date,
+  notify?: NotifyRecords,
+): Promise<DeployChange[]> {
+  return withPgTransaction(db, async (tx) => {
+    await lockDeploymentsPg(tx);
+    const poolPlan = planPools(await storedDefinitionsPg(tx, "work_pools"), pools);
+    await writePoolPlanPg(tx, poolPlan);
+    const changes = [...poolPlan.changes];
+    if (notify !== undefined && (await registerNotifyPg(tx, notify)))
+      changes.push({ kind: "notifications", name: "channels and rules", change: "changed" });
+    const plan = planDeployments(
+      await storedDefinitionsPg(tx, "deployments"),
+      await storedSchedulesPg(tx),
+      deployments,
+    );
+    await writeDeploymentPlanPg(tx, plan, now);
+    return [...changes, ...plan.changes];
   });
 }
 

@@ -10,7 +10,9 @@ import { scheduleId } from "../schedule/run-key.js";
 import type { NotifyRecords } from "../store/notify-config.js";
 import type { Store } from "../store/open.js";
 import { migratePg } from "../store/pg/migrate.js";
+import { setDeploymentPausedPg } from "../store/pg/pause.js";
 import { openPgPool, type PgStore } from "../store/pg/pool.js";
+import { withPgTransaction } from "../store/pg/transaction.js";
 import { tempStore } from "../store/testing.js";
 import { claimRuns, recoverCrashedRuns } from "./claim.js";
 import { type DaemonStore, daemonStoreOf } from "./daemon-store.js";
@@ -509,6 +511,21 @@ pgDescribe("on PostgreSQL", (server) => {
   });
 
   schedulingTests(pgBackend);
+
+  it("a scheduler pass waits for a pause in progress elsewhere: it makes no run of the paused deployment", async () => {
+    const t0 = new Date("2025-06-30T12:00:00Z");
+    const ops = daemonStoreOf(store);
+    await ops.registerDeployments([deployment("d")], [], t0);
+    let pass: Promise<unknown> | undefined;
+    // Another daemon's API pauses "d" (its transaction still open) while the leader's pass starts.
+    await withPgTransaction(store.pool, async (tx) => {
+      expect(await setDeploymentPausedPg(tx, "d", true, t0)).toBe(true);
+      pass = ops.schedulePass(t0, { horizonMs: 7 * 86_400_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    });
+    expect(await pass).toMatchObject({ created: 0 });
+    expect((await store.pool.query("SELECT count(*)::int AS n FROM runs")).rows).toEqual([{ n: 0 }]);
+  });
 
   it("two daemons registering the same files at once take turns: one registers, the other finds nothing to do", async () => {
     const t0 = new Date("2025-06-30T12:00:00Z");

@@ -1,7 +1,7 @@
 /**
  * The scheduler, deployments, backfills and the daemon's reads with a controllable clock (every
  * function takes `now`), the same assertions on a real DuckDB file and on a throwaway PostgreSQL
- * server (through `daemonStoreOf`); the claim rules and crash recovery of DuckDB's daemon; and on
+ * server (through `schedulerStoreOf`); the claim rules and crash recovery of DuckDB's daemon; and on
  * PostgreSQL, two daemons registering the same files at once.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -15,9 +15,10 @@ import { openPgPool, type PgStore } from "../store/pg/pool.js";
 import { withPgTransaction } from "../store/pg/transaction.js";
 import { tempStore } from "../store/testing.js";
 import { claimRuns, recoverCrashedRuns } from "./claim.js";
-import { type DaemonStore, daemonStoreOf } from "./daemon-store.js";
+
 import { type DeploymentRecord, registerDeployments, type WorkPoolRecord } from "./deploy.js";
 import { schedulePass } from "./scheduler.js";
+import { type SchedulerStore, schedulerStoreOf } from "./scheduler-store.js";
 
 function deployment(
   name: string,
@@ -55,7 +56,7 @@ const POOL: WorkPoolRecord = {
 
 /** A backend under test: its operations, and SQL both dialects read alike for the assertions. */
 interface Backend {
-  ops: DaemonStore;
+  ops: SchedulerStore;
   rows(sql: string): Promise<Record<string, unknown>[]>;
   exec(sql: string): Promise<void>;
 }
@@ -314,8 +315,8 @@ function schedulingTests(backend: () => Backend): void {
   });
 
   describe("the daemon's reads", () => {
-    it("lists deployments, schedules and pools with their runs, the status line's waiting runs, the daemon's row", async () => {
-      const { ops, rows, exec } = backend();
+    it("lists deployments, schedules and pools with their runs, the status line's waiting runs", async () => {
+      const { ops, exec } = backend();
       const t0 = new Date("2025-06-30T21:00:00Z"); // Monday 17:00 New York
       const pool = { ...POOL, jobDefaults: { timeout: "2h", env: { TZ: "America/New_York" } } };
       await ops.registerDeployments(
@@ -384,15 +385,6 @@ function schedulingTests(backend: () => Backend): void {
       // A paused pool's runs wait for nothing: the status line leaves them out.
       await ops.setWorkPoolPaused("default", true);
       expect(await ops.waitingRuns(t1)).toEqual({ due: 0, next: undefined });
-
-      const daemon = { owner: "d1", host: "h", pid: 42, version: "1.0.0" };
-      await ops.registerDaemon(daemon, t0);
-      await ops.registerDaemon({ ...daemon, pid: 43 }, t0); // a restart under the same owner
-      await ops.daemonSeen("d1", t1);
-      const [row] = await rows("SELECT owner, pid, started_at, seen_at FROM daemons");
-      expect(row).toMatchObject({ owner: "d1", pid: 43, started_at: t0, seen_at: t1 });
-      await ops.forgetDaemon("d1");
-      expect(await rows("SELECT count(*)::INT AS n FROM daemons")).toEqual([{ n: 0 }]);
     });
   });
 }
@@ -409,7 +401,7 @@ describe("on DuckDB", () => {
   const rows = async (sql: string) => (await store.db.runAndReadAll(sql)).getRowObjectsJson();
 
   schedulingTests(() => ({
-    ops: daemonStoreOf(store.db),
+    ops: schedulerStoreOf(store.db),
     rows: async (sql) => (await store.db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[],
     exec: async (sql) => {
       await store.db.run(sql);
@@ -498,12 +490,12 @@ pgDescribe("on PostgreSQL", (server) => {
   afterAll(() => store?.close());
   beforeEach(async () => {
     await store.pool.query(
-      `TRUNCATE runs, state_transitions, task_runs, deployments, schedules, work_pools, work_queues, daemons,
+      `TRUNCATE runs, state_transitions, task_runs, deployments, schedules, work_pools, work_queues,
          bars_daily, notify_channels, notify_rules, notify_freshness`,
     );
   });
   const pgBackend = (): Backend => ({
-    ops: daemonStoreOf(store),
+    ops: schedulerStoreOf(store),
     rows: async (sql) => (await store.pool.query(sql)).rows,
     exec: async (sql) => {
       await store.pool.query(sql);
@@ -514,7 +506,7 @@ pgDescribe("on PostgreSQL", (server) => {
 
   it("a scheduler pass waits for a pause in progress elsewhere: it makes no run of the paused deployment", async () => {
     const t0 = new Date("2025-06-30T12:00:00Z");
-    const ops = daemonStoreOf(store);
+    const ops = schedulerStoreOf(store);
     await ops.registerDeployments([deployment("d")], [], t0);
     let pass: Promise<unknown> | undefined;
     // Another daemon's API pauses "d" (its transaction still open) while the leader's pass starts.
@@ -536,7 +528,7 @@ pgDescribe("on PostgreSQL", (server) => {
     try {
       for (let round = 0; round < 3; round++) {
         await store.pool.query("TRUNCATE deployments, schedules, work_pools, work_queues");
-        const daemons = [store, ...others].map((s) => daemonStoreOf(s));
+        const daemons = [store, ...others].map((s) => schedulerStoreOf(s));
         const changes = await Promise.all(daemons.map((d) => d.registerDeployments(deployments, [POOL], t0)));
         // Exactly one daemon registered everything; the others saw it done.
         expect(changes.map((c) => c.length).sort((x, y) => x - y)).toEqual([0, 0, 0, 201]);
@@ -549,7 +541,7 @@ pgDescribe("on PostgreSQL", (server) => {
         expect(counts).toEqual({ d: 200, s: 200, q: 2 });
       }
       // The scheduler (the leader's) then makes each deployment's runs once.
-      expect(await daemonStoreOf(store).schedulePass(t0, { horizonMs: 86_400_000 })).toMatchObject({
+      expect(await schedulerStoreOf(store).schedulePass(t0, { horizonMs: 86_400_000 })).toMatchObject({
         created: 200,
       });
     } finally {

@@ -10,7 +10,6 @@ export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
-export { daemonSeenPg, forgetDaemonPg, registerDaemonPg } from "./daemons.js";
 export { deleteWaitingRunsPg, type WaitingRunsSelector } from "./delete-waiting-runs.js";
 export {
   deploymentsOfRunsPg,

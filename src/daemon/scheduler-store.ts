@@ -1,41 +1,34 @@
 /**
- * The daemon's store operations on either backend, chosen in one place (as `runRecordsOf` does for
- * a run's records): deployments and pools registered, scheduler passes, backfills, pauses, the
- * reads of the API, metrics and status line, and the daemon's own row. DuckDB's functions take the
- * daemon's control connection, each call under its lock (a caller already holding the lock calls
- * the DuckDB functions directly); PostgreSQL's take the pool, each call its own transaction.
+ * Deployments, the scheduler and their reads on either backend, chosen in one place (as
+ * `runRecordsOf` does for a run's records): registration, scheduler passes, backfills, pauses, and
+ * what the API, the metrics and the status line read about deployments and pools. DuckDB's take
+ * the daemon's control connection, each call under its lock (a caller already holding the lock
+ * calls the DuckDB functions directly); PostgreSQL's take the pool, each call its own transaction.
+ * The daemon's own operations (its row, claims, leases, leadership) are `DaemonStore`'s.
  */
-
 import {
   type Connection,
-  type DaemonRow,
   type DeploymentRow,
-  daemonSeen,
   deploymentsOfRuns,
   findDeployment,
-  forgetDaemon,
   type JobDefaults,
   lastSuccesses,
   listDeployments,
   listWorkPools,
-  registerDaemon,
+  type NotifyRecords,
   type ScheduleRow,
   schedulesOf,
   type WorkPoolRow,
   withConnectionLock,
   workPoolJobDefaults,
 } from "../store/index.js";
-import type { NotifyRecords } from "../store/notify-config.js";
 import {
-  daemonSeenPg,
   deploymentsOfRunsPg,
   findDeploymentPg,
-  forgetDaemonPg,
   lastSuccessesPg,
   listDeploymentsPg,
   listWorkPoolsPg,
   type PgStore,
-  registerDaemonPg,
   schedulesOfPg,
   setDeploymentPausedPg,
   setWorkPoolPausedPg,
@@ -55,7 +48,7 @@ import {
 import { type PassResult, type SchedulerOptions, schedulePass, schedulePassPg } from "./scheduler.js";
 import { type Waiting, waitingRuns } from "./status.js";
 
-export interface DaemonStore {
+export interface SchedulerStore {
   registerDeployments(
     deployments: readonly DeploymentRecord[],
     pools: readonly WorkPoolRecord[],
@@ -76,9 +69,6 @@ export interface DaemonStore {
   /** What a run of `pool` gets from it (`job_defaults`): the daemon's `poolDefaults`. */
   poolDefaults(pool: string | null): Promise<JobDefaults>;
   waitingRuns(now: Date): Promise<Waiting>;
-  registerDaemon(daemon: DaemonRow, at: Date): Promise<void>;
-  daemonSeen(owner: string, at: Date): Promise<void>;
-  forgetDaemon(owner: string): Promise<void>;
 }
 
 function isPg(on: Connection | PgStore): on is PgStore {
@@ -86,7 +76,7 @@ function isPg(on: Connection | PgStore): on is PgStore {
 }
 
 /** The operations over the daemon's DuckDB control connection, or over a PostgreSQL store's pool. */
-export function daemonStoreOf(on: Connection | PgStore): DaemonStore {
+export function schedulerStoreOf(on: Connection | PgStore): SchedulerStore {
   if (isPg(on)) {
     const pool = on.pool;
     return {
@@ -104,9 +94,6 @@ export function daemonStoreOf(on: Connection | PgStore): DaemonStore {
       deploymentsOfRuns: (ids) => deploymentsOfRunsPg(pool, ids),
       poolDefaults: (name) => workPoolJobDefaultsPg(pool, name),
       waitingRuns: (now) => waitingRunsPg(pool, now),
-      registerDaemon: (daemon, at) => registerDaemonPg(pool, daemon, at),
-      daemonSeen: (owner, at) => daemonSeenPg(pool, owner, at),
-      forgetDaemon: (owner) => forgetDaemonPg(pool, owner),
     };
   }
   const read = <T>(fn: (db: Parameters<typeof listDeployments>[0]) => Promise<T>) =>
@@ -126,8 +113,5 @@ export function daemonStoreOf(on: Connection | PgStore): DaemonStore {
     deploymentsOfRuns: (ids) => read((db) => deploymentsOfRuns(db, ids)),
     poolDefaults: (name) => read((db) => workPoolJobDefaults(db, name)),
     waitingRuns: (now) => waitingRuns(on, now),
-    registerDaemon: (daemon, at) => registerDaemon(on, daemon, at),
-    daemonSeen: (owner, at) => daemonSeen(on, owner, at),
-    forgetDaemon: (owner) => forgetDaemon(on, owner),
   };
 }

@@ -31,6 +31,7 @@ export {
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
+export { listenForRuns, type RunsListener } from "./listen.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
@@ -38,7 +39,7 @@ export { setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { RunRecorderPg } from "./recorder.js";
-export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
+export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { advanceSchedulesPg, dueSchedulesPg, lateRunsPg } from "./scheduler.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";

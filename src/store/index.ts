@@ -20,11 +20,13 @@ export {
   type DeploymentRow,
   deploymentsOfRuns,
   findDeployment,
+  type JobDefaults,
   lastSuccesses,
   listDeployments,
   listWorkPools,
   type WorkPoolRow,
   type WorkQueueRow,
+  workPoolJobDefaults,
 } from "./deployments.js";
 export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
 export { type SourceExtent, sourceExtents } from "./freshness.js";

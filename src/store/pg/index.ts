@@ -1,19 +1,47 @@
+export {
+  type BackfillDeployment,
+  backfillDeploymentPg,
+  lockBackfillPg,
+  sessionsMissingBarsPg,
+  unfinishedRunDatesPg,
+} from "./backfill.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
+export { deleteWaitingRunsPg, type WaitingRunsSelector } from "./delete-waiting-runs.js";
+export {
+  deploymentsOfRunsPg,
+  findDeploymentPg,
+  lastSuccessesPg,
+  listDeploymentsPg,
+  listWorkPoolsPg,
+  schedulesOfPg,
+  workPoolJobDefaultsPg,
+} from "./deployments.js";
+export {
+  DEPLOY_LOCK,
+  lockDeploymentsPg,
+  storedDefinitionsPg,
+  storedSchedulesPg,
+  writeDeploymentPlanPg,
+  writePoolPlanPg,
+} from "./deployments-write.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { listenForRuns, type RunsListener } from "./listen.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
+export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
+export { setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { RunRecorderPg } from "./recorder.js";
 export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
+export { advanceSchedulesPg, dueSchedulesPg, lateRunsPg } from "./scheduler.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,
@@ -23,3 +51,4 @@ export {
   SSL_MODES,
   type SslMode,
 } from "./url.js";
+export { waitingRunsPg } from "./waiting-runs.js";

@@ -19,7 +19,8 @@ export interface DeploymentRow {
   next_run: Date | null;
 }
 
-const DEPLOYMENT_COLUMNS = `name, pipeline, pipeline_file, parameters, work_pool, work_queue, concurrency_limit,
+/** The columns of a `DeploymentRow`, of `deployments d`. */
+export const DEPLOYMENT_COLUMNS = `name, pipeline, pipeline_file, parameters, work_pool, work_queue, concurrency_limit,
   collision_strategy, missed_runs, tags, paused,
   (SELECT min(scheduled_at) FROM runs r WHERE r.deployment = d.name AND r.state = 'Scheduled') AS next_run`;
 
@@ -40,7 +41,7 @@ export async function findDeployment(db: DuckDBConnection, name: string): Promis
   return row === undefined ? undefined : toDeploymentRow(row);
 }
 
-function toDeploymentRow(r: Record<string, unknown>): DeploymentRow {
+export function toDeploymentRow(r: Record<string, unknown>): DeploymentRow {
   return {
     name: String(r.name),
     pipeline: String(r.pipeline),
@@ -99,6 +100,18 @@ export async function listWorkPools(db: DuckDBConnection, now: Date): Promise<Wo
       },
     ),
   );
+  return workPoolRows(pools, queues, counts);
+}
+
+/**
+ * Pools (name, concurrency_limit, paused), their queues (pool, name, priority, concurrency_limit)
+ * and run counts per (work_pool, work_queue) (slots_in_use, queued) as `WorkPoolRow`s.
+ */
+export function workPoolRows(
+  pools: readonly Record<string, unknown>[],
+  queues: readonly Record<string, unknown>[],
+  counts: readonly Record<string, unknown>[],
+): WorkPoolRow[] {
   const countOf = (pool: string, queue?: string) => {
     const rows = counts.filter(
       (c) => c.work_pool === pool && (queue === undefined || c.work_queue === queue),

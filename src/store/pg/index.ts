@@ -1,18 +1,30 @@
+export { barColumnsPg, indicatorColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
+export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
+export { findDeploymentPg, listDeploymentsPg, listWorkPoolsPg, schedulesOfPg } from "./deployment-reads.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
+export { freshnessRulesPg, hasSessionBarsPg, runNotificationsPg } from "./notification-reads.js";
+export { deleteWaitingRunsOfDeploymentPg, setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export { latestQualitySummaryPg } from "./quality-summary.js";
+export { queuedRunsOfPg } from "./queued-runs.js";
+export { firstKeyword, readOnlyChunksPg } from "./read-only-query.js";
 export { RunRecorderPg } from "./recorder.js";
+export { runCountsByStatePg } from "./run-counts.js";
+export { findRunPg, listRunsPg, logsOfPg, runsPagePg, taskRunsOfPg, transitionsOfPg } from "./run-reads.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
+export { symbolEventsPg } from "./symbol-events.js";
+export { findSymbolsPg, hasBarsPg, sourceExtentsPg } from "./symbols.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

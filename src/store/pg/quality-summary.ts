@@ -15,7 +15,8 @@ export async function latestQualitySummaryPg(db: PgDb): Promise<QualitySummary> 
   const counted = await pgQuery(
     db,
     `SELECT coalesce(source, '') AS source, check_name, severity, count(*) AS n FROM quality_results
-     WHERE run_id = $1 GROUP BY 1, 2, 3 ORDER BY 1 COLLATE "C", 2 COLLATE "C", 3 COLLATE "C"`,
+     WHERE run_id = $1 GROUP BY 1, 2, 3
+     ORDER BY coalesce(source, '') COLLATE "C", check_name COLLATE "C", severity COLLATE "C"`,
     [runId],
   );
   return qualitySummaryOf(runId, counted.rows);

@@ -4,10 +4,9 @@
  * guarded updates, the leader (a session advisory lock) alone schedules, reaps expired leases and
  * sends notifications; `LISTEN` wakes a process when runs become claimable elsewhere.
  */
-import type { ConsoleViews } from "../control/console-views.js";
-import { ControlError, type ControlPlane } from "../control/control-plane.js";
+import { PgControlPlane } from "../control/pg.js";
+import { PgConsoleViews } from "../control/pg-views.js";
 import type { DatabaseGauges } from "../metrics/daemon-metrics.js";
-import { WAITING_RUN_STATES } from "../store/index.js";
 import { daemonSeenPg, forgetDaemonPg, registerDaemonPg } from "../store/pg/daemons.js";
 import {
   claimRunsPg,
@@ -21,15 +20,15 @@ import {
   transitionRunsPg,
 } from "../store/pg/index.js";
 import { holdNameLock, type NameLock } from "../store/pg/name-lock.js";
-import { type DaemonStore, handBackTransition, jobDefaults } from "./daemon-store.js";
+import { type DaemonStore, handBackTransition } from "./daemon-store.js";
+import { schedulerStoreOf } from "./scheduler-store.js";
 
 export function pgDaemonStore(store: PgStore): DaemonStore {
   const pool = store.pool;
   let name: NameLock | undefined;
-  const notYet = (what: string) => () => {
-    throw new ControlError(503, `${what}: not yet on PostgreSQL`);
-  };
+  const scheduler = schedulerStoreOf(store);
   return {
+    ...scheduler,
     backend: "postgresql",
     display: store.display,
     // Only this name's runs (its previous life's): other processes' runs are theirs until their
@@ -41,17 +40,6 @@ export function pgDaemonStore(store: PgStore): DaemonStore {
     registerDaemon: (row, now) => registerDaemonPg(pool, row, now),
     daemonSeen: (owner, now) => daemonSeenPg(pool, owner, now),
     forgetDaemon: (owner) => forgetDaemonPg(pool, owner),
-    registerDeployments: async () => notYet("registering deployments")(),
-    poolDefaults: async (name) => {
-      if (name === null) return { env: {} };
-      const rows = (
-        await pgQuery<{ j: string }>(pool, "SELECT job_defaults::text AS j FROM work_pools WHERE name = $1", [
-          name,
-        ])
-      ).rows;
-      return jobDefaults(rows[0]?.j);
-    },
-    schedulePass: async () => notYet("the scheduler")(),
     claimRuns: (now, owner, leaseMs, capacity, filter) =>
       claimRunsPg(pool, {
         owner,
@@ -67,36 +55,16 @@ export function pgDaemonStore(store: PgStore): DaemonStore {
     handBack: async (owner, now) => {
       await transitionRunsPg(pool, { leaseOwner: owner }, handBackTransition(now));
     },
-    deploymentsOfRuns: async (ids) =>
-      (
-        await pgQuery<{ deployment: string | null }>(
-          pool,
-          "SELECT r.deployment FROM unnest($1::text[]) AS i(id) JOIN runs r ON r.id = i.id",
-          [[...ids]],
-        )
-      ).rows.map((row) => row.deployment),
-    waitingRuns: async (now) => {
-      const row = (
-        await pgQuery<{ due: number; next: Date | null }>(
-          pool,
-          `SELECT count(*) FILTER (WHERE r.scheduled_at <= $1)::integer AS due,
-             min(r.scheduled_at) FILTER (WHERE r.scheduled_at > $1) AS next
-           FROM runs r
-           LEFT JOIN deployments d ON d.name = r.deployment
-           LEFT JOIN work_pools p ON p.name = r.work_pool
-           WHERE r.state = ANY($2::text[]) AND NOT coalesce(d.paused, false) AND NOT coalesce(p.paused, false)`,
-          [now, [...WAITING_RUN_STATES]],
-        )
-      ).rows[0];
-      return { due: Number(row?.due ?? 0), next: row?.next ?? undefined };
-    },
-    gauges: async (): Promise<DatabaseGauges> => ({ pools: [], deployments: [] }),
+    gauges: async (now): Promise<DatabaseGauges> => ({
+      pools: await scheduler.listWorkPools(now),
+      deployments: await scheduler.lastSuccesses(),
+    }),
     notifyPass: async ({ sender }) => {
       await sender.pass();
     },
     notifySender: () => ({ pass: async () => undefined, close: () => {} }),
-    controlPlane: (): ControlPlane => notYet("the API")() as never,
-    consoleViews: (): ConsoleViews => notYet("the console")() as never,
+    controlPlane: (live, now) => new PgControlPlane(store, { live, now }),
+    consoleViews: (now) => new PgConsoleViews(store, { now }),
     lead: ({ retryMs, onChange }) => {
       const leadership = Leadership.start(pool, { retryMs, onChange });
       return { stop: () => leadership.stop() };

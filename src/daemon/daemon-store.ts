@@ -15,25 +15,16 @@ import { NotifySender, type SenderOptions } from "../notify/sender.js";
 import {
   type DaemonRow,
   daemonSeen,
-  deploymentsOfRuns,
   forgetDaemon,
   lastSuccesses,
   listWorkPools,
-  type NotifyRecords,
   registerDaemon,
   type Store,
   transitionRuns,
   withConnectionLock,
 } from "../store/index.js";
 import { type ClaimedRun, claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
-import {
-  type DeployChange,
-  type DeploymentRecord,
-  registerDeployments,
-  type WorkPoolRecord,
-} from "./deploy.js";
-import { type PassResult, type SchedulerOptions, schedulePass } from "./scheduler.js";
-import { type Waiting, waitingRuns } from "./status.js";
+import { type SchedulerStore, schedulerStoreOf } from "./scheduler-store.js";
 
 /** Which runs a process takes: a worker's `--pool` and `--queue`; absent, every pool's. */
 export interface ClaimFilter {
@@ -41,7 +32,11 @@ export interface ClaimFilter {
   queues?: readonly string[];
 }
 
-export interface DaemonStore {
+export interface DaemonStore
+  extends Pick<
+    SchedulerStore,
+    "registerDeployments" | "schedulePass" | "poolDefaults" | "waitingRuns" | "deploymentsOfRuns"
+  > {
   readonly backend: "duckdb" | "postgresql";
   /** The database as messages name it (a path, or the URL with its password masked). */
   readonly display: string;
@@ -53,15 +48,6 @@ export interface DaemonStore {
   registerDaemon(row: DaemonRow, now: Date): Promise<void>;
   daemonSeen(owner: string, now: Date): Promise<void>;
   forgetDaemon(owner: string): Promise<void>;
-  registerDeployments(
-    deployments: readonly DeploymentRecord[],
-    pools: readonly WorkPoolRecord[],
-    now: Date,
-    notify?: NotifyRecords,
-  ): Promise<DeployChange[]>;
-  /** A pool's job defaults (timeout, environment) for the runs it executes. */
-  poolDefaults(pool: string | null): Promise<{ timeout?: string; env: Record<string, string> }>;
-  schedulePass(now: Date, options?: SchedulerOptions): Promise<PassResult>;
   claimRuns(
     now: Date,
     owner: string,
@@ -75,8 +61,6 @@ export interface DaemonStore {
   crashExpired(now: Date, live: ReadonlySet<string>): Promise<string[]>;
   /** Runs taken by `owner` but not started go back to the queue (a stopping process). */
   handBack(owner: string, now: Date): Promise<void>;
-  deploymentsOfRuns(ids: readonly string[]): Promise<(string | null)[]>;
-  waitingRuns(now: Date): Promise<Waiting>;
   /** What `/metrics` reads from the database at each scrape. */
   gauges(now: Date): Promise<DatabaseGauges>;
   /** Freshness rules checked (their messages enqueued), then due notifications sent. */
@@ -106,8 +90,9 @@ export interface NotifySenderLike {
 /** The DuckDB file's daemon store: every operation on one control connection, taken in turns. */
 export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
   const db: DuckDBConnection = await store.connect();
-  const locked = <T>(fn: () => Promise<T>) => withConnectionLock(db, fn);
+  const scheduler = schedulerStoreOf(db);
   return {
+    ...scheduler,
     backend: "duckdb",
     display: store.path,
     // The file was opened for writing: whatever held a slot then belonged to a dead process.
@@ -115,18 +100,6 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     registerDaemon: (row, now) => registerDaemon(db, row, now),
     daemonSeen: (owner, now) => daemonSeen(db, owner, now),
     forgetDaemon: (owner) => forgetDaemon(db, owner),
-    registerDeployments: (deployments, pools, now, notify) =>
-      registerDeployments(db, deployments, pools, now, notify),
-    poolDefaults: async (pool) => {
-      if (pool === null) return { env: {} };
-      const rows = (
-        await locked(() =>
-          db.runAndReadAll("SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool", { pool }),
-        )
-      ).getRowObjectsJS();
-      return jobDefaults(rows[0] ? String(rows[0].j) : undefined);
-    },
-    schedulePass: (now, options) => schedulePass(db, now, options),
     claimRuns: (now, owner, leaseMs, capacity) => claimRuns(db, now, owner, leaseMs, capacity),
     renewLeases: async (owner, ids, until) => {
       await renewLeases(db, owner, ids, until);
@@ -136,8 +109,6 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     handBack: async (owner, now) => {
       await transitionRuns(db, { leaseOwner: owner }, handBackTransition(now));
     },
-    deploymentsOfRuns: (ids) => locked(() => deploymentsOfRuns(db, ids)),
-    waitingRuns: (now) => waitingRuns(db, now),
     // The freshness gauge reads through the held lock (`held`): taking it again would wait forever.
     gauges: (now) =>
       withConnectionLock(db, async (held) => ({
@@ -162,12 +133,6 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     consoleViews: (now) => new LocalConsoleViews(store, { db, now }),
     close: () => store.close(),
   };
-}
-
-/** A pool's `job_defaults` JSON as the worker applies it. */
-export function jobDefaults(json: string | undefined): { timeout?: string; env: Record<string, string> } {
-  const defaults = json ? (JSON.parse(json) as { timeout?: string; env?: Record<string, string> }) : {};
-  return { ...(defaults.timeout ? { timeout: defaults.timeout } : {}), env: defaults.env ?? {} };
 }
 
 /** A stopping process's taken-but-not-started runs, back to the queue. */

@@ -74,6 +74,29 @@ export async function freshnessRules(on: Connection): Promise<FreshnessRule[]> {
   );
 }
 
+/** Seconds past `due`'s deadline at `now` while its bars are missing; 0 once they are in. */
+export function secondsLate(due: DueSession, present: boolean, now: Date): number {
+  return present ? 0 : Math.max(0, (now.getTime() - due.deadline.getTime()) / 1000);
+}
+
+/**
+ * The gauge's seconds per source (the largest over its rules), asking `present` whether a
+ * source's bars of a session are in: what the console's overview shows, on either backend.
+ */
+export async function overdueSeconds(
+  rules: readonly FreshnessRule[],
+  now: Date,
+  present: (source: string, session: string) => Promise<boolean>,
+): Promise<Map<string, number>> {
+  const seconds = new Map<string, number>();
+  for (const rule of rules) {
+    const due = sessionDue(rule, now);
+    const late = secondsLate(due, await present(rule.source, due.session), now);
+    seconds.set(rule.source, Math.max(seconds.get(rule.source) ?? 0, late));
+  }
+  return seconds;
+}
+
 export interface FreshnessResult {
   /** Seconds per source, as the gauge shows them. */
   seconds: Map<string, number>;
@@ -94,7 +117,7 @@ export async function checkFreshness(
     const due = sessionDue(rule, now);
     await withTransaction(on, async ({ db }) => {
       const present = await hasBars(db, rule.source, due.session);
-      const late = present ? 0 : Math.max(0, (now.getTime() - due.deadline.getTime()) / 1000);
+      const late = secondsLate(due, present, now);
       seconds.set(rule.source, Math.max(seconds.get(rule.source) ?? 0, late));
       if (options.enqueue === false) return;
       const facts = (session: string) => ({

@@ -78,10 +78,14 @@ const RUN_COLUMNS = runColumns();
 /** A run's time for listing and `since`: when it started, else when it was due, else made. */
 export const RUN_TIME = "coalesce(started_at, scheduled_at, created_at)";
 
-/** A Scheduled run whose time has not come ($now): what the scheduler made ahead. */
-const UPCOMING = "(state = 'Scheduled' AND scheduled_at > $now)";
+/** A Scheduled run whose time has not come (`now`, a placeholder): what the scheduler made ahead. */
+export function upcomingRuns(now: string): string {
+  return `(state = 'Scheduled' AND scheduled_at > ${now})`;
+}
 
-const TASK_COLUMNS =
+const UPCOMING = upcomingRuns("$now");
+
+export const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
 
 export interface ListRunsOptions {
@@ -280,8 +284,19 @@ async function findRunById(db: DuckDBConnection, id: string): Promise<RunRow | u
   return row === undefined ? undefined : toRunRow(row);
 }
 
-/** How many candidates an ambiguous prefix error lists. */
-const MAX_CANDIDATES = 5;
+/** How many candidates an ambiguous prefix error lists (a prefix query reads one more). */
+export const MAX_CANDIDATES = 5;
+
+/**
+ * The run `findRun` answers from the runs whose id starts with `wanted` (at most
+ * `MAX_CANDIDATES + 1`, newest first): the only one, none, or an error naming the candidates.
+ */
+export function onlyRunOfPrefix(wanted: string, rows: readonly RunRow[]): RunRow | undefined {
+  if (rows.length <= 1) return rows[0];
+  const shown = rows.slice(0, MAX_CANDIDATES).map((r) => `${r.id} (${r.pipeline}, ${r.state})`);
+  const more = rows.length > MAX_CANDIDATES ? ", ..." : "";
+  throw new Error(`run id prefix "${wanted}" is ambiguous: it matches ${shown.join(", ")}${more}`);
+}
 
 /**
  * A run by its id or by a prefix of it that only one run has. Undefined when none matches.
@@ -296,11 +311,7 @@ export async function findRun(db: DuckDBConnection, idOrPrefix: string): Promise
     `SELECT ${RUN_COLUMNS} FROM runs WHERE starts_with(id, $prefix) ORDER BY created_at DESC, id DESC LIMIT ${MAX_CANDIDATES + 1}`,
     { prefix: wanted.toLowerCase() },
   );
-  const rows = rowObjects(reader).map(toRunRow);
-  if (rows.length <= 1) return rows[0];
-  const shown = rows.slice(0, MAX_CANDIDATES).map((r) => `${r.id} (${r.pipeline}, ${r.state})`);
-  const more = rows.length > MAX_CANDIDATES ? ", ..." : "";
-  throw new Error(`run id prefix "${wanted}" is ambiguous: it matches ${shown.join(", ")}${more}`);
+  return onlyRunOfPrefix(wanted, rowObjects(reader).map(toRunRow));
 }
 
 /** The task instances of a run, in the order they started (never-started ones by when they ended). */
@@ -339,14 +350,18 @@ export async function logsOf(
     sql += ` LIMIT ${options.limit}`;
   }
   const reader = await db.runAndReadAll(sql, values);
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toLogRow);
+}
+
+export function toLogRow(r: Record<string, unknown>): LogRow {
+  return {
     run_id: String(r.run_id),
     task_id: asString(r.task_id),
     ts: asDate(r.ts)!,
     seq: asNumber(r.seq),
     level: String(r.level),
     message: String(r.message),
-  }));
+  };
 }
 
 /** A run's state transitions (the run's own have task_id null) in time order. */
@@ -357,7 +372,11 @@ export async function transitionsOf(db: DuckDBConnection, runId: string): Promis
      ORDER BY ts, task_id IS NULL AND state IN (SELECT unnest($final::VARCHAR[])), seq`,
     { run_id: runId, final: listValue([...FINAL_RUN_STATES]) },
   );
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toTransitionRow);
+}
+
+export function toTransitionRow(r: Record<string, unknown>): TransitionRow {
+  return {
     run_id: String(r.run_id),
     task_id: asString(r.task_id),
     ts: asDate(r.ts)!,
@@ -365,7 +384,7 @@ export async function transitionsOf(db: DuckDBConnection, runId: string): Promis
     state: String(r.state),
     attempt: asNumber(r.attempt),
     message: asString(r.message),
-  }));
+  };
 }
 
 /** A completed task whose outputs a task with the same cache key may reuse. */
@@ -449,7 +468,7 @@ export function toRunRow(r: Record<string, unknown>): RunRow {
   };
 }
 
-function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
+export function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
   return {
     run_id: String(r.run_id),
     task_id: String(r.task_id),

@@ -17,7 +17,7 @@ import { type PgDb, pgQuery } from "./transaction.js";
 
 /** Every deployment, by name. */
 export async function listDeploymentsPg(db: PgDb): Promise<DeploymentRow[]> {
-  const rows = await pgQuery(db, `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY name`);
+  const rows = await pgQuery(db, `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d ORDER BY name COLLATE "C"`);
   return rows.rows.map(toDeploymentRow);
 }
 
@@ -39,10 +39,13 @@ export async function schedulesOfPg(db: PgDb, deployment: string): Promise<Sched
 
 /** Every work pool with its queues, and the runs holding or waiting for their slots at `now`. */
 export async function listWorkPoolsPg(db: PgDb, now: Date): Promise<WorkPoolRow[]> {
-  const pools = await pgQuery(db, "SELECT name, concurrency_limit, paused FROM work_pools ORDER BY name");
+  const pools = await pgQuery(
+    db,
+    `SELECT name, concurrency_limit, paused FROM work_pools ORDER BY name COLLATE "C"`,
+  );
   const queues = await pgQuery(
     db,
-    "SELECT pool, name, priority, concurrency_limit FROM work_queues ORDER BY pool, priority, name",
+    `SELECT pool, name, priority, concurrency_limit FROM work_queues ORDER BY pool COLLATE "C", priority, name COLLATE "C"`,
   );
   const counts = await pgQuery(
     db,
@@ -61,7 +64,7 @@ export async function lastSuccessesPg(db: PgDb): Promise<{ deployment: string; a
     db,
     `SELECT d.name AS deployment, max(r.ended_at) AS at
      FROM deployments d LEFT JOIN runs r ON r.deployment = d.name AND r.state = 'Completed'
-     GROUP BY d.name ORDER BY d.name`,
+     GROUP BY d.name ORDER BY d.name COLLATE "C"`,
   );
   return rows.rows;
 }

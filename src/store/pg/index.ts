@@ -5,9 +5,11 @@ export {
   sessionsMissingBarsPg,
   unfinishedRunDatesPg,
 } from "./backfill.js";
+export { barColumnsPg, indicatorColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
+export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
 export { deleteWaitingRunsPg, type WaitingRunsSelector } from "./delete-waiting-runs.js";
@@ -34,14 +36,22 @@ export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg 
 export { listenForRuns, type RunsListener } from "./listen.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
+export { freshnessRulesPg, hasSessionBarsPg, runNotificationsPg } from "./notification-reads.js";
 export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
 export { setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export { latestQualitySummaryPg } from "./quality-summary.js";
+export { queuedRunsOfPg } from "./queued-runs.js";
+export { firstKeyword, readOnlyChunksPg } from "./read-only-query.js";
 export { RunRecorderPg } from "./recorder.js";
+export { runCountsByStatePg } from "./run-counts.js";
+export { findRunPg, listRunsPg, logsOfPg, runsPagePg, taskRunsOfPg, transitionsOfPg } from "./run-reads.js";
 export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { advanceSchedulesPg, dueSchedulesPg, lateRunsPg } from "./scheduler.js";
+export { symbolEventsPg } from "./symbol-events.js";
+export { findSymbolsPg, hasBarsPg, sourceExtentsPg } from "./symbols.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

@@ -22,3 +22,8 @@ export {
   SSL_MODES,
   type SslMode,
 } from "./url.js";
+export { invalidateBarSymbolsPg, rebuildBarSymbolsPg } from "./bar-symbols-rebuild.js";
+export { cancellablyPg } from "./cancel.js";
+export { PG_JSON_TYPES } from "./json-values.js";
+export { deduplicatedNames, runScriptPg } from "./script.js";
+export { poolOf } from "./step-pool.js";

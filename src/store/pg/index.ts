@@ -1,9 +1,12 @@
+export { invalidateBarSymbolsPg, rebuildBarSymbolsPg } from "./bar-symbols-rebuild.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
+export { cancellablyPg } from "./cancel.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
 export { type PgInfo, pgInfo } from "./info.js";
+export { PG_JSON_TYPES } from "./json-values.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
@@ -13,6 +16,8 @@ export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { RunRecorderPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
+export { deduplicatedNames, runScriptPg } from "./script.js";
+export { poolOf } from "./step-pool.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,
@@ -22,8 +27,3 @@ export {
   SSL_MODES,
   type SslMode,
 } from "./url.js";
-export { invalidateBarSymbolsPg, rebuildBarSymbolsPg } from "./bar-symbols-rebuild.js";
-export { cancellablyPg } from "./cancel.js";
-export { PG_JSON_TYPES } from "./json-values.js";
-export { deduplicatedNames, runScriptPg } from "./script.js";
-export { poolOf } from "./step-pool.js";

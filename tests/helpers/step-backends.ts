@@ -7,8 +7,10 @@
  * its own dialect, rows as arrays of plain JSON values (write SQL that both dialects accept, or
  * branch on `b.backend`).
  */
+import { DATE, DOUBLE, dateValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from "vitest";
 import type { StepContext } from "../../src/pipeline/step-spec.js";
+import { appendColumns } from "../../src/store/append.js";
 import type { Store } from "../../src/store/open.js";
 import { PG_JSON_TYPES } from "../../src/store/pg/json-values.js";
 import { migratePg } from "../../src/store/pg/migrate.js";
@@ -27,8 +29,24 @@ export interface BackendUnderTest {
   ctx(overrides?: Partial<Omit<StepContext, "log" | "db" | "pg">>): ReturnType<typeof stepContext>;
   /** Runs SQL in the store (this backend's dialect); rows as arrays of JSON values. */
   rows(sql: string, values?: unknown[]): Promise<JsonValue[][]>;
+  /** Rows as objects of JSON values, by column name. */
+  objects(sql: string): Promise<Record<string, JsonValue>[]>;
   /** Runs statements in the store (this backend's dialect). */
   exec(sql: string): Promise<void>;
+  /** Bars into bars_daily (vwap, trades, adj_close, ingested_at null), in bulk. */
+  insertBars(bars: readonly TestBar[]): Promise<void>;
+}
+
+/** A bar of a test: bars_daily's key and OHLCV. */
+export interface TestBar {
+  source: string;
+  symbol: string;
+  date: string;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  close: number | null;
+  volume: number | null;
 }
 
 export function describeBackends(name: string, body: (b: BackendUnderTest) => void): void {
@@ -48,8 +66,30 @@ export function describeBackends(name: string, body: (b: BackendUnderTest) => vo
         const reader = await store.db.runAndReadAll(sql, values as never);
         return reader.getRowsJson() as JsonValue[][];
       },
+      async objects(sql) {
+        return (await store.db.runAndReadAll(sql)).getRowObjectsJson() as Record<string, JsonValue>[];
+      },
       async exec(sql) {
         await store.db.run(sql);
+      },
+      async insertBars(bars) {
+        const day = (iso: string) => dateValue(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
+        const price = (key: "open" | "high" | "low" | "close" | "volume") => ({
+          type: DOUBLE,
+          values: bars.map((bar) => bar[key]),
+        });
+        await appendColumns(store.db, "bars_daily", [
+          { type: VARCHAR, values: bars.map((bar) => bar.source) },
+          { type: VARCHAR, values: bars.map((bar) => bar.symbol) },
+          { type: DATE, values: bars.map((bar) => day(bar.date)) },
+          price("open"),
+          price("high"),
+          price("low"),
+          price("close"),
+          price("volume"),
+          ...[0, 1, 2].map(() => ({ type: DOUBLE, values: bars.map(() => null) })),
+          { type: TIMESTAMPTZ, values: bars.map(() => null) },
+        ]);
       },
     });
   });
@@ -77,8 +117,21 @@ export function describeBackends(name: string, body: (b: BackendUnderTest) => vo
         const res = await store.pool.query({ text: sql, values, rowMode: "array", types: PG_JSON_TYPES });
         return res.rows as JsonValue[][];
       },
+      async objects(sql) {
+        const res = await store.pool.query({ text: sql, types: PG_JSON_TYPES });
+        return res.rows as Record<string, JsonValue>[];
+      },
       async exec(sql) {
         await store.pool.query(sql);
+      },
+      async insertBars(bars) {
+        const column = (key: keyof TestBar) => bars.map((bar) => bar[key]);
+        await store.pool.query(
+          `INSERT INTO bars_daily (source, symbol, date, open, high, low, close, volume)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::float8[], $5::float8[], $6::float8[],
+             $7::float8[], $8::float8[])`,
+          (["source", "symbol", "date", "open", "high", "low", "close", "volume"] as const).map(column),
+        );
       },
     });
   });

@@ -13,11 +13,24 @@ export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export {
+  copyCheckedBarsPg,
+  type QualityFinding,
+  type QualityScope,
+  replaceQualityResultsPg,
+} from "./quality-results.js";
 export { RunRecorderPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { deduplicatedNames, runScriptPg } from "./script.js";
 export { poolOf } from "./step-pool.js";
+export {
+  copyToScratch,
+  type PgQueryText,
+  type ScratchColumn,
+  type ScratchCopyOptions,
+  utcMicros,
+} from "./to-scratch.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

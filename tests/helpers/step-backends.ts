@@ -7,7 +7,7 @@
  * its own dialect, rows as arrays of plain JSON values (write SQL that both dialects accept, or
  * branch on `b.backend`).
  */
-import { DATE, DOUBLE, dateValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
+import { DATE, DOUBLE, type DuckDBConnection, dateValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from "vitest";
 import type { StepContext } from "../../src/pipeline/step-spec.js";
 import { appendColumns } from "../../src/store/append.js";
@@ -33,6 +33,8 @@ export interface BackendUnderTest {
   objects(sql: string): Promise<Record<string, JsonValue>[]>;
   /** Runs statements in the store (this backend's dialect). */
   exec(sql: string): Promise<void>;
+  /** A DuckDB connection to read files with: the store's, or on PostgreSQL the scratch's. */
+  duck(): DuckDBConnection;
   /** Bars into bars_daily (vwap, trades, adj_close, ingested_at null), in bulk. */
   insertBars(bars: readonly TestBar[]): Promise<void>;
 }
@@ -72,6 +74,7 @@ export function describeBackends(name: string, body: (b: BackendUnderTest) => vo
       async exec(sql) {
         await store.db.run(sql);
       },
+      duck: () => store.db,
       async insertBars(bars) {
         const day = (iso: string) => dateValue(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
         const price = (key: "open" | "high" | "low" | "close" | "volume") => ({
@@ -124,6 +127,7 @@ export function describeBackends(name: string, body: (b: BackendUnderTest) => vo
       async exec(sql) {
         await store.pool.query(sql);
       },
+      duck: () => scratch.db,
       async insertBars(bars) {
         const column = (key: keyof TestBar) => bars.map((bar) => bar[key]);
         await store.pool.query(

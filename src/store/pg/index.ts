@@ -22,9 +22,10 @@ export {
 export { RunRecorderPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
-export { deduplicatedNames, runScriptPg } from "./script.js";
+export { deduplicatedNames, positionalQuery, runScriptPg } from "./script.js";
 export { poolOf } from "./step-pool.js";
 export {
+  copyQueryToScratchPg,
   copyToScratch,
   type PgQueryText,
   type ScratchColumn,

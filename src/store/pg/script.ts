@@ -83,6 +83,17 @@ export async function runScriptPg(
 }
 
 /**
+ * One statement for PostgreSQL with its `$name` placeholders numbered (see `positional`).
+ * @throws Error naming a placeholder without a value, or a positional one.
+ */
+export function positionalQuery(
+  statement: string,
+  params: Readonly<Record<string, SqlParam>>,
+): { text: string; values: unknown[] } {
+  return positional(statement, params, new Set());
+}
+
+/**
  * `statement` with its `$name` placeholders numbered (`$1`, ... once per name) and their values.
  * A number or boolean gets a cast, as DuckDB gives its parameters the value's type (`SELECT $n`
  * is a number there); a string none, so PostgreSQL reads it as whatever the context needs (a

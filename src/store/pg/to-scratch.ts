@@ -25,7 +25,7 @@ import type pg from "pg";
 import { appendChunks, ChunkBuffer } from "../append.js";
 import { dateValue } from "../values.js";
 import { cancellablyPg } from "./cancel.js";
-import type { PgTx } from "./transaction.js";
+import { type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
 /** A query and its `$1..` values. */
 export interface PgQueryText {
@@ -131,6 +131,23 @@ export async function copyToScratch(
   }
   await client.query(`CLOSE ${cursor}`);
   return { rows, columns };
+}
+
+/**
+ * `copyToScratch` in a transaction of its own on `pool`, read-only (the statement is the user's:
+ * it may not write), its FETCHes cancelled when `signal` aborts.
+ */
+export async function copyQueryToScratchPg(
+  pool: pg.Pool,
+  query: PgQueryText,
+  duck: DuckDBConnection,
+  table: string,
+  signal?: AbortSignal,
+): Promise<{ rows: number; columns: ScratchColumn[] }> {
+  return withPgTransaction(pool, async (tx) => {
+    await pgQuery(tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    return copyToScratch(tx, query, duck, table, { signal, cancelVia: pool });
+  });
 }
 
 /** `2024-01-02 03:04:05.123456` or `...+00` (the session's zone is UTC) as microseconds since the epoch. */

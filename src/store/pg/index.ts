@@ -20,6 +20,7 @@ export {
   replaceQualityResultsPg,
 } from "./quality-results.js";
 export { RunRecorderPg } from "./recorder.js";
+export { countRowsPg, deleteRowsPg, tableExistsPg } from "./retention.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { deduplicatedNames, positionalQuery, runScriptPg } from "./script.js";

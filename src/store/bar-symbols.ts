@@ -21,8 +21,8 @@ import { asNumber, rowObjects } from "./values.js";
 
 export const BAR_SYMBOLS_TABLE = "bar_symbols";
 
-/** The summary computed from bars_daily (what `bar_symbols` must hold). */
-const FROM_BARS = `SELECT source, symbol, min(date) AS first_date, max(date) AS last_date, count(*) AS bars
+/** The summary computed from bars_daily (what `bar_symbols` must hold; plain SQL of both backends). */
+export const BAR_SYMBOLS_FROM_BARS = `SELECT source, symbol, min(date) AS first_date, max(date) AS last_date, count(*) AS bars
   FROM bars_daily GROUP BY source, symbol`;
 
 /**
@@ -37,7 +37,7 @@ export async function barSymbolsRelation(db: DuckDBConnection): Promise<string> 
          (SELECT coalesce(sum(bars), 0) AS n, min(first_date) AS first, max(last_date) AS last FROM ${BAR_SYMBOLS_TABLE}) s`,
     )
   ).getRows();
-  return row?.[0] === true ? BAR_SYMBOLS_TABLE : `(${FROM_BARS})`;
+  return row?.[0] === true ? BAR_SYMBOLS_TABLE : `(${BAR_SYMBOLS_FROM_BARS})`;
 }
 
 /**
@@ -64,7 +64,9 @@ export async function recordBarsWrite(db: DuckDBConnection, source: string, rows
 /** Recomputes the summary from bars_daily (in the caller's transaction, when there is one). */
 export async function rebuildBarSymbols(db: DuckDBConnection): Promise<void> {
   await db.run(`DELETE FROM ${BAR_SYMBOLS_TABLE}`);
-  await db.run(`INSERT INTO ${BAR_SYMBOLS_TABLE} (source, symbol, first_date, last_date, bars) ${FROM_BARS}`);
+  await db.run(
+    `INSERT INTO ${BAR_SYMBOLS_TABLE} (source, symbol, first_date, last_date, bars) ${BAR_SYMBOLS_FROM_BARS}`,
+  );
 }
 
 /** Empties the summary: readers see it disagree with bars_daily until `rebuildBarSymbols`. */
@@ -86,7 +88,7 @@ export async function barSymbolsDifferences(db: DuckDBConnection): Promise<BarSy
     `SELECT coalesce(s.source, a.source) AS source, coalesce(s.symbol, a.symbol) AS symbol,
        s.first_date::VARCHAR AS s_first, s.last_date::VARCHAR AS s_last, s.bars AS s_bars,
        a.first_date::VARCHAR AS a_first, a.last_date::VARCHAR AS a_last, a.bars AS a_bars
-     FROM ${BAR_SYMBOLS_TABLE} s FULL JOIN (${FROM_BARS}) a ON a.source = s.source AND a.symbol = s.symbol
+     FROM ${BAR_SYMBOLS_TABLE} s FULL JOIN (${BAR_SYMBOLS_FROM_BARS}) a ON a.source = s.source AND a.symbol = s.symbol
      WHERE s.first_date IS DISTINCT FROM a.first_date OR s.last_date IS DISTINCT FROM a.last_date
        OR s.bars IS DISTINCT FROM a.bars
      ORDER BY 1, 2`,

@@ -6,7 +6,9 @@ export {
   unfinishedRunDatesPg,
 } from "./backfill.js";
 export { barColumnsPg, indicatorColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
+export { invalidateBarSymbolsPg, rebuildBarSymbolsPg } from "./bar-symbols-rebuild.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
+export { cancellablyPg } from "./cancel.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { coverageRowsPg } from "./coverage.js";
@@ -31,6 +33,7 @@ export {
   writePoolPlanPg,
 } from "./deployments-write.js";
 export { type PgInfo, pgInfo } from "./info.js";
+export { PG_JSON_TYPES } from "./json-values.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { listenForRuns, type RunsListener } from "./listen.js";
@@ -41,17 +44,34 @@ export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
 export { setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
+export {
+  copyCheckedBarsPg,
+  type QualityFinding,
+  type QualityScope,
+  replaceQualityResultsPg,
+} from "./quality-results.js";
 export { latestQualitySummaryPg } from "./quality-summary.js";
 export { queuedRunsOfPg } from "./queued-runs.js";
 export { firstKeyword, readOnlyChunksPg } from "./read-only-query.js";
 export { RunRecorderPg } from "./recorder.js";
+export { countRowsPg, deleteRowsPg, tableExistsPg } from "./retention.js";
 export { runCountsByStatePg } from "./run-counts.js";
 export { findRunPg, listRunsPg, logsOfPg, runsPagePg, taskRunsOfPg, transitionsOfPg } from "./run-reads.js";
 export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
 export { advanceSchedulesPg, dueSchedulesPg, lateRunsPg } from "./scheduler.js";
+export { deduplicatedNames, positionalQuery, runScriptPg } from "./script.js";
+export { poolOf } from "./step-pool.js";
 export { symbolEventsPg } from "./symbol-events.js";
 export { findSymbolsPg, hasBarsPg, sourceExtentsPg } from "./symbols.js";
+export {
+  copyQueryToScratchPg,
+  copyToScratch,
+  type PgQueryText,
+  type ScratchColumn,
+  type ScratchCopyOptions,
+  utcMicros,
+} from "./to-scratch.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

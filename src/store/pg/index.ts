@@ -10,9 +10,20 @@ export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
-export { RunRecorderPg } from "./recorder.js";
+export { insertLogsPg, insertTransitionsPg, RunRecorderPg, upsertTaskRunsPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
-export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
+export {
+  findCachedTaskPg,
+  findCachedTasksPg,
+  findRunByIdPg,
+  findRunPg,
+  listRunsPg,
+  logsOfPg,
+  runsPagePg,
+  taskRunsOfPg,
+  transitionsOfPg,
+} from "./runs.js";
+export { pgJsonText, pgText } from "./text.js";
 export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,

@@ -41,7 +41,8 @@ export async function registerNotify(db: DuckDBConnection, records: NotifyRecord
   return true;
 }
 
-function normalized(r: NotifyRecords): NotifyRecords {
+/** The records in the order `readNotify` gives them (both backends compare in this form). */
+export function normalized(r: NotifyRecords): NotifyRecords {
   const key = (x: unknown) => JSON.stringify(x);
   return {
     channels: [...r.channels].sort((a, b) => a.name.localeCompare(b.name)),

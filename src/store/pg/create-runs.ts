@@ -1,12 +1,19 @@
 /**
  * Runs come into being on PostgreSQL: `createRuns`' twin (../create-runs.ts). One multi-row
  * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id, state` (whatever the
- * number of runs), then each new run's first `state_transitions` row, in one transaction.
- *
- * Not yet: the outbox rows of a run made Late (`enqueueRunEvents`).
+ * number of runs), then each new run's first `state_transitions` row and the notifications it
+ * announces (a run made Late: `enqueueRunEventsPg`), in one transaction. Also `deleteWaitingRunsPg`.
  */
-import { checkInitialStates, type NewRun, runText, TEXT_COLUMNS, TIME_COLUMNS } from "../create-runs.js";
-import type { RunState } from "../states.js";
+import {
+  checkInitialStates,
+  type NewRun,
+  runText,
+  TEXT_COLUMNS,
+  TIME_COLUMNS,
+  type WaitingRunsSelection,
+} from "../create-runs.js";
+import { type RunState, WAITING_RUN_STATES } from "../states.js";
+import { enqueueRunEventsPg } from "./notify-outbox.js";
 import { recordRunTransitionsPg } from "./run-transitions.js";
 import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
 
@@ -50,8 +57,38 @@ export async function createRunsPg(
     );
     const made = new Map<RunState, string[]>();
     for (const { id, state } of inserted.rows) made.set(state, [...(made.get(state) ?? []), id]);
-    for (const [state, ids] of made) await recordRunTransitionsPg(tx, ids, state, at, message);
+    for (const [state, ids] of made) {
+      await recordRunTransitionsPg(tx, ids, state, at, message);
+      await enqueueRunEventsPg(tx, ids, state, at);
+    }
     const ok = new Set(inserted.rows.map((row) => row.id));
     return [...new Set(runs.map((run) => run.id))].filter((id) => ok.has(id));
+  });
+}
+
+/**
+ * Deletes runs that were made but never taken (Scheduled, Late) of the given deployments, or of
+ * the given (deployment, schedule) pairs, with their transitions: `deleteWaitingRuns`' twin.
+ * Returns how many.
+ */
+export async function deleteWaitingRunsPg(db: PgDb, select: WaitingRunsSelection): Promise<number> {
+  const deployments = [...(select.deployments ?? [])];
+  const schedules = select.schedules ?? [];
+  if (deployments.length === 0 && schedules.length === 0) return 0;
+  return withPgTransaction(db, async (tx) => {
+    const { rows } = await pgQuery<{ id: string }>(
+      tx,
+      `DELETE FROM runs WHERE state = ANY($1::text[])
+         AND (deployment = ANY($2::text[])
+           OR (deployment, coalesce(schedule_id, '')) IN (SELECT * FROM unnest($3::text[], $4::text[])))
+       RETURNING id`,
+      [[...WAITING_RUN_STATES], deployments, schedules.map((s) => s.deployment), schedules.map((s) => s.id)],
+    );
+    if (rows.length > 0) {
+      await pgQuery(tx, "DELETE FROM state_transitions WHERE run_id = ANY($1::text[])", [
+        rows.map((r) => r.id),
+      ]);
+    }
+    return rows.length;
   });
 }

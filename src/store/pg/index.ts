@@ -2,12 +2,22 @@ export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
-export { createRunsPg } from "./create-runs.js";
+export { createRunsPg, deleteWaitingRunsPg } from "./create-runs.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
 export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
+export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
+export { hasBarsPg, staleSessionsPg } from "./notify-freshness.js";
+export {
+  claimDueMessagesPg,
+  enqueueMessagesPg,
+  enqueueRunEventsPg,
+  outboxRowsPg,
+  recordAttemptPg,
+  runNotificationsPg,
+} from "./notify-outbox.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { insertLogsPg, insertTransitionsPg, RunRecorderPg, upsertTaskRunsPg } from "./recorder.js";

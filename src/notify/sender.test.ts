@@ -31,6 +31,7 @@ import {
   outboxRowsPg,
   type PgStore,
   registerNotifyPg,
+  runNotificationsPg,
   transitionRunsPg,
 } from "../store/pg/index.js";
 import { tempStore } from "../store/testing.js";
@@ -203,6 +204,11 @@ pgDescribe("on PostgreSQL", (server) => {
     expect(slack.requests).toHaveLength(3);
     expect(smtp.mails).toHaveLength(3);
     expect(new Set(slack.requests.map((r) => r.headers["idempotency-key"])).size).toBe(3);
+    const told = await runNotificationsPg(pg.pool, ids[0]!);
+    expect(told.map((n) => [n.event, n.channel, n.attempts, n.delivered_at !== null])).toEqual([
+      ["Failed", "ops-mail", 1, true],
+      ["Failed", "ops-slack", 1, true],
+    ]);
   });
 
   it("a sender that died holding messages: another sends them once the hold ran out", async () => {

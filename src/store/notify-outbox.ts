@@ -13,7 +13,7 @@ import type { RunState } from "./states.js";
 import { asDate, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
 
 /** The events a run entering `state` may announce (Completed: Recovered, and quality errors). */
-const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
+export const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
   Failed: ["Failed", "Quality"],
   Crashed: ["Crashed"],
   Late: ["Late"],

@@ -66,10 +66,16 @@ export interface TransitionRow {
   message: string | null;
 }
 
-/** The columns of a `RunRow`, of `runs` under `alias` when given (a join). */
-export function runColumns(alias?: string): string {
+/**
+ * The columns of a `RunRow`, of `runs` under `alias` when given (a join). `dateText` turns the
+ * DATE column into `YYYY-MM-DD` text (PostgreSQL's own text of a date follows its DateStyle).
+ */
+export function runColumns(
+  alias?: string,
+  dateText: (column: string) => string = (column) => `${column}::VARCHAR`,
+): string {
   const t = alias === undefined ? "" : `${alias}.`;
-  return `${t}id, ${t}pipeline, ${t}deployment, ${t}state, ${t}parameters, ${t}logical_date::VARCHAR AS logical_date,
+  return `${t}id, ${t}pipeline, ${t}deployment, ${t}state, ${t}parameters, ${dateText(`${t}logical_date`)} AS logical_date,
   ${t}created_at, ${t}started_at, ${t}ended_at, ${t}error, ${t}pipeline_file, ${t}scheduled_at`;
 }
 
@@ -85,6 +91,7 @@ export function upcomingRuns(now: string): string {
 
 const UPCOMING = upcomingRuns("$now");
 
+/** The columns of a `TaskRunRow` (both backends). */
 export const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
 
@@ -122,8 +129,8 @@ export interface RunsPage {
   next: RunKey | null;
 }
 
-/** The ordering time of a list and whether it runs newest first. */
-function orderOf(when: ListRunsOptions["when"]): { time: string; desc: boolean } {
+/** The ordering time of a list and whether it runs newest first (both backends). */
+export function orderOf(when: ListRunsOptions["when"]): { time: string; desc: boolean } {
   if (when === "upcoming") return { time: "scheduled_at", desc: false };
   if (when === "ran") return { time: RUN_TIME, desc: true };
   return { time: "created_at", desc: true };
@@ -288,8 +295,9 @@ async function findRunById(db: DuckDBConnection, id: string): Promise<RunRow | u
 export const MAX_CANDIDATES = 5;
 
 /**
- * The run `findRun` answers from the runs whose id starts with `wanted` (at most
- * `MAX_CANDIDATES + 1`, newest first): the only one, none, or an error naming the candidates.
+ * The run a prefix names, given the runs whose id starts with it (newest first, at most
+ * `MAX_CANDIDATES + 1`): the only one, or none.
+ * @throws Error naming the candidates when there are several.
  */
 export function onlyRunOfPrefix(wanted: string, rows: readonly RunRow[]): RunRow | undefined {
   if (rows.length <= 1) return rows[0];
@@ -353,6 +361,7 @@ export async function logsOf(
   return rowObjects(reader).map(toLogRow);
 }
 
+/** A `run_logs` row read (either backend) as a `LogRow`. */
 export function toLogRow(r: Record<string, unknown>): LogRow {
   return {
     run_id: String(r.run_id),
@@ -375,6 +384,7 @@ export async function transitionsOf(db: DuckDBConnection, runId: string): Promis
   return rowObjects(reader).map(toTransitionRow);
 }
 
+/** A `state_transitions` row read (either backend) as a `TransitionRow`. */
 export function toTransitionRow(r: Record<string, unknown>): TransitionRow {
   return {
     run_id: String(r.run_id),
@@ -412,7 +422,11 @@ export async function findCachedTask(
   }
   sql += " ORDER BY ended_at DESC NULLS LAST LIMIT 1";
   const row = rowObjects(await db.runAndReadAll(sql, values))[0];
-  if (row === undefined) return undefined;
+  return row === undefined ? undefined : toCachedTask(row);
+}
+
+/** A cache lookup's row (outputs, run_id, task_id; either backend) as a `CachedTask`. */
+export function toCachedTask(row: Record<string, unknown>): CachedTask {
   return {
     outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
     run_id: String(row.run_id),
@@ -442,11 +456,7 @@ export async function findCachedTasks(
   }
   sql += " GROUP BY cache_key";
   for (const row of rowObjects(await db.runAndReadAll(sql, values))) {
-    found.set(String(row.cache_key), {
-      outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
-      run_id: String(row.run_id),
-      task_id: String(row.task_id),
-    });
+    found.set(String(row.cache_key), toCachedTask(row));
   }
   return found;
 }

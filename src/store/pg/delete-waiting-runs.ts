@@ -4,16 +4,12 @@
  * their transitions, because their definition changed or went away (the scheduler makes them
  * again from the new one).
  */
+import type { WaitingRunsSelection } from "../create-runs.js";
 import { WAITING_RUN_STATES } from "../states.js";
 import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
 
-export interface WaitingRunsSelector {
-  deployments?: readonly string[];
-  schedules?: readonly { deployment: string; id: string }[];
-}
-
 /** Deletes the selected waiting runs and their `state_transitions` rows; returns how many runs. */
-export async function deleteWaitingRunsPg(db: PgDb, select: WaitingRunsSelector): Promise<number> {
+export async function deleteWaitingRunsPg(db: PgDb, select: WaitingRunsSelection): Promise<number> {
   const deployments = [...(select.deployments ?? [])];
   const schedules = select.schedules ?? [];
   if (deployments.length === 0 && schedules.length === 0) return 0;
@@ -30,7 +26,7 @@ export async function deleteWaitingRunsPg(db: PgDb, select: WaitingRunsSelector)
       tx,
       `DELETE FROM runs WHERE state = ANY($1::text[])
          AND (deployment = ANY($2::text[])
-           OR (deployment, schedule_id) IN (SELECT * FROM unnest($3::text[], $4::text[])))
+           OR (deployment, coalesce(schedule_id, '')) IN (SELECT * FROM unnest($3::text[], $4::text[])))
        RETURNING id`,
       values,
     );

@@ -14,7 +14,7 @@ export { pgConnectError } from "./connect-error.js";
 export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
-export { deleteWaitingRunsPg, type WaitingRunsSelector } from "./delete-waiting-runs.js";
+export { deleteWaitingRunsPg } from "./delete-waiting-runs.js";
 export {
   deploymentsOfRunsPg,
   findDeploymentPg,
@@ -41,6 +41,14 @@ export { MIGRATION_LOCK, migratePg, pgSchemaVersion } from "./migrate.js";
 export { PG_LATEST_VERSION, PG_MIGRATIONS } from "./migrations.js";
 export { freshnessRulesPg, hasSessionBarsPg, runNotificationsPg } from "./notification-reads.js";
 export { readNotifyPg, registerNotifyPg } from "./notify-config.js";
+export { staleSessionsPg } from "./notify-freshness.js";
+export {
+  claimDueMessagesPg,
+  enqueueMessagesPg,
+  enqueueRunEventsPg,
+  outboxRowsPg,
+  recordAttemptPg,
+} from "./notify-outbox.js";
 export { setDeploymentPausedPg, setWorkPoolPausedPg } from "./pause.js";
 export { lookupPgpass, type PgpassLookup, pgpassFile } from "./pgpass.js";
 export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
@@ -53,17 +61,27 @@ export {
 export { latestQualitySummaryPg } from "./quality-summary.js";
 export { queuedRunsOfPg } from "./queued-runs.js";
 export { firstKeyword, readOnlyChunksPg } from "./read-only-query.js";
-export { RunRecorderPg } from "./recorder.js";
+export { insertLogsPg, insertTransitionsPg, RunRecorderPg, upsertTaskRunsPg } from "./recorder.js";
 export { countRowsPg, deleteRowsPg, tableExistsPg } from "./retention.js";
 export { runCountsByStatePg } from "./run-counts.js";
-export { findRunPg, listRunsPg, logsOfPg, runsPagePg, taskRunsOfPg, transitionsOfPg } from "./run-reads.js";
 export { RUNS_CHANNEL, recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
-export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
+export {
+  findCachedTaskPg,
+  findCachedTasksPg,
+  findRunByIdPg,
+  findRunPg,
+  listRunsPg,
+  logsOfPg,
+  runsPagePg,
+  taskRunsOfPg,
+  transitionsOfPg,
+} from "./runs.js";
 export { advanceSchedulesPg, dueSchedulesPg, lateRunsPg } from "./scheduler.js";
 export { deduplicatedNames, positionalQuery, runScriptPg } from "./script.js";
 export { poolOf } from "./step-pool.js";
 export { symbolEventsPg } from "./symbol-events.js";
 export { findSymbolsPg, hasBarsPg, sourceExtentsPg } from "./symbols.js";
+export { pgJsonText, pgText } from "./text.js";
 export {
   copyQueryToScratchPg,
   copyToScratch,

@@ -4,12 +4,12 @@
  * and one `state_transitions` row per run that moved, in one transaction. Concurrent callers need
  * no lock of ours: the UPDATE takes each row's lock, and under READ COMMITTED a second UPDATE of the
  * same row waits for the first to commit, then re-checks its WHERE against the new state; a run that
- * moved on meanwhile is left out of RETURNING. Callers learn which runs moved.
- *
- * Not yet: the notification outbox rows (`enqueueRunEvents`) that DuckDB's writes with the change.
+ * moved on meanwhile is left out of RETURNING. Callers learn which runs moved. The notifications
+ * the change announces (`enqueueRunEventsPg`) are written in the same transaction, as DuckDB's are.
  */
 import type { RunSelector, RunStatePatch, RunTransition } from "../run-transitions.js";
 import { isFinalRunState, type RunState, runStatesInto } from "../states.js";
+import { enqueueRunEventsPg } from "./notify-outbox.js";
 import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
 export type { RunSelector, RunStatePatch, RunTransition };
@@ -51,7 +51,11 @@ export async function transitionRunsPg(db: PgDb, select: RunSelector, t: RunTran
         values,
       )
     ).rows.map((row) => row.id);
-    if (moved.length > 0) await recordRunTransitionsPg(tx, moved, t.to, t.at, t.message ?? null);
+    if (moved.length > 0) {
+      await recordRunTransitionsPg(tx, moved, t.to, t.at, t.message ?? null);
+      // What the change announces (notification rules) commits with it, or not at all.
+      await enqueueRunEventsPg(tx, moved, t.to, t.at);
+    }
     return moved;
   });
 }

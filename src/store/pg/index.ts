@@ -1,6 +1,16 @@
+export { barSymbolsDifferencesPg, rebuildBarSymbolsPg, recordBarsWritePg } from "./bar-symbols.js";
+export {
+  ACTION_STAGING_COLUMNS,
+  BAR_STAGING_COLUMNS,
+  createActionsStagingPg,
+  createBarsStagingPg,
+  upsertActionsPg,
+  upsertBarsPg,
+} from "./bars-upsert.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
+export { type CsvValue, copyCsvPg, csvBlocks, csvLine } from "./copy.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
 export { type PgInfo, pgInfo } from "./info.js";

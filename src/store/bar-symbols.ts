@@ -5,7 +5,9 @@
  *
  * Kept exact by every tickflow writer of bars_daily, in the transaction that writes:
  * - `BarsWriter` and the `file.bars` import call `recordBarsWrite` before their INSERT OR REPLACE
- *   (first/last widened; count raised by the rows whose key is new);
+ *   (first/last widened; count raised by the rows whose key is new); on PostgreSQL, `BarsWriterPg`
+ *   and the import call `recordBarsWritePg` (`pg/bar-symbols.ts`, the same statement) before their
+ *   ON CONFLICT upserts;
  * - retention (`src/retention/apply.ts`) calls `rebuildBarSymbols` after deleting bars;
  * - a `sql` step whose text names bars_daily empties the summary before the script (so a script
  *   that fails half-way leaves it visibly stale) and rebuilds it after.

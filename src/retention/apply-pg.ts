@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type pg from "pg";
-import { rebuildBarSymbolsPg } from "../store/pg/bar-symbols-rebuild.js";
+import { rebuildBarSymbolsPg } from "../store/pg/bar-symbols.js";
 import { countRowsPg, deleteRowsPg } from "../store/pg/retention.js";
 import { copyToScratch } from "../store/pg/to-scratch.js";
 import { type PgTx, pgQuery, withPgTransaction } from "../store/pg/transaction.js";

@@ -82,9 +82,7 @@ async function runOnStore(ctx: StepContext, sql: string, options: ScriptOptions)
     const pg = ctx.pg;
     const { runScriptPg } = await import("../store/pg/script.js");
     const { poolOf } = await import("../store/pg/step-pool.js");
-    const { invalidateBarSymbolsPg, rebuildBarSymbolsPg } = await import(
-      "../store/pg/bar-symbols-rebuild.js"
-    );
+    const { invalidateBarSymbolsPg, rebuildBarSymbolsPg } = await import("../store/pg/bar-symbols.js");
     const run = () => runScriptPg(poolOf(pg), sql, options);
     if (!mayWriteBars(sql)) return run();
     return keepingBarSymbols(ctx, run, {

@@ -6,11 +6,25 @@ export {
   unfinishedRunDatesPg,
 } from "./backfill.js";
 export { barColumnsPg, indicatorColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
-export { invalidateBarSymbolsPg, rebuildBarSymbolsPg } from "./bar-symbols-rebuild.js";
+export {
+  barSymbolsDifferencesPg,
+  invalidateBarSymbolsPg,
+  rebuildBarSymbolsPg,
+  recordBarsWritePg,
+} from "./bar-symbols.js";
+export {
+  ACTION_STAGING_COLUMNS,
+  BAR_STAGING_COLUMNS,
+  createActionsStagingPg,
+  createBarsStagingPg,
+  upsertActionsPg,
+  upsertBarsPg,
+} from "./bars-upsert.js";
 export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { cancellablyPg } from "./cancel.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
+export { type CsvValue, copyCsvPg, csvBlocks, csvLine } from "./copy.js";
 export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";

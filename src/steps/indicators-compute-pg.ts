@@ -1,19 +1,26 @@
 /**
  * `indicators.compute` on PostgreSQL (`ctx.pg`): the DuckDB path's work (`indicators-work.ts`: the
  * same symbols, batches, values and rule for which are written), with bars read from PostgreSQL and
- * values stored there (`../store/pg/indicators.ts`). Per batch, one transaction: the values are
- * computed symbol by symbol as COPY streams them into a TEMP staging table, then upserted.
- * While one batch is written, the next one's bars are read (on another connection of the pool).
+ * values stored there (`../store/pg/indicators.ts`). Per batch, one transaction holding the locks
+ * of its series: the values are computed symbol by symbol as COPY streams them, into a TEMP
+ * staging table then upserted, or, for a full refresh with nothing else stored in those series'
+ * rows, straight into indicator_values once the old rows are deleted. While one batch is written,
+ * the next one's bars are read (on another connection of the pool).
  */
 import type { StepContext } from "../pipeline/step-spec.js";
+import { INDICATOR_TABLE } from "../store/indicators.js";
 import { abortReason } from "../store/interrupt.js";
 import {
   copyTextRowsPg,
   createIndicatorStagePg,
+  deleteIndicatorRowsPg,
   ensureIndicatorColumnsPg,
   ensureSeriesPg,
+  indicatorColumnsPg,
   lastIndicatorDaysPg,
+  lockIndicatorSeriesPg,
   mergeIndicatorStagePg,
+  othersStoredPg,
   readIndicatorBarsPg,
   symbolBarCountsPg,
 } from "../store/pg/indicators.js";
@@ -43,8 +50,7 @@ export async function computeIndicatorsPg(
   plan: IndicatorPlan,
 ): Promise<{ rows: number; symbols: number }> {
   const { written } = plan;
-  const all = await ensureIndicatorColumnsPg(db, written);
-  const others = all.filter((c) => !written.includes(c));
+  await ensureIndicatorColumnsPg(db, written);
   await ensureSeriesPg(db, options.source, options.symbols);
   const counts = await symbolBarCountsPg(db, options.source, options.symbols);
   const last = options.fullRefresh
@@ -71,16 +77,23 @@ export async function computeIndicatorsPg(
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       const withBars = batch.filter((_, i) => bars[i] !== undefined);
       const counted = { values: 0 };
+      const series = withBars.map((b) => b.series);
       await withPgTransaction(db, async (tx) => {
+        await lockIndicatorSeriesPg(tx, series);
+        // The columns as they are now: another task may have added (and, before this lock, filled)
+        // some since this one began; a full refresh must keep their values.
+        const others = (await indicatorColumnsPg(tx)).filter((c) => !written.includes(c));
+        const values = (dayText: (day: number) => string) =>
+          copyText(plan, batch, bars, last, counted, ctx.signal, dayText);
+        if (options.fullRefresh && !(await othersStoredPg(tx, series, others))) {
+          // Nothing stored to keep: the series' rows go, the new ones are COPYed in place.
+          await deleteIndicatorRowsPg(tx, series);
+          await copyTextRowsPg(tx, INDICATOR_TABLE, ["series", "date", ...written], values(isoDay));
+          return;
+        }
         const stage = await createIndicatorStagePg(tx, written);
-        await copyTextRowsPg(tx, stage, copyText(plan, batch, bars, last, counted, ctx.signal));
-        await mergeIndicatorStagePg(tx, {
-          stage,
-          series: withBars.map((b) => b.series),
-          written,
-          others,
-          full: options.fullRefresh,
-        });
+        await copyTextRowsPg(tx, stage, ["series", "day", ...written], values(String));
+        await mergeIndicatorStagePg(tx, { stage, series, written, others, full: options.fullRefresh });
       });
       rows += counted.values;
       symbolsDone += withBars.length;
@@ -94,7 +107,7 @@ export async function computeIndicatorsPg(
 }
 
 /**
- * The batch's values as COPY text for the staging table `(series, day, <written>)`, computed symbol
+ * The batch's values as COPY text for `(series, <day as dayText writes it>, <written>)`, computed symbol
  * by symbol as the stream asks for them; `counted.values` counts the values written. A row goes
  * when one of its values is written (`isWritten`); its other values are NULL.
  */
@@ -105,6 +118,7 @@ function* copyText(
   last: ReadonlyMap<number, readonly (number | null)[]>,
   counted: { values: number },
   signal: AbortSignal,
+  dayText: (day: number) => string,
 ): Generator<string> {
   const width = plan.written.length;
   let piece = "";
@@ -128,7 +142,7 @@ function* copyText(
         } else line += "\t\\N";
       }
       if (!any) continue;
-      piece += `${series}\t${day}${line}\n`;
+      piece += `${series}\t${dayText(day)}${line}\n`;
       if (piece.length >= COPY_PIECE) {
         yield piece;
         piece = "";
@@ -136,6 +150,17 @@ function* copyText(
     }
   }
   if (piece.length > 0) yield piece;
+}
+
+/** A day (since 1970-01-01) as `YYYY-MM-DD`, each formatted once. */
+const isoDays = new Map<number, string>();
+function isoDay(day: number): string {
+  let text = isoDays.get(day);
+  if (text === undefined) {
+    text = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    isoDays.set(day, text);
+  }
+  return text;
 }
 
 /**

@@ -369,7 +369,7 @@ pgDescribe("indicators.compute (PostgreSQL)", (server) => {
       const odd: GoldenSymbol = {
         ...base,
         symbol: "ODD",
-        close: base.close.map((c, i) =>
+        close: base.close.map((_, i) =>
           i >= 600 && i < 603 ? (null as unknown as number) : shape(base.close, i, true),
         ),
         high: base.high.map((_, i) => shape(base.high, i, true)),
@@ -491,6 +491,36 @@ pgDescribe("indicators.compute (PostgreSQL)", (server) => {
         "SELECT count(*)::INTEGER AS n FROM information_schema.columns WHERE table_name = 'indicator_values'",
       );
       expect(columns?.n).toBe(3 + 2 * rounds * symbols.length);
+    });
+
+    it("a full refresh and another task's new indicator on the same symbols keep both", async () => {
+      await db.insertBars("s", golden.symbols);
+      for (let round = 0; round < 10; round++) {
+        const name = `ema_${10 + round}`;
+        const done = await Promise.allSettled([
+          computeIndicators(db.ctx(), {
+            source: "s",
+            indicators: ["sma_20"],
+            fullRefresh: true,
+            batchBars: 1000,
+          }),
+          computeIndicators(db.ctx(), {
+            source: "s",
+            indicators: [name],
+            fullRefresh: false,
+            batchBars: 1000,
+          }),
+        ]);
+        expect(done.flatMap((d) => (d.status === "rejected" ? [String(d.reason)] : []))).toEqual([]);
+        const counts = await db.rows(
+          "SELECT name, count(*)::INTEGER AS n FROM indicators WHERE name IN ('sma_20', $1) GROUP BY name ORDER BY name",
+          [name],
+        );
+        expect(counts, `round ${round}`).toEqual([
+          { name, n: 3 * (golden.sessions - 9 - round) },
+          { name: "sma_20", n: 3 * (golden.sessions - 19) },
+        ]);
+      }
     });
 
     it("refuses an output name longer than PostgreSQL's column names, naming it", async () => {

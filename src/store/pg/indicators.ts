@@ -19,6 +19,8 @@ import { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./tran
 /** Keys of the advisory locks (`hashtextextended(key, 0)`). */
 export const INDICATOR_COLUMNS_LOCK = "tickflow:indicator_columns";
 export const INDICATOR_SERIES_LOCK = "tickflow:indicator_series";
+/** Followed by a series id: the lock of that series' values. */
+export const INDICATOR_VALUES_LOCK_PREFIX = "tickflow:indicator_values:";
 
 /** PostgreSQL's longest identifier (NAMEDATALEN - 1 bytes); a longer name would be cut silently. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -213,22 +215,46 @@ export async function createIndicatorStagePg(tx: PgTx, written: readonly string[
   return name;
 }
 
-/** COPYs rows in COPY's text format (tab-separated, `\N` for NULL, one `\n`-ended line each) into `table`. */
+/**
+ * COPYs rows in COPY's text format (tab-separated, `\N` for NULL, one `\n`-ended line each) into
+ * `table` (its `columns`, in order).
+ */
 export async function copyTextRowsPg(
   tx: PgTx,
   table: string,
+  columns: readonly string[],
   text: Iterable<string> | AsyncIterable<string>,
 ): Promise<void> {
-  const copy = tx.client.query(copyFrom(`COPY ${table} FROM STDIN`));
+  const copy = tx.client.query(copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
   await pipeline(Readable.from(text, { objectMode: false }), copy);
+}
+
+/**
+ * Serialises the writers of these series: one advisory lock per series, held to the end of the
+ * transaction, taken in id order (no deadlock). Tasks computing other indicators of the same
+ * symbols then never interleave a full refresh's check-then-delete with their writes.
+ */
+export async function lockIndicatorSeriesPg(tx: PgTx, series: readonly number[]): Promise<void> {
+  const ids = [...series].sort((a, b) => a - b);
+  // unnest's rows come in array order: the locks are taken in the order given.
+  await pgQuery(
+    tx,
+    `SELECT count(pg_advisory_xact_lock(hashtextextended($1 || id, 0))) FROM unnest($2::integer[]) AS id`,
+    [INDICATOR_VALUES_LOCK_PREFIX, ids],
+  );
+}
+
+/** Deletes every stored row of these series. */
+export async function deleteIndicatorRowsPg(tx: PgTx, series: readonly number[]): Promise<void> {
+  await pgQuery(tx, `DELETE FROM ${INDICATOR_TABLE} WHERE series = ANY($1::integer[])`, [[...series]]);
 }
 
 /**
  * Moves a staged batch into indicator_values. Incremental: an upsert in which a NULL staged value
  * keeps the stored one. Full refresh (`full`): the written columns of the batch's series are
  * replaced outright (a stored value with no new one goes; the other columns stay) and rows left
- * without any value are dropped; when no other column holds a value there, the series' rows are
- * simply deleted and inserted again. Run it in the transaction that staged the batch.
+ * without any value are dropped. Run it in the transaction that staged the batch, after
+ * `lockIndicatorSeriesPg`.
  */
 export async function mergeIndicatorStagePg(
   tx: PgTx,
@@ -253,12 +279,6 @@ export async function mergeIndicatorStagePg(
     );
     return;
   }
-  const insert = insertInto(INDICATOR_TABLE);
-  if (!(await othersStoredPg(tx, series, others))) {
-    await pgQuery(tx, `DELETE FROM ${INDICATOR_TABLE} WHERE series = ANY($1::integer[])`, [series]);
-    await pgQuery(tx, insert);
-    return;
-  }
   await pgQuery(
     tx,
     `UPDATE ${INDICATOR_TABLE} v SET ${columns.map((c) => `${c} = NULL`).join(", ")}
@@ -270,18 +290,22 @@ export async function mergeIndicatorStagePg(
   await pgQuery(tx, `DELETE FROM ${INDICATOR_TABLE} WHERE series = ANY($1::integer[]) AND ${allNull}`, [
     series,
   ]);
-  const set = columns.map((c) => `${c} = EXCLUDED.${c}`).join(", ");
-  await pgQuery(tx, `${insert} ON CONFLICT (series, date) DO UPDATE SET ${set}`);
+  const replace = columns.map((c) => `${c} = EXCLUDED.${c}`).join(", ");
+  await pgQuery(tx, `${insertInto(INDICATOR_TABLE)} ON CONFLICT (series, date) DO UPDATE SET ${replace}`);
 }
 
 /** Whether any stored row of `series` holds a value in one of `others`. */
-async function othersStoredPg(tx: PgTx, series: number[], others: readonly string[]): Promise<boolean> {
+export async function othersStoredPg(
+  db: PgDb,
+  series: readonly number[],
+  others: readonly string[],
+): Promise<boolean> {
   if (others.length === 0) return false;
   const any = others.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(" OR ");
   const result = await pgQuery<{ found: boolean }>(
-    tx,
+    db,
     `SELECT EXISTS (SELECT 1 FROM ${INDICATOR_TABLE} WHERE series = ANY($1::integer[]) AND (${any})) AS found`,
-    [series],
+    [[...series]],
   );
   return result.rows[0]?.found === true;
 }

@@ -3,6 +3,24 @@ export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js
 export { pgConnectError } from "./connect-error.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
+export {
+  copyTextRowsPg,
+  createIndicatorStagePg,
+  deleteIndicatorRowsPg,
+  ensureIndicatorColumnsPg,
+  ensureSeriesPg,
+  INDICATOR_COLUMNS_LOCK,
+  INDICATOR_SERIES_LOCK,
+  INDICATOR_VALUES_LOCK_PREFIX,
+  indicatorColumnsPg,
+  indicatorsViewSqlPg,
+  lastIndicatorDaysPg,
+  lockIndicatorSeriesPg,
+  mergeIndicatorStagePg,
+  othersStoredPg,
+  readIndicatorBarsPg,
+  symbolBarCountsPg,
+} from "./indicators.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
 export { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
@@ -13,7 +31,7 @@ export { openPgPool, type PgOpenOptions, type PgStore } from "./pool.js";
 export { RunRecorderPg } from "./recorder.js";
 export { recordRunTransitionsPg, transitionRunsPg } from "./run-transitions.js";
 export { findCachedTaskPg, findRunByIdPg } from "./runs.js";
-export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
+export { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,
   maskDatabaseUrl,

@@ -46,6 +46,24 @@ export {
   writeDeploymentPlanPg,
   writePoolPlanPg,
 } from "./deployments-write.js";
+export {
+  copyTextRowsPg,
+  createIndicatorStagePg,
+  deleteIndicatorRowsPg,
+  ensureIndicatorColumnsPg,
+  ensureSeriesPg,
+  INDICATOR_COLUMNS_LOCK,
+  INDICATOR_SERIES_LOCK,
+  INDICATOR_VALUES_LOCK_PREFIX,
+  indicatorColumnsPg,
+  indicatorsViewSqlPg,
+  lastIndicatorDaysPg,
+  lockIndicatorSeriesPg,
+  mergeIndicatorStagePg,
+  othersStoredPg,
+  readIndicatorBarsPg,
+  symbolBarCountsPg,
+} from "./indicators.js";
 export { type PgInfo, pgInfo } from "./info.js";
 export { PG_JSON_TYPES } from "./json-values.js";
 export { LEADER_LOCK, Leadership, type LeadershipOptions, tryLeadPg } from "./leadership.js";
@@ -104,7 +122,7 @@ export {
   type ScratchCopyOptions,
   utcMicros,
 } from "./to-scratch.js";
-export { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
+export { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 export {
   isPostgresUrl,
   maskDatabaseUrl,

@@ -7,16 +7,8 @@ import type { BarColumns } from "../bar-columns.js";
 import { toNumber } from "../bar-columns.js";
 import { INDICATOR_TABLE, quoteIdent, SERIES_TABLE } from "../indicators.js";
 import { asNumber } from "../values.js";
+import { indicatorColumnsPg } from "./indicators.js";
 import { type PgDb, pgQuery } from "./transaction.js";
-
-const KEY_COLUMNS = new Set(["series", "date"]);
-
-/** The value columns of indicator_values (output names), in table order. */
-export async function indicatorColumnsPg(db: PgDb): Promise<string[]> {
-  // The names of an empty result, in table order, as DuckDB's `indicatorColumns` reads them.
-  const result = await pgQuery(db, `SELECT * FROM ${INDICATOR_TABLE} LIMIT 0`);
-  return result.fields.map((f) => f.name).filter((c) => !KEY_COLUMNS.has(c));
-}
 
 /** Names in `wanted` that are no indicator column (nothing computed them, for any symbol). */
 export async function unknownIndicatorsPg(db: PgDb, wanted: readonly string[]): Promise<string[]> {

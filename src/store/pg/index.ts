@@ -5,7 +5,7 @@ export {
   sessionsMissingBarsPg,
   unfinishedRunDatesPg,
 } from "./backfill.js";
-export { barColumnsPg, indicatorColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
+export { barColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
 export {
   barSymbolsDifferencesPg,
   invalidateBarSymbolsPg,

@@ -14,7 +14,6 @@ import {
   Leadership,
   listenForRuns,
   type PgStore,
-  pgQuery,
   recoverOwnRunsPg,
   renewLeasesPg,
   transitionRunsPg,

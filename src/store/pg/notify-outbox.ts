@@ -10,13 +10,7 @@
  * hold) so that no other sender takes them meanwhile; a sender that dies holding some leaves them
  * due again when the hold runs out.
  */
-import {
-  type AttemptOutcome,
-  type OutboxMessage,
-  type OutboxRow,
-  RUN_EVENTS,
-  type RunNotificationRow,
-} from "../notify-outbox.js";
+import { type AttemptOutcome, type OutboxMessage, type OutboxRow, RUN_EVENTS } from "../notify-outbox.js";
 import type { RunState } from "../states.js";
 import { asDate, asNumber, asString } from "../values.js";
 import { type PgDb, pgQuery } from "./transaction.js";

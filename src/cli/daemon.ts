@@ -52,7 +52,7 @@ async function runDaemon(
   worker: WorkerFlags | undefined,
 ): Promise<number> {
   const db = databaseLocation(opts.db);
-  const settings = loadSettings({ ...process.env, TICKFLOW_DB: undefined });
+  const settings = loadSettings();
   const configFile = opts.config ?? settings.TICKFLOW_CONFIG;
   const port = opts.port === undefined ? settings.TICKFLOW_API_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)

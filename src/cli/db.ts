@@ -1,4 +1,5 @@
 import { loadSettings } from "../config/settings.js";
+import { duckdbOnlyCommand } from "../store/errors.js";
 import {
   type AnyStore,
   LATEST_VERSION,
@@ -12,7 +13,7 @@ import type { PgInfo } from "../store/pg/info.js";
 import type { PgStore } from "../store/pg/pool.js";
 import { isPostgresUrl, maskDatabaseUrl } from "../store/pg/url.js";
 import { checkDbFlag } from "./control.js";
-import { ReportedFailure } from "./output.js";
+import { ReportedFailure, UsageError } from "./output.js";
 
 /** Opens the database for a command; a locked or unreadable file is a clear one-line error (exit 1). */
 export function openStoreForCli(path: string, options: { readOnly?: boolean } = {}): Promise<Store> {
@@ -33,26 +34,18 @@ function reportOpenError(path: string, err: unknown): never {
   throw new ReportedFailure();
 }
 
-/** `--db`, else the settings' TICKFLOW_DB (default ./tickflow.duckdb). */
+/** `--db`, else the settings' TICKFLOW_DB (default ./tickflow.duckdb): a DuckDB file, for the verbs that need one. */
 export function databasePath(flag: string | undefined): string {
-  checkDbFlag(flag);
-  return flag ?? loadSettings().TICKFLOW_DB;
+  const location = databaseLocation(flag);
+  const problem = duckdbOnlyCommand(location);
+  if (problem) throw new UsageError(`${flag === undefined ? "TICKFLOW_DB" : "--db"}: ${problem}`);
+  return location;
 }
 
-/**
- * `databasePath` for the verbs that work on PostgreSQL too (`db info`, `db migrate`): a
- * `postgresql://` URL in `--db` or TICKFLOW_DB is taken as it is (the other settings are still
- * checked); anything else as `databasePath` does.
- */
+/** `--db`, else TICKFLOW_DB: a DuckDB file path or a `postgresql://` URL (the verbs that work on both). */
 export function databaseLocation(flag: string | undefined): string {
-  if (flag !== undefined && isPostgresUrl(flag)) return flag;
-  if (flag !== undefined) return databasePath(flag);
-  const env = process.env.TICKFLOW_DB;
-  if (env && isPostgresUrl(env)) {
-    loadSettings({ ...process.env, TICKFLOW_DB: undefined });
-    return env;
-  }
-  return databasePath(undefined);
+  checkDbFlag(flag);
+  return flag ?? loadSettings().TICKFLOW_DB;
 }
 
 /** Runs `work` with the database open, and closes it afterwards whatever happens. */

@@ -16,7 +16,9 @@ export const settingsSchema = z.object({
       if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
     })
     .default("./tickflow.duckdb")
-    .describe("Path of the DuckDB database file."),
+    .describe(
+      "Path of the DuckDB database file, or a postgresql:// URL (SPEC section 12: many daemons and workers on one database).",
+    ),
   TICKFLOW_LOG_LEVEL: z
     .enum(["debug", "info", "warn", "error"])
     .default("info")

@@ -6,10 +6,12 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { apiUrl, loadSettings } from "../config/settings.js";
-import { openStore, StoreLockedError } from "../store/index.js";
+import { isPostgresUrl, openAnyStore, openStore, StoreLockedError } from "../store/index.js";
+import type { PgStore } from "../store/pg/pool.js";
 import { ControlError, type ControlPlane } from "./control-plane.js";
 import { DaemonUnreachable, HttpControlPlane } from "./http.js";
 import { LocalControlPlane } from "./local.js";
+import { PgControlPlane } from "./pg.js";
 
 export interface ChooseOptions {
   /** `--db PATH` from the command line: this file, unless a daemon holds it. */
@@ -29,7 +31,13 @@ export async function openControlPlane(options: ChooseOptions): Promise<ControlP
   const token = settings.TICKFLOW_API_TOKEN;
   if (settings.TICKFLOW_API_URL && options.db === undefined) return new HttpControlPlane(url, token);
 
-  const path = resolve(options.db ?? settings.TICKFLOW_DB);
+  const location = options.db ?? settings.TICKFLOW_DB;
+  // PostgreSQL takes many processes at once: the database itself, whatever daemons serve it.
+  if (isPostgresUrl(location)) {
+    const store = await openAnyStore(location, { readOnly: !options.write });
+    return new PgControlPlane(store as PgStore);
+  }
+  const path = resolve(location);
   const named = options.db !== undefined || Boolean(env.TICKFLOW_DB);
   if (!named && !existsSync(path)) {
     // No database here: the daemon of this machine may hold one elsewhere (run from any directory).

@@ -143,14 +143,20 @@ export function fileInTheWay(path: string): string | undefined {
 const SCHEME_RE = /^([a-z][a-z0-9+.-]*):\/\//i;
 
 /**
- * Why `location` (TICKFLOW_DB or `--db`) cannot be opened by this command when it is a URL (only a
- * DuckDB file path can; a PostgreSQL URL only by `db info` and `db migrate`, issue 16); undefined for a path. Only the scheme is repeated: the rest may hold a
- * password (user:password@, ?password=), and no parsing of a malformed URL can be trusted to find it.
+ * Why `location` (TICKFLOW_DB or `--db`) cannot be opened by this build when it is a URL (only a
+ * DuckDB file path or a PostgreSQL URL can); undefined for those. Only the scheme is repeated: the
+ * rest may hold a password (user:password@, ?password=), and no parsing of a malformed URL can be
+ * trusted to find it.
  */
 export function unsupportedDatabaseUrl(location: string): string | undefined {
   const scheme = SCHEME_RE.exec(location)?.[1]?.toLowerCase();
-  if (scheme === undefined) return undefined;
-  return scheme === "postgres" || scheme === "postgresql"
-    ? `PostgreSQL (${scheme}://...) works only with \`tickflow db info\` and \`tickflow db migrate\` so far, not yet with this command: use a DuckDB file path`
-    : `${scheme}:// URLs are not supported by this build: use a DuckDB file path`;
+  if (scheme === undefined || scheme === "postgres" || scheme === "postgresql") return undefined;
+  return `${scheme}:// URLs are not supported by this build: use a DuckDB file path or a postgresql:// URL`;
+}
+
+/** Why a DuckDB-only command cannot take a PostgreSQL URL (the verbs that can are named). */
+export function duckdbOnlyCommand(location: string): string | undefined {
+  const scheme = SCHEME_RE.exec(location)?.[1]?.toLowerCase();
+  if (scheme !== "postgres" && scheme !== "postgresql") return undefined;
+  return `this command works on a DuckDB file only, not yet on PostgreSQL (${scheme}://...); on PostgreSQL use run, daemon, worker, runs, deployments, pools, query and db`;
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { crashRuns } from "./crash-runs.js";
-import { fileInTheWay, openError, StoreError, unsupportedDatabaseUrl } from "./errors.js";
+import { duckdbOnlyCommand, fileInTheWay, openError, StoreError, unsupportedDatabaseUrl } from "./errors.js";
 import { runsWithoutHolder } from "./leases.js";
 import { LATEST_VERSION, type MigrateResult, migrate, SchemaTooNewError, schemaVersion } from "./migrate.js";
 
@@ -72,7 +72,7 @@ export function storeOfMainConnection(db: DuckDBConnection): Store | undefined {
 export async function openStore(path: string, options: OpenOptions = {}): Promise<Store> {
   const readOnly = options.readOnly === true;
   // Before resolve(): a URL would become a folder named "postgresql:".
-  const url = unsupportedDatabaseUrl(path);
+  const url = unsupportedDatabaseUrl(path) ?? duckdbOnlyCommand(path);
   if (url) throw new StoreError(url, `${path.slice(0, path.indexOf("://"))}://...`);
   const absolute = path === MEMORY ? MEMORY : resolve(path);
   const config: Record<string, string> = {

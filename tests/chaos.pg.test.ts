@@ -19,7 +19,7 @@ import { REPO } from "./helpers/cli.js";
 import { pgDescribe } from "./helpers/postgres.js";
 
 const RUNS = Number(process.env.TICKFLOW_CHAOS_RUNS ?? 60);
-const KILL_EVERY_MS = Number(process.env.TICKFLOW_CHAOS_KILL_MS ?? 2000);
+const KILL_EVERY_MS = Number(process.env.TICKFLOW_CHAOS_KILL_MS ?? 1500);
 const POOL_LIMIT = 6;
 const DEADLINE_MS = Math.max(120_000, RUNS * 1000);
 
@@ -58,14 +58,17 @@ tasks:
     uses: sql
     needs: [record]
     with:
-      query: SELECT pg_sleep(0.2) IS NULL AS slept
+      query: SELECT pg_sleep(1) IS NULL AS slept
 `,
+    );
+    writeFileSync(
+      join(dir, "deployment", "chaos-pool.yaml"),
+      `kind: work_pool\nname: chaos\nconcurrency_limit: ${POOL_LIMIT}\n`,
     );
     writeFileSync(
       join(dir, "deployment", "tickflow.yaml"),
       `kind: deployments
-work_pools:
-  - {name: chaos, concurrency_limit: ${POOL_LIMIT}}
+work_pools: [chaos-pool.yaml]
 deployments:
   - name: chaos
     pipeline: ../pipelines/chaos.yaml
@@ -245,6 +248,7 @@ deployments:
       expect(final.get("Completed") ?? 0).toBeGreaterThan(RUNS / 2);
       expect(peak).toBeLessThanOrEqual(POOL_LIMIT);
       expect(peak).toBeGreaterThan(1);
+      expect(kills).toBeGreaterThanOrEqual(RUNS / 20);
       expect(takeovers.length).toBeGreaterThan(0);
       for (const ms of takeovers) expect(ms).toBeLessThan(10_000);
 

@@ -12,9 +12,9 @@
  *
  * - `TICKFLOW_TEST_PG_URL` (a superuser's URL of a running server): used instead of starting one; each
  *   file still gets a database of its own, dropped afterwards.
- * - The binaries: `TICKFLOW_PG_BIN`, else the newest `/usr/lib/postgresql/<N>/bin`. As root they run
- *   as the `postgres` user (`runuser -u postgres --`: initdb refuses root); otherwise as the current
- *   user.
+ * - The server: `src/store/pg/throwaway-server.ts` (shared with the benchmarks). The binaries:
+ *   `TICKFLOW_PG_BIN`, else the newest `/usr/lib/postgresql/<N>/bin`. As root they run as the
+ *   `postgres` user (`runuser -u postgres --`: initdb refuses root); otherwise as the current user.
  * - Without PostgreSQL the tests are skipped, and the skip says why (like the browser tests).
  * - Authentication: trust on 127.0.0.1, except the role `PASSWORD_ROLE` (password `PASSWORD`), which
  *   must give its password (scram-sha-256): the tests of a wrong password use it.
@@ -23,21 +23,16 @@
  *   process was killed outright is stopped by the next start (each folder records its owner's PID).
  * - Password tests need this file's own server (`PG_EXTERNAL` false): the role exists only there.
  */
-import { spawnSync } from "node:child_process";
-import {
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import {
+  adminStatement as admin,
+  findPostgresBin,
+  noThrowawayServerReason,
+  type PgServer,
+  startThrowawayPostgres,
+} from "../../src/store/pg/throwaway-server.js";
+
+export { findPostgresBin, type PgServer };
 
 /** The tests use TICKFLOW_TEST_PG_URL's server, whose authentication they do not control. */
 export const PG_EXTERNAL = Boolean(process.env.TICKFLOW_TEST_PG_URL);
@@ -46,184 +41,26 @@ export const PG_EXTERNAL = Boolean(process.env.TICKFLOW_TEST_PG_URL);
 export const PASSWORD_ROLE = "tickflow_pw";
 export const PASSWORD = "pw-s3cret-Zq7";
 
-/** Where `initdb` and `pg_ctl` are: TICKFLOW_PG_BIN, else the newest /usr/lib/postgresql/N/bin. */
-export function findPostgresBin(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.TICKFLOW_PG_BIN)
-    return existsSync(join(env.TICKFLOW_PG_BIN, "initdb")) ? env.TICKFLOW_PG_BIN : undefined;
-  const root = "/usr/lib/postgresql";
-  if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, "bin", "initdb")))
-    .sort((a, b) => Number(b) - Number(a));
-  return versions[0] === undefined ? undefined : join(root, versions[0], "bin");
-}
-
 /** Why no PostgreSQL can be had here, or undefined when it can. */
 export function postgresSkipReason(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.TICKFLOW_TEST_PG_URL) return undefined;
-  if (!findPostgresBin(env)) {
-    return "no PostgreSQL (apt-get install postgresql, or set TICKFLOW_PG_BIN to its bin folder, or TICKFLOW_TEST_PG_URL to a server)";
-  }
-  if (process.getuid?.() === 0 && spawnSync("id", ["-u", "postgres"]).status !== 0) {
-    return "running as root without a postgres user to run the server as";
-  }
-  return undefined;
+  const reason = noThrowawayServerReason(env);
+  return reason === undefined ? undefined : `${reason}; or set TICKFLOW_TEST_PG_URL to a server`;
 }
 
-/** A running server: its superuser URL (no database named) and how to stop it. */
-export interface PgServer {
-  /** `postgresql://postgres@127.0.0.1:PORT` (append `/db`). */
-  base: string;
-  host: string;
-  port: number;
-  stop(): void;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => done(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Runs a PostgreSQL binary as the user that owns the cluster. */
-function runPg(bin: string, name: string, args: string[]): void {
-  const root = process.getuid?.() === 0;
-  const [command, ...rest] = root
-    ? ["runuser", "-u", "postgres", "--", join(bin, name), ...args]
-    : [join(bin, name), ...args];
-  const r = spawnSync(command!, rest, { encoding: "utf8", cwd: tmpdir() });
-  if (r.status !== 0)
-    throw new Error(
-      `${name} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.stdout || r.error?.message}`,
-    );
-}
-
-/** Whether the process `pid` lives. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Servers left behind by test processes that died without their exit handler (SIGKILL, a crash):
- * each folder records its test process's PID (`owner`); a folder whose owner is gone is stopped
- * (`pg_ctl stop -m immediate`) and removed.
- */
-function sweepOrphans(bin: string): void {
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith("tickflow-pg-")) continue;
-    const dir = join(tmpdir(), name);
-    let owner: number;
-    try {
-      owner = Number(readFileSync(join(dir, "owner"), "utf8"));
-    } catch {
-      continue; // being made, or not ours
-    }
-    if (!Number.isInteger(owner) || owner <= 0 || alive(owner)) continue;
-    try {
-      if (existsSync(join(dir, "data", "postmaster.pid")))
-        runPg(bin, "pg_ctl", ["stop", "-D", join(dir, "data"), "-m", "immediate", "-w"]);
-    } catch {
-      // not running
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Starts a cluster in a fresh temporary folder (about a second). */
+/** Starts this file's server (`src/store/pg/throwaway-server.ts`) with the password role. */
 export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PgServer> {
-  const bin = findPostgresBin(env);
-  if (!bin) throw new Error("no PostgreSQL binaries");
-  sweepOrphans(bin);
-  const dir = mkdtempSync(join(tmpdir(), "tickflow-pg-"));
-  writeFileSync(join(dir, "owner"), String(process.pid));
-  const data = join(dir, "data");
-  if (process.getuid?.() === 0) {
-    const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
-    const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
-    chownSync(dir, uid, gid);
-  }
-  let stopped = false;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    process.off("exit", stop);
-    try {
-      if (existsSync(join(data, "postmaster.pid")))
-        runPg(bin, "pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"]);
-    } catch {
-      // already gone
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.on("exit", stop);
+  // First matching line wins: the password role must authenticate, everyone else is trusted.
+  const server = await startThrowawayPostgres({
+    env,
+    hba: [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`],
+  });
   try {
-    runPg(bin, "initdb", [
-      "-D",
-      data,
-      "-U",
-      "postgres",
-      "-A",
-      "trust",
-      "-E",
-      "UTF8",
-      "--locale=C",
-      "--no-sync",
-      "--no-instructions",
-    ]);
-    // First matching line wins: the password role must authenticate, everyone else is trusted.
-    writeFileSync(
-      join(data, "pg_hba.conf"),
-      [
-        "local all all trust",
-        `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`,
-        "host all all 127.0.0.1/32 trust",
-        "",
-      ].join("\n"),
-    );
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const options = [
-        `-p ${port}`,
-        "-c listen_addresses=127.0.0.1",
-        `-c unix_socket_directories=${dir}`,
-        "-c fsync=off",
-        "-c synchronous_commit=off",
-        "-c full_page_writes=off",
-        "-c max_connections=50",
-      ].join(" ");
-      try {
-        runPg(bin, "pg_ctl", ["start", "-D", data, "-w", "-t", "30", "-l", join(dir, "log"), "-o", options]);
-      } catch (err) {
-        if (attempt < 3) continue; // the port was taken meanwhile
-        throw err;
-      }
-      const base = `postgresql://postgres@127.0.0.1:${port}`;
-      await admin(base, `CREATE ROLE ${PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
-      return { base, host: "127.0.0.1", port, stop };
-    }
+    await admin(server.base, `CREATE ROLE ${PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
+    return server;
   } catch (err) {
-    stop();
+    server.stop();
     throw err;
-  }
-}
-
-async function admin(base: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: `${base}/postgres` });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }
 

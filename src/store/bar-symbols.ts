@@ -63,11 +63,18 @@ export function barSymbolsUpsert(source: string, rows: string): string {
      LEFT JOIN (SELECT symbol, date FROM bars_daily WHERE source = ${source}) b
        ON b.symbol = n.symbol AND b.date = n.date
      GROUP BY n.symbol
-     ON CONFLICT (source, symbol) DO UPDATE SET
+     ${BAR_SYMBOLS_MERGE}`;
+}
+
+/**
+ * How a summary row of new bars (first, last, count of new keys) joins the stored one: the span
+ * widened, the count added. The end of an `INSERT INTO bar_symbols (source, symbol, first_date,
+ * last_date, bars) ...` on either backend.
+ */
+export const BAR_SYMBOLS_MERGE = `ON CONFLICT (source, symbol) DO UPDATE SET
        first_date = least(${BAR_SYMBOLS_TABLE}.first_date, EXCLUDED.first_date),
        last_date = greatest(${BAR_SYMBOLS_TABLE}.last_date, EXCLUDED.last_date),
        bars = ${BAR_SYMBOLS_TABLE}.bars + EXCLUDED.bars`;
-}
 
 /** Recomputes the summary from bars_daily (in the caller's transaction, when there is one). */
 export async function rebuildBarSymbols(db: DuckDBConnection): Promise<void> {

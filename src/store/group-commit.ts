@@ -100,9 +100,17 @@ export abstract class GroupCommitWriter implements BarsSink {
     return new Promise((resolve, reject) => {
       this.queue.push({ entry, rows, spans: spansOf(entry), resolve, reject });
       this.queuedRows += rows;
-      this.draining ??= this.drain().finally(() => {
-        this.draining = undefined;
-      });
+      this.startDraining();
+    });
+  }
+
+  /** Starts the drain loop unless it runs. */
+  private startDraining(): void {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      // An entry written by whoever the last batch resolved (its continuation runs before this
+      // one) found the loop still set but already past its last look at the queue.
+      if (this.queue.length > 0) this.startDraining();
     });
   }
 

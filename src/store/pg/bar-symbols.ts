@@ -6,6 +6,7 @@
 import {
   BAR_SYMBOLS_DIFFERENCES,
   BAR_SYMBOLS_FROM_BARS,
+  BAR_SYMBOLS_MERGE,
   BAR_SYMBOLS_TABLE,
   type BarSymbolsDifference,
   barSymbolsDifferenceOf,
@@ -20,6 +21,40 @@ import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
  */
 export async function recordBarsWritePg(db: PgDb, source: string, rows: string): Promise<void> {
   await pgQuery(db, barSymbolsUpsert("$1", rows), [source]);
+}
+
+/** Per symbol, the bars a write adds: its first and last date (`YYYY-MM-DD`) and how many. */
+export interface NewBarsSpan {
+  symbol: string;
+  first: string;
+  last: string;
+  bars: number;
+}
+
+/**
+ * With bars whose keys bars_daily did not hold (in the same transaction, before or after they are
+ * written): adds them to the summary of `source` from their spans, without reading bars_daily.
+ */
+export async function recordNewBarsPg(
+  db: PgDb,
+  source: string,
+  spans: readonly NewBarsSpan[],
+): Promise<void> {
+  if (spans.length === 0) return;
+  await pgQuery(
+    db,
+    `INSERT INTO ${BAR_SYMBOLS_TABLE} (source, symbol, first_date, last_date, bars)
+     SELECT $1, symbol, first_date, last_date, bars
+     FROM unnest($2::text[], $3::date[], $4::date[], $5::bigint[]) AS s(symbol, first_date, last_date, bars)
+     ${BAR_SYMBOLS_MERGE}`,
+    [
+      source,
+      spans.map((s) => s.symbol),
+      spans.map((s) => s.first),
+      spans.map((s) => s.last),
+      spans.map((s) => s.bars),
+    ],
+  );
 }
 
 /**

@@ -3,11 +3,14 @@
  * lives as long as the transaction, on whichever pooled connection that is), then upserted with
  * `ON CONFLICT ... DO UPDATE` of every column (what DuckDB's INSERT OR REPLACE does), the
  * `bar_symbols` summary recorded first from the same staging. Shared by `BarsWriterPg` and the
- * `file.bars` import. The staged rows must hold each key once (PostgreSQL refuses to update a row
+ * `file.bars` import. When none of the keys exists yet (a first ingestion, the next sessions of
+ * known symbols), `BarsWriterPg` COPYs straight into bars_daily instead (`insertNewBarsPg`): half
+ * the time of staging and upserting (bench/postgres-ingest.mjs). The staged rows must hold each key once (PostgreSQL refuses to update a row
  * twice in one statement): both writers see to it.
  */
-import { recordBarsWritePg } from "./bar-symbols.js";
-import type { PgTx } from "./transaction.js";
+import { type NewBarsSpan, recordBarsWritePg, recordNewBarsPg } from "./bar-symbols.js";
+import { copyCsvPg, csvField, csvRowBlocks } from "./copy.js";
+import { type PgTx, pgQuery } from "./transaction.js";
 
 /** A staging table's columns, in COPY order: bars_daily's without source and ingested_at. */
 export const BAR_STAGING_COLUMNS = [
@@ -70,3 +73,53 @@ export async function upsertActionsPg(tx: PgTx, source: string, staging: string)
   );
   return result.rowCount ?? 0;
 }
+
+const NEW_BARS_SAVEPOINT = "tickflow_new_bars";
+
+/**
+ * Writes bars none of whose keys bars_daily holds straight into it: one COPY (no staging, no
+ * upsert), `bar_symbols` raised from `spans` (the rows' symbols, first and last dates and counts).
+ * `rows` are CSV rows in `BAR_STAGING_COLUMNS` order without their newline; each key once.
+ *
+ * Returns false, having written nothing, when some key is held: by a committed row (checked first,
+ * per symbol over its span: index probes), or by a row another transaction commits meanwhile (the
+ * COPY then fails on the primary key and is rolled back to a savepoint). The caller then stages
+ * and upserts in the same transaction.
+ */
+export async function insertNewBarsPg(
+  tx: PgTx,
+  source: string,
+  rows: Iterable<string>,
+  spans: readonly NewBarsSpan[],
+): Promise<boolean> {
+  const check = await pgQuery<{ now: string; taken: boolean }>(
+    tx,
+    `SELECT now()::text AS now, EXISTS (
+       SELECT 1 FROM unnest($2::text[], $3::date[], $4::date[]) AS s(symbol, first_date, last_date)
+       JOIN bars_daily b ON b.source = $1 AND b.symbol = s.symbol AND b.date BETWEEN s.first_date AND s.last_date
+     ) AS taken`,
+    [source, spans.map((s) => s.symbol), spans.map((s) => s.first), spans.map((s) => s.last)],
+  );
+  const { now, taken } = check.rows[0]!;
+  if (taken) return false;
+  await pgQuery(tx, `SAVEPOINT ${NEW_BARS_SAVEPOINT}`);
+  try {
+    // ingested_at: the transaction's now(), as the upsert writes it (its text read back exactly).
+    await copyCsvPg(
+      tx,
+      "bars_daily",
+      ["source", ...BAR_STAGING_COLUMNS, "ingested_at"],
+      csvRowBlocks(rows, `${csvField(source)},`, `,${now}\n`),
+    );
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    await pgQuery(tx, `ROLLBACK TO SAVEPOINT ${NEW_BARS_SAVEPOINT}`);
+    return false;
+  }
+  await pgQuery(tx, `RELEASE SAVEPOINT ${NEW_BARS_SAVEPOINT}`);
+  await recordNewBarsPg(tx, source, spans);
+  return true;
+}
+
+/** SQLSTATE of a duplicate key. */
+const UNIQUE_VIOLATION = "23505";

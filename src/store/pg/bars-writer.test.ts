@@ -224,6 +224,24 @@ pgDescribe("BarsWriterPg: the same rows as BarsWriter", (server) => {
     expect(hard[0]).toMatchObject({ trades: "13", adj_close: Number.POSITIVE_INFINITY });
   });
 
+  it("writes an entry handed over the moment the previous one resolves (both backends)", async () => {
+    for (const backend of backends) {
+      await backend.empty();
+      const writer = backend.writer("polygon");
+      // Each write follows the previous one's resolution at once: the drain loop has just looked
+      // at an empty queue and not yet ended. Such an entry used to wait forever.
+      // (Awaited directly: a race with a timer would add ticks and hide it; the test's timeout fails it.)
+      for (let i = 0; i < 4; i++) {
+        expect(await writer.write({ bars: [bar("SEQ", `2024-01-0${i + 2}`, i)] })).toEqual({
+          bars: 1,
+          actions: 0,
+        });
+      }
+      await writer.close();
+      expect(await backend.rows("SELECT count(*)::integer AS n FROM bars_daily")).toEqual([{ n: 4 }]);
+    }
+  }, 10_000);
+
   describe("on PostgreSQL", () => {
     let writerPg: (options?: BarsWriterOptions) => BarsWriterPg;
     beforeEach(async () => {
@@ -245,6 +263,54 @@ pgDescribe("BarsWriterPg: the same rows as BarsWriter", (server) => {
              AND state LIKE 'idle in transaction%') AS idle_in_tx`,
       );
       expect(rows).toEqual([{ temp_tables: 0, idle_in_tx: 0 }]);
+    });
+
+    it("copies new keys straight in; a key another transaction commits meanwhile goes through the upsert", async () => {
+      // Another writer's bar R 01-03, inserted (with its bar_symbols row) but not committed yet.
+      const other = await pg.pool.connect();
+      try {
+        await other.query("BEGIN");
+        await other.query(
+          `INSERT INTO bars_daily (source, symbol, date, close) VALUES ('polygon', 'R', '2024-01-03', 1)`,
+        );
+        await other.query(
+          `INSERT INTO bar_symbols (source, symbol, first_date, last_date, bars)
+           VALUES ('polygon', 'R', '2024-01-03', '2024-01-03', 1)`,
+        );
+        // One entry (a batch of its own: its failure would reject it): its keys look new, so its
+        // COPY goes into bars_daily and waits on the uncommitted key.
+        const writer = writerPg();
+        const written = writer.write({ bars: [bar("R", "2024-01-02", 5), bar("R", "2024-01-03", 6)] });
+        for (let waited = 0; ; waited += 20) {
+          const { rows } = await pg.pool.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'COPY bars_daily%'`,
+          );
+          if (rows[0].n > 0) break;
+          if (waited > 10_000) throw new Error("the COPY never waited on the other transaction's key");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await other.query("COMMIT");
+        // The COPY failed on the key: rolled back to its savepoint, then staged and upserted.
+        expect(await written).toEqual({ bars: 2, actions: 0 });
+        // The next session of a known symbol: new keys again.
+        expect(await writer.write({ bars: [bar("R", "2024-01-04", 7)] })).toEqual({ bars: 1, actions: 0 });
+        await writer.close();
+      } finally {
+        await other.query("ROLLBACK").catch(() => undefined);
+        other.release();
+      }
+      const bars = await pg.pool.query("SELECT date::text AS date, close FROM bars_daily ORDER BY date");
+      expect(bars.rows).toEqual([
+        { date: "2024-01-02", close: 5 },
+        { date: "2024-01-03", close: 6 },
+        { date: "2024-01-04", close: 7 },
+      ]);
+      const summary = await pg.pool.query(
+        "SELECT first_date::text AS first, last_date::text AS last, bars::int AS bars FROM bar_symbols",
+      );
+      expect(summary.rows).toEqual([{ first: "2024-01-02", last: "2024-01-04", bars: 3 }]);
+      expect(await barSymbolsDifferencesPg(pg.pool)).toEqual([]);
     });
 
     it("refuses queued entries once the signal aborts, and holds producers back while full", async () => {

@@ -13,7 +13,7 @@ import type { PgTx } from "./transaction.js";
 export type CsvValue = string | number | bigint | null;
 
 /** One CSV field: NULL is an unquoted empty field. */
-function csvField(value: CsvValue): string {
+export function csvField(value: CsvValue | undefined): string {
   if (value == null) return ""; // undefined too: an optional field left out
   if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
   if (typeof value === "bigint") return String(value);
@@ -59,4 +59,20 @@ export function* csvBlocks(lines: Iterable<string>): Generator<string> {
     }
   }
   if (block.length > 0) yield block.join("");
+}
+
+/**
+ * Rows (CSV fields, no newline) as blocks of about 1 MiB, each row written as `before + row + after`
+ * (`after` ending the line): columns every row shares (a source, a timestamp) cost no copy of the rows.
+ */
+export function* csvRowBlocks(rows: Iterable<string>, before = "", after = "\n"): Generator<string> {
+  let block = "";
+  for (const row of rows) {
+    block += before + row + after;
+    if (block.length >= 1 << 20) {
+      yield block;
+      block = "";
+    }
+  }
+  if (block.length > 0) yield block;
 }

@@ -9,14 +9,17 @@ export { barColumnsPg, unknownIndicatorsPg } from "./bar-columns.js";
 export {
   barSymbolsDifferencesPg,
   invalidateBarSymbolsPg,
+  type NewBarsSpan,
   rebuildBarSymbolsPg,
   recordBarsWritePg,
+  recordNewBarsPg,
 } from "./bar-symbols.js";
 export {
   ACTION_STAGING_COLUMNS,
   BAR_STAGING_COLUMNS,
   createActionsStagingPg,
   createBarsStagingPg,
+  insertNewBarsPg,
   upsertActionsPg,
   upsertBarsPg,
 } from "./bars-upsert.js";
@@ -24,7 +27,7 @@ export { BarsWriterPg, stepSinksPg } from "./bars-writer.js";
 export { cancellablyPg } from "./cancel.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
-export { type CsvValue, copyCsvPg, csvBlocks, csvLine } from "./copy.js";
+export { type CsvValue, copyCsvPg, csvBlocks, csvField, csvLine, csvRowBlocks } from "./copy.js";
 export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
@@ -114,6 +117,14 @@ export { poolOf } from "./step-pool.js";
 export { symbolEventsPg } from "./symbol-events.js";
 export { findSymbolsPg, hasBarsPg, sourceExtentsPg } from "./symbols.js";
 export { pgJsonText, pgText } from "./text.js";
+export {
+  adminStatement,
+  findPostgresBin,
+  noThrowawayServerReason,
+  type PgServer,
+  startThrowawayPostgres,
+  type ThrowawayServerOptions,
+} from "./throwaway-server.js";
 export {
   copyQueryToScratchPg,
   copyToScratch,

@@ -50,7 +50,7 @@ export {
   writePoolPlanPg,
 } from "./deployments-write.js";
 export {
-  copyTextRowsPg,
+  copyBinaryRowsPg,
   createIndicatorStagePg,
   deleteIndicatorRowsPg,
   ensureIndicatorColumnsPg,

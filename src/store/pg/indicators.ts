@@ -10,9 +10,9 @@
  * would otherwise fail ("tuple concurrently updated") or lose a column from the view, and two
  * `max(id) + 1` numberings would collide.
  */
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { from as copyFrom } from "pg-copy-streams";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { INDICATOR_TABLE, type IndicatorBars, quoteIdent, SERIES_TABLE } from "../indicators.js";
 import { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
@@ -165,21 +165,61 @@ export async function lastIndicatorDaysPg(
   return last;
 }
 
-/** The bars of `symbols` of `source` in one query, as columns (doubles parsed exactly from float8's text). */
+/**
+ * The bars of `symbols` of `source` in one statement, as columns: `COPY (...) TO STDOUT` in binary,
+ * read straight into typed arrays (doubles as their 8 bytes: exact, no text). Through pg's row
+ * parser (an array per row, each double parsed from text) it took ~1.3 s per 500,000 bars, a third
+ * of a full refresh; this way ~0.3 s (bench/postgres-indicators.mjs).
+ */
 export async function readIndicatorBarsPg(
   db: PgDb,
   source: string,
   symbols: readonly string[],
 ): Promise<IndicatorBars> {
-  const rows = await queryArrays(
-    db,
-    `SELECT (s.idx - 1)::integer, b.date - DATE '1970-01-01', b.high, b.low, b.close, b.volume
-     FROM unnest($2::text[]) WITH ORDINALITY AS s(symbol, idx)
-     JOIN bars_daily b ON b.source = $1 AND b.symbol = s.symbol
-     ORDER BY s.idx, b.date`,
-    [source, [...symbols]],
-  );
-  const n = rows.length;
+  const client = isPgTx(db) ? db.client : await db.connect();
+  try {
+    // COPY takes no parameters: the values go in as literals, escaped by the driver.
+    const list = symbols.map((symbol) => client.escapeLiteral(symbol)).join(", ");
+    const query = `SELECT (s.idx - 1)::integer, (b.date - DATE '1970-01-01')::integer, b.high, b.low, b.close, b.volume
+      FROM unnest(ARRAY[${list}]::text[]) WITH ORDINALITY AS s(symbol, idx)
+      JOIN bars_daily b ON b.source = ${client.escapeLiteral(source)} AND b.symbol = s.symbol
+      ORDER BY s.idx, b.date`;
+    const chunks: Buffer[] = [];
+    await pipeline(
+      client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`)),
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk);
+          done();
+        },
+      }),
+    );
+    return indicatorBarsOfCopy(Buffer.concat(chunks));
+  } finally {
+    if (!isPgTx(db)) client.release();
+  }
+}
+
+/** Bytes before the first tuple of COPY's binary format: signature, flags, header extension length. */
+const COPY_BINARY_HEADER = 19;
+
+/**
+ * Rows of `(integer, integer, 4 x double precision)` in COPY's binary format (each tuple: a 16-bit
+ * field count, then per field a 32-bit length, -1 for NULL, and the big-endian value) as columns;
+ * a NULL price is NaN. Ends at the trailer (a field count of -1).
+ */
+export function indicatorBarsOfCopy(data: Buffer): IndicatorBars {
+  // First pass: the number of tuples (NULLs make them of varying length).
+  let n = 0;
+  for (let at = COPY_BINARY_HEADER + data.readUInt32BE(COPY_BINARY_HEADER - 4); ; n++) {
+    const fields = data.readInt16BE(at);
+    if (fields === -1) break;
+    at += 2;
+    for (let f = 0; f < fields; f++) {
+      const length = data.readInt32BE(at);
+      at += 4 + Math.max(0, length);
+    }
+  }
   const out: IndicatorBars = {
     idx: new Int32Array(n),
     day: new Int32Array(n),
@@ -189,13 +229,21 @@ export async function readIndicatorBarsPg(
     volume: new Float64Array(n),
   };
   const prices = [out.high, out.low, out.close, out.volume];
+  let at = COPY_BINARY_HEADER + data.readUInt32BE(COPY_BINARY_HEADER - 4);
   for (let i = 0; i < n; i++) {
-    const row = rows[i]!;
-    out.idx[i] = row[0] as number;
-    out.day[i] = row[1] as number;
+    at += 2 + 4; // field count (6), the first length (4)
+    out.idx[i] = data.readInt32BE(at);
+    at += 4 + 4;
+    out.day[i] = data.readInt32BE(at);
+    at += 4;
     for (let c = 0; c < 4; c++) {
-      const v = row[c + 2];
-      prices[c]![i] = v === null ? Number.NaN : (v as number);
+      const length = data.readInt32BE(at);
+      at += 4;
+      if (length < 0) prices[c]![i] = Number.NaN;
+      else {
+        prices[c]![i] = data.readDoubleBE(at);
+        at += length;
+      }
     }
   }
   return out;
@@ -215,18 +263,32 @@ export async function createIndicatorStagePg(tx: PgTx, written: readonly string[
   return name;
 }
 
+/** The start of COPY's binary format: its signature, flags (none) and header extension length (0). */
+const COPY_BINARY_START = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8)]);
+
+/** The end of COPY's binary format: a field count of -1. */
+const COPY_BINARY_END = Buffer.from([0xff, 0xff]);
+
 /**
- * COPYs rows in COPY's text format (tab-separated, `\N` for NULL, one `\n`-ended line each) into
- * `table` (its `columns`, in order).
+ * COPYs rows in COPY's binary format (`tuples`: whole rows, each a 16-bit field count then per
+ * field a 32-bit length, -1 for NULL, and the value in the column type's binary form) into `table`
+ * (its `columns`, in order); the signature and the trailer are added here.
  */
-export async function copyTextRowsPg(
+export async function copyBinaryRowsPg(
   tx: PgTx,
   table: string,
   columns: readonly string[],
-  text: Iterable<string> | AsyncIterable<string>,
+  tuples: Iterable<Buffer>,
 ): Promise<void> {
-  const copy = tx.client.query(copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
-  await pipeline(Readable.from(text, { objectMode: false }), copy);
+  const copy = tx.client.query(
+    copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`),
+  );
+  function* framed(): Generator<Buffer> {
+    yield COPY_BINARY_START;
+    yield* tuples;
+    yield COPY_BINARY_END;
+  }
+  await pipeline(Readable.from(framed(), { objectMode: false }), copy);
 }
 
 /**

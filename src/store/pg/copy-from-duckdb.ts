@@ -1,0 +1,293 @@
+/**
+ * Moving an installation from its DuckDB file to PostgreSQL (`tickflow db copy`): every table of
+ * SPEC section 4, row for row, in one PostgreSQL transaction (all of it lands, or nothing).
+ *
+ * - Both schemas must be at the same version (the tables and columns are then the same).
+ * - The target must hold no rows in the copied tables, unless `force`: then they are emptied first
+ *   (TRUNCATE, in the same transaction: a failed copy leaves them as they were).
+ * - The tables are locked (EXCLUSIVE: readers go on, writers wait) from the check to the end, so a
+ *   daemon already on the target cannot slip rows in between.
+ * - Rows stream from DuckDB a chunk at a time (2048 rows) into `COPY ... FROM STDIN` in the text
+ *   format (`copy-text.ts`: doubles, timestamps and dates exact); never a whole table in memory.
+ *   DuckDB's side is read in one transaction (one snapshot); each table's copied count is checked
+ *   against DuckDB's.
+ * - `indicator_values` is wide: its output columns, added over time, are added on PostgreSQL first,
+ *   and the `indicators` view re-created over them.
+ * - No sequence or identity column exists on either backend (ids are made by tickflow), so there is
+ *   nothing to move past the copied ids.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { from as copyFrom } from "pg-copy-streams";
+import { StoreError } from "../errors.js";
+import { INDICATOR_TABLE, indicatorColumns, quoteIdent } from "../indicators.js";
+import { schemaVersion } from "../migrate.js";
+import { copyFieldOf, copyLines } from "./copy-text.js";
+import { indicatorsViewSqlPg } from "./indicators-view.js";
+import { pgSchemaVersion } from "./migrate.js";
+import type { PgStore } from "./pool.js";
+import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
+
+/** Tables of the DuckDB file that are not copied, and why. */
+export const NOT_COPIED: Readonly<Record<string, string>> = {
+  schema_migrations: "each backend records its own migrations",
+  daemons: "the processes of the old installation, not data: each daemon writes its own row",
+};
+
+/** Where the copy is: a table's rows so far (`done` at its end). */
+export interface CopyProgress {
+  table: string;
+  rows: number;
+  /** The table's rows in the DuckDB file. */
+  total: number;
+  done: boolean;
+}
+
+export interface CopyOptions {
+  /** Empty the target's tables first instead of refusing a target with rows. */
+  force?: boolean;
+  /** Called when a table starts, after each chunk, and when it is done. */
+  onProgress?: (progress: CopyProgress) => void;
+}
+
+export interface CopySummary {
+  schemaVersion: number;
+  /** Every copied table (name order) with its rows and the milliseconds it took. */
+  tables: { table: string; rows: number; ms: number }[];
+  rows: number;
+  ms: number;
+}
+
+/** The DuckDB side: a connection to the file (opened read-only) and the path messages name. */
+export interface CopySource {
+  db: DuckDBConnection;
+  path: string;
+}
+
+/** The base tables of the DuckDB file that are copied, in name order. */
+export async function duckdbTablesToCopy(db: DuckDBConnection): Promise<string[]> {
+  const reader = await db.runAndReadAll(
+    `SELECT table_name FROM duckdb_tables()
+     WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
+     ORDER BY table_name`,
+  );
+  return reader
+    .getRows()
+    .map((row) => String(row[0]))
+    .filter((table) => !(table in NOT_COPIED));
+}
+
+/** A table's column names, in table order. */
+async function duckdbColumns(db: DuckDBConnection, table: string): Promise<string[]> {
+  return (await db.runAndReadAll(`SELECT * FROM ${quoteIdent(table)} LIMIT 0`)).columnNames();
+}
+
+async function duckdbRowCount(db: DuckDBConnection, table: string): Promise<number> {
+  const reader = await db.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(table)}`);
+  return Number(reader.getRows()[0]?.[0] ?? 0);
+}
+
+/** A table's column names on PostgreSQL, in table order (empty: no such table). */
+async function pgColumns(db: PgDb, table: string): Promise<string[]> {
+  const result = await pgQuery<{ column_name: string }>(
+    db,
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+    [table],
+  );
+  return result.rows.map((r) => r.column_name);
+}
+
+/** The tables of `tables` holding rows, with their counts. */
+async function nonEmptyTablesPg(db: PgDb, tables: readonly string[]): Promise<Map<string, number>> {
+  const counts = tables.map((t, i) => `SELECT ${i} AS i, count(*)::bigint AS n FROM ${quoteIdent(t)}`);
+  const result = await pgQuery<{ i: number; n: string }>(db, `${counts.join(" UNION ALL ")} ORDER BY i`);
+  return new Map(result.rows.filter((r) => r.n !== "0").map((r) => [tables[r.i]!, Number(r.n)]));
+}
+
+/** Writers wait until the transaction ends; readers go on. */
+async function lockTablesPg(tx: PgTx, tables: readonly string[]): Promise<void> {
+  await pgQuery(tx, `LOCK TABLE ${tables.map(quoteIdent).join(", ")} IN EXCLUSIVE MODE`);
+}
+
+async function truncateTablesPg(tx: PgTx, tables: readonly string[]): Promise<void> {
+  await pgQuery(tx, `TRUNCATE ${tables.map(quoteIdent).join(", ")}`);
+}
+
+/** Adds a double precision column to indicator_values for each of `names` it lacks. */
+async function addIndicatorColumnsPg(tx: PgTx, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const adds = names.map((n) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(n)} double precision`);
+  await pgQuery(tx, `ALTER TABLE ${INDICATOR_TABLE} ${adds.join(", ")}`);
+}
+
+/** Re-creates the `indicators` view over indicator_values' value columns as PostgreSQL has them. */
+async function recreateIndicatorsViewPg(tx: PgTx): Promise<void> {
+  const values = (await pgColumns(tx, INDICATOR_TABLE)).filter((c) => c !== "series" && c !== "date");
+  await pgQuery(tx, indicatorsViewSqlPg(values));
+}
+
+/**
+ * Streams `columns` of DuckDB's `table` into PostgreSQL's through COPY, a chunk at a time.
+ * Returns the rows PostgreSQL took.
+ */
+async function copyTableToPg(
+  tx: PgTx,
+  duck: DuckDBConnection,
+  table: string,
+  columns: readonly string[],
+  onRows: (rows: number) => void,
+): Promise<number> {
+  const list = columns.map(quoteIdent).join(", ");
+  const result = await duck.stream(`SELECT ${list} FROM ${quoteIdent(table)}`);
+  const fields = result.columnTypes().map((type, i) => copyFieldOf(type, columns[i]!));
+  async function* lines(): AsyncGenerator<string> {
+    let rows = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return;
+      rows += chunk.rowCount;
+      yield copyLines(chunk, fields);
+      onRows(rows);
+    }
+  }
+  const sink = tx.client.query(copyFrom(`COPY ${quoteIdent(table)} (${list}) FROM STDIN`));
+  await pipeline(Readable.from(lines()), sink);
+  return sink.rowCount;
+}
+
+/**
+ * Copies every table of the DuckDB file `source` into `target` (migrated already), in one
+ * transaction.
+ *
+ * @throws StoreError naming both databases when the schema versions differ, when the target holds
+ *   rows (without `force`; naming the tables), or when a table or column is missing on PostgreSQL.
+ * @throws CopyValueError (`copy-text.ts`) for a value PostgreSQL cannot store; nothing is written.
+ */
+export async function copyDuckDbToPg(
+  source: CopySource,
+  target: PgStore,
+  options: CopyOptions = {},
+): Promise<CopySummary> {
+  const started = performance.now();
+  const duck = source.db;
+  const fromVersion = await schemaVersion(duck);
+  const toVersion = await pgSchemaVersion(target.pool);
+  if (fromVersion !== toVersion) throw versionMismatch(source.path, fromVersion, target.display, toVersion);
+
+  // One snapshot of the file for the whole copy (a read-only file has no writer, but be exact).
+  await duck.run("BEGIN TRANSACTION");
+  try {
+    const tables = await duckdbTablesToCopy(duck);
+    const plan: { table: string; columns: string[]; total: number }[] = [];
+    for (const table of tables) {
+      plan.push({
+        table,
+        columns: await duckdbColumns(duck, table),
+        total: await duckdbRowCount(duck, table),
+      });
+    }
+    const copied = await withPgTransaction(target.pool, async (tx) => {
+      await checkTablesExist(tx, tables, target.display);
+      await lockTablesPg(tx, tables);
+      const held = await nonEmptyTablesPg(tx, tables);
+      if (held.size > 0 && !options.force) throw targetNotEmpty(target.display, held);
+      if (held.size > 0) await truncateTablesPg(tx, tables);
+      if (tables.includes(INDICATOR_TABLE)) {
+        await addIndicatorColumnsPg(tx, await indicatorColumns(duck));
+        await recreateIndicatorsViewPg(tx);
+      }
+      const done: CopySummary["tables"] = [];
+      for (const { table, columns, total } of plan) {
+        await checkColumnsExist(tx, table, columns, target.display);
+        const tableStarted = performance.now();
+        options.onProgress?.({ table, rows: 0, total, done: false });
+        let rows: number;
+        try {
+          rows = await copyTableToPg(tx, duck, table, columns, (n) =>
+            options.onProgress?.({ table, rows: n, total, done: false }),
+          );
+        } catch (err) {
+          throw tableFailed(table, err, source.path);
+        }
+        if (rows !== total) {
+          throw new StoreError(
+            `cannot copy table ${table}: PostgreSQL took ${rows} rows of ${total} (nothing was copied)`,
+            source.path,
+          );
+        }
+        options.onProgress?.({ table, rows, total, done: true });
+        done.push({ table, rows, ms: performance.now() - tableStarted });
+      }
+      return done;
+    });
+    // Fresh planner statistics (autovacuum would get there, later); not worth failing the copy over.
+    await pgQuery(target.pool, `ANALYZE ${tables.map(quoteIdent).join(", ")}`).catch(() => undefined);
+    return {
+      schemaVersion: toVersion,
+      tables: copied,
+      rows: copied.reduce((sum, t) => sum + t.rows, 0),
+      ms: performance.now() - started,
+    };
+  } finally {
+    await duck.run("ROLLBACK").catch(() => undefined);
+  }
+}
+
+async function checkTablesExist(db: PgDb, tables: readonly string[], display: string): Promise<void> {
+  const result = await pgQuery<{ t: string }>(
+    db,
+    "SELECT t FROM unnest($1::text[]) t WHERE to_regclass(quote_ident(t)) IS NULL ORDER BY t",
+    [tables],
+  );
+  if (result.rows.length > 0) {
+    const missing = result.rows.map((r) => r.t).join(", ");
+    throw new StoreError(`cannot copy: ${display} has no table ${missing}`, display);
+  }
+}
+
+async function checkColumnsExist(
+  db: PgDb,
+  table: string,
+  columns: readonly string[],
+  display: string,
+): Promise<void> {
+  const present = new Set(await pgColumns(db, table));
+  const missing = columns.filter((c) => !present.has(c));
+  if (missing.length > 0) {
+    throw new StoreError(
+      `cannot copy: ${display} has no column ${missing.map((c) => `${table}.${c}`).join(", ")}`,
+      display,
+    );
+  }
+}
+
+function versionMismatch(path: string, fromVersion: number, display: string, toVersion: number): StoreError {
+  const fix =
+    fromVersion < toVersion
+      ? `migrate the file first (tickflow db migrate --db ${path})`
+      : "the file was written by a newer tickflow: copy it with that version";
+  return new StoreError(
+    `cannot copy ${path} (schema version ${fromVersion}) to ${display} (schema version ${toVersion}): the schema versions must be equal; ${fix}`,
+    path,
+  );
+}
+
+function targetNotEmpty(display: string, held: ReadonlyMap<string, number>): StoreError {
+  const list = [...held].map(([table, n]) => `${table} (${n} ${n === 1 ? "row" : "rows"})`).join(", ");
+  return new StoreError(
+    `cannot copy: ${display} already holds data: ${list}; --force empties these tables first`,
+    display,
+  );
+}
+
+/** A table's copy failed: which table, PostgreSQL's detail (the key), and that nothing landed. */
+function tableFailed(table: string, err: unknown, path: string): StoreError {
+  const message = err instanceof Error ? err.message : String(err);
+  const detail = (err as { detail?: unknown }).detail;
+  const more = typeof detail === "string" && detail ? ` (${detail})` : "";
+  return new StoreError(`cannot copy table ${table}: ${message}${more}; nothing was copied`, path, {
+    cause: err,
+  });
+}

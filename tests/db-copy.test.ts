@@ -1,0 +1,502 @@
+/**
+ * `tickflow db copy --from FILE.duckdb --to postgresql://...` against a throwaway PostgreSQL server:
+ * an installation made by the real writers (`tickflow deploy` of the example deployments, `tickflow
+ * run` of the offline demo: bars, quality checks, the wide indicators; a scheduled run; bars and
+ * corporate actions through `BarsWriter`; outbox messages), plus values chosen to break a careless
+ * copy (random float64 bit patterns, -0, NaN, infinities, text with tabs, newlines, backslashes and
+ * `\N`, microsecond timestamps before 1970, JSON with escapes). Every table is then read on both
+ * sides, normalised (timestamps as epoch microseconds, dates as day numbers, JSON parsed) and
+ * compared row for row. Also: the refusals (another schema version, a target holding data, a bad
+ * URL, a value PostgreSQL cannot store), each leaving the target as it was, and the CLI's output.
+ */
+import { join } from "node:path";
+import { DATE, DOUBLE, type DuckDBConnection, DuckDBTypeId, VARCHAR } from "@duckdb/node-api";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { appendColumns } from "../src/store/append.js";
+import { BarsWriter } from "../src/store/bars-writer.js";
+import { quoteIdent } from "../src/store/indicators.js";
+import { migrate } from "../src/store/migrate.js";
+import { LATEST_VERSION, MIGRATIONS } from "../src/store/migrations.js";
+import { enqueueMessages } from "../src/store/notify-outbox.js";
+import { openStore } from "../src/store/open.js";
+import { copyDuckDbToPg, duckdbTablesToCopy, NOT_COPIED } from "../src/store/pg/copy-from-duckdb.js";
+import { migratePg } from "../src/store/pg/migrate.js";
+import { openPgPool, type PgStore } from "../src/store/pg/pool.js";
+import { dateValue } from "../src/store/values.js";
+import { REPO, tempDir, tickflow } from "./helpers/cli.js";
+import { PASSWORD_ROLE, PG_EXTERNAL, pgDescribe } from "./helpers/postgres.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+/** The installation's DuckDB file, made once. */
+let file: string;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  file = join(dir, "installation.duckdb");
+  await makeInstallation(file);
+}, 120_000);
+afterAll(() => cleanup());
+
+/** 2^53-period-free but deterministic: mulberry32. */
+function random32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+/** Finite float64 values from random bit patterns: every exponent, subnormals included. */
+function randomDoubles(count: number, seed: number): number[] {
+  const next = random32(seed);
+  const view = new DataView(new ArrayBuffer(8));
+  const out: number[] = [];
+  while (out.length < count) {
+    view.setUint32(0, next());
+    view.setUint32(4, next());
+    const x = view.getFloat64(0);
+    if (Number.isFinite(x)) out.push(x);
+  }
+  return out;
+}
+
+const AWKWARD_TEXT = "tab\there, newline\nthere, CR\r, backslash \\ and \\N, quote ' \" , ünïcødé 📈, \\.";
+
+async function makeInstallation(path: string): Promise<void> {
+  const cli = async (args: string[]) => {
+    const r = await tickflow([...args, "--db", path], { cwd: REPO });
+    if (r.code !== 0) throw new Error(`tickflow ${args.join(" ")}: ${r.stderr}`);
+  };
+  await cli(["deploy", "deployment/tickflow.yaml"]);
+  await cli(["run", "pipelines/demo.yaml"]);
+  await cli(["run", "pipelines/demo.yaml", "-p", 'symbols=["SYNA","NOPE"]']);
+  await cli(["deployment", "run", "demo-hourly"]);
+
+  const store = await openStore(path);
+  try {
+    const db = store.db;
+    const writer = new BarsWriter(db, "written");
+    await writer.write({
+      bars: [
+        {
+          symbol: "AAA",
+          date: "2024-01-02",
+          open: 0.1 + 0.2,
+          high: 1e-310,
+          low: 5e-324,
+          close: 1.7976931348623157e308,
+          volume: null,
+        },
+        {
+          symbol: "AAA",
+          date: "2024-01-03",
+          open: 1 / 3,
+          high: 2 / 3,
+          low: 0.1,
+          close: 123456.789,
+          volume: 1e21,
+          vwap: 1.5,
+          trades: 123,
+        },
+      ],
+      actions: [
+        { symbol: "AAA", date: "2024-01-03", kind: "split", value: 4, currency: null },
+        { symbol: "AAA", date: "2024-01-02", kind: "dividend", value: 0.24, currency: "USD" },
+      ],
+    });
+    await writer.close();
+    await enqueueMessages(
+      db,
+      [
+        {
+          key: "k1",
+          event: "Failed",
+          channel: "ops-slack",
+          runId: null,
+          deployment: "demo-hourly",
+          facts: {
+            message: AWKWARD_TEXT,
+            nested: { list: [1, 2.5, null, true], 'key with "quote"': "\u0001" },
+          },
+        },
+      ],
+      new Date("2026-01-05T09:00:00.123Z"),
+    );
+    // Doubles from random bits and the special ones, where a lossy text form would show.
+    const doubles = randomDoubles(4000 * 8, 7);
+    const specials = [
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.MIN_VALUE,
+      -Number.MAX_VALUE,
+      0.1,
+      1e-7,
+    ];
+    doubles.splice(0, specials.length, ...specials);
+    const rows = doubles.length / 8;
+    const col = (k: number) => Array.from({ length: rows }, (_, i) => doubles[i * 8 + k]!);
+    await appendColumns(db, "bars_daily", [
+      { type: VARCHAR, values: Array.from({ length: rows }, () => "edge") },
+      { type: VARCHAR, values: Array.from({ length: rows }, (_, i) => `S${i % 7}`) },
+      {
+        type: DATE,
+        values: Array.from({ length: rows }, (_, i) =>
+          dateValue(new Date(Date.UTC(1900, 0, 1 + i)).toISOString().slice(0, 10)),
+        ),
+      },
+      ...[0, 1, 2, 3, 4].map((k) => ({ type: DOUBLE, values: col(k) })),
+      { type: DOUBLE, values: col(5) },
+      { type: DOUBLE, values: Array.from({ length: rows }, () => null) },
+      { type: DOUBLE, values: col(6) },
+      { type: DOUBLE, values: Array.from({ length: rows }, () => null) },
+    ]);
+    await db.run(
+      `INSERT INTO run_logs VALUES
+         ('r-edge', NULL, TIMESTAMPTZ '1969-12-31 23:59:59.999999+00', 0, 'info', $text),
+         ('r-edge', 't[\\N]', TIMESTAMPTZ '2026-01-05 09:00:00.000001+05:30', 9223372036854775807, 'warn', '\\N'),
+         ('r-edge', '', TIMESTAMPTZ '0001-01-01 00:00:00+00', -1, 'error', '')`,
+      { text: AWKWARD_TEXT },
+    );
+    await db.run(
+      `INSERT INTO quality_results VALUES
+         (NULL, NULL, NULL, NULL, 'nulls', 'error', NULL, NULL),
+         ('r-edge', 'edge', 'S1', DATE '1900-01-01', 'price_jump', 'warn', $text, TIMESTAMPTZ '2024-02-29 12:00:00.5+00')`,
+      { text: AWKWARD_TEXT },
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** One column's type on the DuckDB side: how both sides turn it into comparable values. */
+type Kind = "timestamp" | "date" | "integer" | "json" | "plain";
+
+function kindOf(typeId: DuckDBTypeId, alias: string | undefined): Kind {
+  if (typeId === DuckDBTypeId.TIMESTAMP_TZ) return "timestamp";
+  if (typeId === DuckDBTypeId.DATE) return "date";
+  if (typeId === DuckDBTypeId.BIGINT || typeId === DuckDBTypeId.INTEGER) return "integer";
+  if (typeId === DuckDBTypeId.VARCHAR && alias === "JSON") return "json";
+  return "plain";
+}
+
+async function duckColumns(db: DuckDBConnection, table: string): Promise<{ name: string; kind: Kind }[]> {
+  const reader = await db.runAndReadAll(`SELECT * FROM ${quoteIdent(table)} LIMIT 0`);
+  return reader.columnNames().map((name, i) => {
+    const type = reader.columnType(i);
+    return { name, kind: kindOf(type.typeId, type.alias) };
+  });
+}
+
+const sortRows = (rows: unknown[][]) =>
+  rows
+    .map(
+      (r) =>
+        [
+          JSON.stringify(r, (_k, v) =>
+            typeof v === "number" && !Number.isFinite(v) ? String(v) : Object.is(v, -0) ? "-0" : v,
+          ),
+          r,
+        ] as const,
+    )
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => r);
+
+/** Every row of `table` in DuckDB, normalised; JSON parsed. */
+async function duckRows(db: DuckDBConnection, table: string, columns: { name: string; kind: Kind }[]) {
+  const exprs = columns.map(({ name, kind }) => {
+    const c = quoteIdent(name);
+    if (kind === "timestamp") return `epoch_us(${c})::VARCHAR`;
+    if (kind === "date") return `(${c} - DATE '1970-01-01')::VARCHAR`;
+    if (kind === "integer") return `${c}::VARCHAR`;
+    return c;
+  });
+  const reader = await db.runAndReadAll(`SELECT ${exprs.join(", ")} FROM ${quoteIdent(table)}`);
+  return sortRows(
+    reader
+      .getRows()
+      .map((row) =>
+        row.map((v, i) => (columns[i]!.kind === "json" && v !== null ? JSON.parse(String(v)) : v)),
+      ),
+  );
+}
+
+/** The same rows read from PostgreSQL, normalised the same way. */
+async function pgRows(pool: pg.Pool, table: string, columns: { name: string; kind: Kind }[]) {
+  const exprs = columns.map(({ name, kind }) => {
+    const c = quoteIdent(name);
+    if (kind === "timestamp") return `((extract(epoch FROM ${c}) * 1000000)::bigint)::text`;
+    if (kind === "date") return `(${c} - DATE '1970-01-01')::text`;
+    if (kind === "integer" || kind === "json") return `${c}::text`;
+    return c;
+  });
+  const result = await pool.query({
+    text: `SELECT ${exprs.join(", ")} FROM ${quoteIdent(table)}`,
+    rowMode: "array",
+  });
+  return sortRows(
+    (result.rows as unknown[][]).map((row) =>
+      row.map((v, i) => (columns[i]!.kind === "json" && v !== null ? JSON.parse(String(v)) : v)),
+    ),
+  );
+}
+
+/** Compares every copied table between the file and `pool`; returns the row counts. */
+async function expectSameTables(path: string, pool: pg.Pool): Promise<Record<string, number>> {
+  const store = await openStore(path, { readOnly: true });
+  try {
+    const counts: Record<string, number> = {};
+    for (const table of await duckdbTablesToCopy(store.db)) {
+      const columns = await duckColumns(store.db, table);
+      const expected = await duckRows(store.db, table, columns);
+      const actual = await pgRows(pool, table, columns);
+      expect(actual.length, table).toBe(expected.length);
+      expect(actual, table).toEqual(expected);
+      counts[table] = expected.length;
+    }
+    return counts;
+  } finally {
+    await store.close();
+  }
+}
+
+pgDescribe("db copy: DuckDB file -> PostgreSQL", (server) => {
+  it("copies every table row for row (types exact), the indicators view included; --json summary", async () => {
+    const url = await server.newDatabase("copy");
+    const r = await tickflow(["db", "copy", "--from", file, "--to", url, "--json"], { cwd: dir });
+    expect(r.stderr).toMatch(new RegExp(`^copying ${file} to ${url}\n`));
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      const counts = await expectSameTables(file, pool);
+      expect(summary).toMatchObject({ from: file, to: url, schema_version: LATEST_VERSION, tables: counts });
+      expect(summary.rows).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
+      // Every table of the schema but those left out on purpose, and real data in the ones that matter.
+      expect(Object.keys(counts).sort()).toEqual(freshTables().filter((t) => !(t in NOT_COPIED)));
+      for (const table of [
+        "runs",
+        "task_runs",
+        "state_transitions",
+        "run_logs",
+        "bars_daily",
+        "bar_symbols",
+        "corporate_actions",
+        "quality_results",
+        "indicator_series",
+        "indicator_values",
+        "deployments",
+        "schedules",
+        "work_pools",
+        "work_queues",
+        "notify_channels",
+        "notify_rules",
+        "notify_freshness",
+        "notify_outbox",
+      ]) {
+        expect(counts[table], table).toBeGreaterThan(0);
+      }
+      // Each table's line on stderr.
+      for (const table of Object.keys(counts))
+        expect(r.stderr).toContain(`  ${table}: ${counts[table]} rows (`);
+      // The long form: the same (source, symbol, date, name, value) rows on both sides.
+      const store = await openStore(file, { readOnly: true });
+      try {
+        const columns = await duckColumns(store.db, "indicators");
+        const expected = await duckRows(store.db, "indicators", columns);
+        expect(expected.length).toBeGreaterThan(1000);
+        expect(await pgRows(pool, "indicators", columns)).toEqual(expected);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("refuses a target holding data, naming the tables; --force replaces it; text summary", async () => {
+    const url = await server.newDatabase("force");
+    const target = await openPgPool(url, { env: {} });
+    try {
+      await migratePg(target.pool);
+      await target.pool.query(
+        `INSERT INTO runs (id, pipeline, state, created_at) VALUES ('old-1', 'p', 'Completed', now()), ('old-2', 'p', 'Failed', now())`,
+      );
+      await target.pool.query(
+        `INSERT INTO bars_daily (source, symbol, date, close) VALUES ('edge', 'S1', '1900-01-01', 1)`,
+      );
+      const refused = await tickflow(["db", "copy", "--from", file, "--to", url], { cwd: dir });
+      expect([refused.code, refused.stdout]).toEqual([1, ""]);
+      expect(refused.stderr).toBe(
+        `copying ${file} to ${url}\ntickflow: cannot copy: ${url} already holds data: bars_daily (1 row), runs (2 rows); --force empties these tables first\n`,
+      );
+      expect((await target.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(2);
+
+      const forced = await tickflow(["db", "copy", "--from", file, "--to", url, "--force"], { cwd: dir });
+      expect(forced.code).toBe(0);
+      const counts = await expectSameTables(file, target.pool);
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      const lines = forced.stdout.split("\n");
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^copied ${file} to ${url} \\(schema version ${LATEST_VERSION}\\): ${total} rows in [\\d.]+m?s$`,
+        ),
+      );
+      expect(lines.slice(1, -1).map((l) => l.trim().split(/\s+/))).toEqual(
+        Object.entries(counts).map(([t, n]) => [t, String(n)]),
+      );
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("refuses a file at another schema version, naming both; the target stays empty", async () => {
+    const old = join(dir, "old.duckdb");
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const instance = await DuckDBInstance.create(old);
+    const db = await instance.connect();
+    await migrate(db, MIGRATIONS.slice(0, -1));
+    db.closeSync();
+    instance.closeSync();
+    const url = await server.newDatabase("version");
+    const r = await tickflow(["db", "copy", "--from", old, "--to", url], { cwd: dir });
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      1,
+      "",
+      `copying ${old} to ${url}\ntickflow: cannot copy ${old} (schema version ${LATEST_VERSION - 1}) to ${url} (schema version ${LATEST_VERSION}): the schema versions must be equal; migrate the file first (tickflow db migrate --db ${old})\n`,
+    ]);
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      expect((await pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it.skipIf(PG_EXTERNAL)(
+    "a wrong password, a bad URL, a missing file: one line, the password masked",
+    async () => {
+      const { host, port } = server.server();
+      const secret = "Copy-wr0ng-secret";
+      const url = `postgresql://${PASSWORD_ROLE}:${secret}@${host}:${port}/postgres`;
+      const wrong = await tickflow(["db", "copy", "--from", file, "--to", url], { cwd: dir });
+      expect([wrong.code, wrong.stdout, wrong.stderr]).toEqual([
+        1,
+        "",
+        `tickflow: cannot connect to PostgreSQL at ${host}:${port}/postgres: password authentication failed for user ${PASSWORD_ROLE} (the password from the URL)\n`,
+      ]);
+      const bad = await tickflow(
+        ["db", "copy", "--from", file, "--to", `postgresql://u:${secret}@${host}:${port}/db?sslmode=nope`],
+        { cwd: dir },
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^tickflow: invalid PostgreSQL URL postgresql:\/\/u:\*\*\*@/);
+      expect(bad.stderr).not.toContain(secret);
+      const notUrl = await tickflow(["db", "copy", "--from", file, "--to", join(dir, "x.duckdb")], {
+        cwd: dir,
+      });
+      expect([notUrl.code, notUrl.stderr]).toEqual([
+        2,
+        "tickflow: --to: a postgresql:// (or postgres://) URL\n",
+      ]);
+      const missing = await tickflow(["db", "copy", "--from", join(dir, "nope.duckdb"), "--to", url], {
+        cwd: dir,
+      });
+      expect([missing.code, missing.stderr]).toEqual([
+        1,
+        `tickflow: database ${join(dir, "nope.duckdb")} does not exist (tickflow db migrate creates it)\n`,
+      ]);
+    },
+  );
+
+  it("a value PostgreSQL cannot store (U+0000 in text) fails the copy naming table and column; nothing lands", async () => {
+    const bad = join(dir, "nul.duckdb");
+    const store = await openStore(bad);
+    try {
+      await store.db.run(
+        `INSERT INTO runs (id, pipeline, state, created_at) VALUES ('r1', 'p', 'Completed', now()), ('r2', 'p', 'Failed', now())`,
+      );
+      await store.db.run(
+        `INSERT INTO run_logs VALUES ('r2', NULL, now(), 0, 'info', 'before' || chr(0) || 'after')`,
+      );
+    } finally {
+      await store.close();
+    }
+    const url = await server.newDatabase("nul");
+    const target = await openPgPool(url, { env: {} });
+    try {
+      await migratePg(target.pool);
+      const source = await openStore(bad, { readOnly: true });
+      try {
+        await expect(copyDuckDbToPg({ db: source.db, path: bad }, target)).rejects.toThrow(
+          "cannot copy table run_logs: column message: a value holds the character U+0000, which PostgreSQL text cannot store; nothing was copied",
+        );
+      } finally {
+        await source.close();
+      }
+      // runs was copied before run_logs, and rolled back with it.
+      expect((await target.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("bench: copying bars (rows/s printed)", async () => {
+    const rows = Number(process.env.TICKFLOW_COPY_BENCH_ROWS ?? 200_000);
+    const path = join(dir, "bench.duckdb");
+    const store = await openStore(path);
+    try {
+      await store.db.run(
+        `INSERT INTO bars_daily
+         SELECT 'bench', 'S' || (i // 2500)::VARCHAR, DATE '2000-01-01' + (i % 2500)::INTEGER,
+                random() * 100, random() * 100, random() * 100, random() * 100, floor(random() * 1e7),
+                random() * 100, (random() * 1e5)::BIGINT, random() * 100, TIMESTAMPTZ '2026-01-05 09:00:00+00' + to_microseconds(i)
+         FROM range(${rows}) t(i)`,
+      );
+    } finally {
+      await store.close();
+    }
+    const url = await server.newDatabase("bench");
+    const target: PgStore = await openPgPool(url, { env: {} });
+    try {
+      await migratePg(target.pool);
+      const source = await openStore(path, { readOnly: true });
+      try {
+        const summary = await copyDuckDbToPg({ db: source.db, path }, target);
+        const bars = summary.tables.find((t) => t.table === "bars_daily")!;
+        expect(bars.rows).toBe(rows);
+        const perSecond = Math.round(rows / (bars.ms / 1000));
+        process.stderr.write(
+          `db copy bench: ${rows} bars in ${(bars.ms / 1000).toFixed(2)} s: ${perSecond} rows/s (whole copy ${(summary.ms / 1000).toFixed(2)} s)\n`,
+        );
+      } finally {
+        await source.close();
+      }
+    } finally {
+      await target.close();
+    }
+  });
+});
+
+/** The tables a fresh DuckDB store has, from its catalog (what migrations.ts makes), in name order. */
+let fresh: string[] = [];
+beforeAll(async () => {
+  const store = await openStore(":memory:");
+  try {
+    const reader = await store.db.runAndReadAll(
+      "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name",
+    );
+    fresh = reader.getRows().map((r) => String(r[0]));
+  } finally {
+    await store.close();
+  }
+});
+function freshTables(): string[] {
+  return fresh;
+}

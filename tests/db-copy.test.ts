@@ -10,8 +10,11 @@
  * URL, a value PostgreSQL cannot store), each leaving the target as it was, and the CLI's output.
  */
 import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { DATE, DOUBLE, type DuckDBConnection, DuckDBTypeId, VARCHAR } from "@duckdb/node-api";
 import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { appendColumns } from "../src/store/append.js";
 import { BarsWriter } from "../src/store/bars-writer.js";
@@ -21,6 +24,7 @@ import { LATEST_VERSION, MIGRATIONS } from "../src/store/migrations.js";
 import { enqueueMessages } from "../src/store/notify-outbox.js";
 import { openStore } from "../src/store/open.js";
 import { copyDuckDbToPg, duckdbTablesToCopy, NOT_COPIED } from "../src/store/pg/copy-from-duckdb.js";
+import { copyDate, copyTimestampTz } from "../src/store/pg/copy-text.js";
 import { migratePg } from "../src/store/pg/migrate.js";
 import { openPgPool, type PgStore } from "../src/store/pg/pool.js";
 import { dateValue } from "../src/store/values.js";
@@ -247,6 +251,19 @@ async function pgRows(pool: pg.Pool, table: string, columns: { name: string; kin
   );
 }
 
+/** Every constraint and index of the schema, as PostgreSQL defines them. */
+async function keysAndIndexes(pool: pg.Pool): Promise<unknown[]> {
+  const constraints = await pool.query(
+    `SELECT conrelid::regclass::text AS t, conname, contype, pg_get_constraintdef(oid) AS def
+     FROM pg_constraint WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2`,
+  );
+  const indexes = await pool.query(
+    "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2",
+  );
+  expect(indexes.rows.length).toBeGreaterThan(15);
+  return [...constraints.rows, ...indexes.rows];
+}
+
 /** Compares every copied table between the file and `pool`; returns the row counts. */
 async function expectSameTables(path: string, pool: pg.Pool): Promise<Record<string, number>> {
   const store = await openStore(path, { readOnly: true });
@@ -301,6 +318,14 @@ pgDescribe("db copy: DuckDB file -> PostgreSQL", (server) => {
         "notify_outbox",
       ]) {
         expect(counts[table], table).toBeGreaterThan(0);
+      }
+      // Keys and indexes, dropped for the load, are back as a fresh migration makes them.
+      const fresh = new pg.Pool({ connectionString: await server.newDatabase("fresh") });
+      try {
+        await migratePg(fresh);
+        expect(await keysAndIndexes(pool)).toEqual(await keysAndIndexes(fresh));
+      } finally {
+        await fresh.end();
       }
       // Each table's line on stderr.
       for (const table of Object.keys(counts))
@@ -444,6 +469,35 @@ pgDescribe("db copy: DuckDB file -> PostgreSQL", (server) => {
       expect((await target.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(0);
     } finally {
       await target.close();
+    }
+  });
+
+  it("PostgreSQL reads the COPY text of dates and timestamps back to the same day and microsecond", async () => {
+    const days = [
+      -1_720_000, -719_529, -719_528, -719_163, -719_162, -1, 0, 60, 11_016, 2_932_896, 70_000_000,
+    ];
+    for (let d = -1_700_000; d < 72_000_000; d += 99_991) days.push(d);
+    const micros = [-62_135_596_800_000_001n, -1n, 0n, 1n, 9_007_199_254_740_993n, 1_767_603_600_123_456n];
+    for (const d of days.filter((d) => d < 100_000_000 && d > -1_700_000))
+      micros.push(BigInt(d) * 86_400_000_000n + 45_296_789_012n);
+    const client = new pg.Client({ connectionString: server.url() });
+    await client.connect();
+    try {
+      await client.query("CREATE TEMP TABLE d (i integer, d date, t timestamptz)");
+      const lines = micros.map(
+        (m, i) => `${i}\t${i < days.length ? copyDate(days[i]!) : "\\N"}\t${copyTimestampTz(m)}\n`,
+      );
+      for (let i = micros.length; i < days.length; i++) lines.push(`${i}\t${copyDate(days[i]!)}\t\\N\n`);
+      await pipeline(Readable.from(lines), client.query(copyFrom("COPY d FROM STDIN")));
+      const back = await client.query(
+        `SELECT i, (d - DATE '1970-01-01') AS days, ((extract(epoch FROM t) * 1000000)::bigint)::text AS micros FROM d ORDER BY i`,
+      );
+      expect(back.rows.map((r) => [r.days, r.micros])).toEqual(
+        back.rows.map((r) => [days[r.i] ?? null, r.i < micros.length ? String(micros[r.i]) : null]),
+      );
+      expect(back.rows.length).toBe(Math.max(days.length, micros.length));
+    } finally {
+      await client.end();
     }
   });
 

@@ -47,6 +47,8 @@ export function copyDouble(x: number): string {
 const DATE_INFINITY = 2_147_483_647;
 const TIMESTAMP_INFINITY = 9_223_372_036_854_775_807n;
 const MICROS_PER_DAY = 86_400_000_000n;
+const MICROS_PER_DAY_NUMBER = 86_400_000_000;
+const SAFE_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 
 const pad = (n: number, width: number) => String(n).padStart(width, "0");
 
@@ -74,19 +76,45 @@ export function copyDate(days: number): string {
 export function copyTimestampTz(micros: bigint): string {
   if (micros === TIMESTAMP_INFINITY) return "infinity";
   if (micros === -TIMESTAMP_INFINITY) return "-infinity";
-  let days = micros / MICROS_PER_DAY;
-  let rest = micros % MICROS_PER_DAY;
-  if (rest < 0n) {
-    days -= 1n;
-    rest += MICROS_PER_DAY;
+  let days: number;
+  let inDay: number;
+  if (micros > -SAFE_MICROS && micros < SAFE_MICROS) {
+    // Within 2^53 (years 1685 to 2255): a double holds it exactly, and is far cheaper than BigInt.
+    const n = Number(micros);
+    days = Math.floor(n / MICROS_PER_DAY_NUMBER);
+    inDay = n - days * MICROS_PER_DAY_NUMBER;
+  } else {
+    let d = micros / MICROS_PER_DAY;
+    let rest = micros % MICROS_PER_DAY;
+    if (rest < 0n) {
+      d -= 1n;
+      rest += MICROS_PER_DAY;
+    }
+    days = Number(d);
+    inDay = Number(rest);
   }
-  const inDay = Number(rest);
   const seconds = Math.floor(inDay / 1_000_000);
   const time = `${pad(Math.floor(seconds / 3600), 2)}:${pad(Math.floor(seconds / 60) % 60, 2)}:${pad(seconds % 60, 2)}.${pad(inDay % 1_000_000, 6)}`;
-  const date = copyDate(Number(days));
+  const date = copyDateCached(days);
   // PostgreSQL reads the era after the offset: `0001-01-01 00:00:00+00 BC`.
   return date.endsWith(" BC") ? `${date.slice(0, -3)} ${time}+00 BC` : `${date} ${time}+00`;
 }
+
+/**
+ * `copyDate`, remembered: a table's dates repeat (bars of many symbols share their sessions). The
+ * cache is bounded; past its size it starts over.
+ */
+function copyDateCached(days: number): string {
+  let text = dateCache.get(days);
+  if (text === undefined) {
+    if (dateCache.size >= DATE_CACHE_SIZE) dateCache.clear();
+    text = copyDate(days);
+    dateCache.set(days, text);
+  }
+  return text;
+}
+const DATE_CACHE_SIZE = 100_000;
+const dateCache = new Map<number, string>();
 
 function copyVarchar(column: string): CopyField {
   return (value) => {
@@ -121,7 +149,7 @@ export function copyFieldOf(type: DuckDBType, column: string): CopyField {
     case DuckDBTypeId.BOOLEAN:
       return (value) => (value ? "t" : "f");
     case DuckDBTypeId.DATE:
-      return (value) => copyDate((value as DuckDBDateValue).days);
+      return (value) => copyDateCached((value as DuckDBDateValue).days);
     case DuckDBTypeId.TIMESTAMP_TZ:
       return (value) => copyTimestampTz((value as DuckDBTimestampTZValue).micros);
     default:

@@ -167,7 +167,10 @@ async function dropIndexesPg(tx: PgTx, table: string): Promise<TableIndexes> {
 /** Re-creates what `dropIndexesPg` dropped. A duplicate key in the loaded rows fails here. */
 async function restoreIndexesPg(tx: PgTx, table: string, saved: TableIndexes): Promise<void> {
   for (const c of saved.constraints) {
-    await pgQuery(tx, `ALTER TABLE ${quoteIdent(table)} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition}`);
+    await pgQuery(
+      tx,
+      `ALTER TABLE ${quoteIdent(table)} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition}`,
+    );
   }
   for (const i of saved.indexes) await pgQuery(tx, i.definition);
 }

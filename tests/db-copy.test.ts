@@ -440,6 +440,36 @@ pgDescribe("db copy: DuckDB file -> PostgreSQL", (server) => {
     },
   );
 
+  it("a target whose tables another transaction writes: waits, then gives up naming it; nothing lands", async () => {
+    const url = await server.newDatabase("busy");
+    const target = await openPgPool(url, { env: {} });
+    const writer = new pg.Client({ connectionString: url });
+    try {
+      await migratePg(target.pool);
+      await writer.connect();
+      await writer.query("BEGIN");
+      // A daemon's write in progress (ROW EXCLUSIVE on run_logs until it ends).
+      await writer.query(
+        "INSERT INTO run_logs (run_id, ts, level, message) VALUES ('r', now(), 'info', 'm')",
+      );
+      const source = await openStore(file, { readOnly: true });
+      try {
+        await expect(
+          copyDuckDbToPg({ db: source.db, path: file }, target, { lockWaitMs: 200 }),
+        ).rejects.toThrow(
+          `cannot copy: the tables of ${url} stayed in use for 200ms (a daemon running on it?): stop what uses it and try again`,
+        );
+      } finally {
+        await source.close();
+      }
+      await writer.query("ROLLBACK");
+      expect((await target.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(0);
+    } finally {
+      await writer.end();
+      await target.close();
+    }
+  });
+
   it("a value PostgreSQL cannot store (U+0000 in text) fails the copy naming table and column; nothing lands", async () => {
     const bad = join(dir, "nul.duckdb");
     const store = await openStore(bad);

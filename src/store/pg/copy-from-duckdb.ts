@@ -22,6 +22,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { from as copyFrom } from "pg-copy-streams";
+import { formatDuration } from "../../config/duration.js";
 import { StoreError } from "../errors.js";
 import { INDICATOR_TABLE, indicatorColumns, quoteIdent } from "../indicators.js";
 import { schemaVersion } from "../migrate.js";
@@ -49,6 +50,8 @@ export interface CopyProgress {
 export interface CopyOptions {
   /** Empty the target's tables first instead of refusing a target with rows. */
   force?: boolean;
+  /** How long to wait for others' locks on the target's tables (a daemon on it). Default 30 s. */
+  lockWaitMs?: number;
   /** Called when a table starts, after each chunk, and when it is done. */
   onProgress?: (progress: CopyProgress) => void;
 }
@@ -108,9 +111,25 @@ async function nonEmptyTablesPg(db: PgDb, tables: readonly string[]): Promise<Ma
   return new Map(result.rows.filter((r) => r.n !== "0").map((r) => [tables[r.i]!, Number(r.n)]));
 }
 
-/** Writers wait until the transaction ends; readers go on. */
-async function lockTablesPg(tx: PgTx, tables: readonly string[]): Promise<void> {
-  await pgQuery(tx, `LOCK TABLE ${tables.map(quoteIdent).join(", ")} IN EXCLUSIVE MODE`);
+/** Writers wait until the transaction ends; readers go on. Waits `waitMs` at most for others' locks. */
+async function lockTablesPg(
+  tx: PgTx,
+  tables: readonly string[],
+  waitMs: number,
+  display: string,
+): Promise<void> {
+  await pgQuery(tx, `SET LOCAL lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
+  try {
+    await pgQuery(tx, `LOCK TABLE ${tables.map(quoteIdent).join(", ")} IN EXCLUSIVE MODE`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "55P03") throw err;
+    throw new StoreError(
+      `cannot copy: the tables of ${display} stayed in use for ${formatDuration(waitMs)} (a daemon running on it?): stop what uses it and try again`,
+      display,
+      { cause: err },
+    );
+  }
+  await pgQuery(tx, "SET LOCAL lock_timeout = 0");
 }
 
 async function truncateTablesPg(tx: PgTx, tables: readonly string[]): Promise<void> {
@@ -209,8 +228,9 @@ async function copyTableToPg(
  * transaction.
  *
  * @throws StoreError naming both databases when the schema versions differ, when the target holds
- *   rows (without `force`; naming the tables), or when a table or column is missing on PostgreSQL.
- * @throws CopyValueError (`copy-text.ts`) for a value PostgreSQL cannot store; nothing is written.
+ *   rows (without `force`; naming the tables), when its tables stay locked by others, or when a
+ *   table or column is missing on PostgreSQL; naming the table when its copy fails (a value
+ *   PostgreSQL cannot store, a duplicate key). Nothing is written then.
  */
 export async function copyDuckDbToPg(
   source: CopySource,
@@ -227,7 +247,7 @@ export async function copyDuckDbToPg(
   await duck.run("BEGIN TRANSACTION");
   try {
     const tables = await duckdbTablesToCopy(duck);
-    const plan: { table: string; columns: string[]; total: number }[] = [];
+    const plan: TablePlan[] = [];
     for (const table of tables) {
       plan.push({
         table,
@@ -237,7 +257,7 @@ export async function copyDuckDbToPg(
     }
     const copied = await withPgTransaction(target.pool, async (tx) => {
       await checkTablesExist(tx, tables, target.display);
-      await lockTablesPg(tx, tables);
+      await lockTablesPg(tx, tables, options.lockWaitMs ?? 30_000, target.display);
       const held = await nonEmptyTablesPg(tx, tables);
       if (held.size > 0 && !options.force) throw targetNotEmpty(target.display, held);
       if (held.size > 0) await truncateTablesPg(tx, tables);
@@ -245,29 +265,12 @@ export async function copyDuckDbToPg(
         await addIndicatorColumnsPg(tx, await indicatorColumns(duck));
         await recreateIndicatorsViewPg(tx);
       }
+      for (const { table, columns } of plan) await checkColumnsExist(tx, table, columns, target.display);
       const done: CopySummary["tables"] = [];
-      for (const { table, columns, total } of plan) {
-        await checkColumnsExist(tx, table, columns, target.display);
+      for (const entry of plan) {
         const tableStarted = performance.now();
-        options.onProgress?.({ table, rows: 0, total, done: false });
-        let rows: number;
-        try {
-          const indexes = total > 0 ? await dropIndexesPg(tx, table) : undefined;
-          rows = await copyTableToPg(tx, duck, table, columns, (n) =>
-            options.onProgress?.({ table, rows: n, total, done: false }),
-          );
-          if (indexes) await restoreIndexesPg(tx, table, indexes);
-        } catch (err) {
-          throw tableFailed(table, err, source.path);
-        }
-        if (rows !== total) {
-          throw new StoreError(
-            `cannot copy table ${table}: PostgreSQL took ${rows} rows of ${total} (nothing was copied)`,
-            source.path,
-          );
-        }
-        options.onProgress?.({ table, rows, total, done: true });
-        done.push({ table, rows, ms: performance.now() - tableStarted });
+        const rows = await copyOneTable(tx, duck, entry, source.path, options.onProgress);
+        done.push({ table: entry.table, rows, ms: performance.now() - tableStarted });
       }
       return done;
     });
@@ -282,6 +285,42 @@ export async function copyDuckDbToPg(
   } finally {
     await duck.run("ROLLBACK").catch(() => undefined);
   }
+}
+
+/** A table to copy: its DuckDB columns and rows. */
+interface TablePlan {
+  table: string;
+  columns: string[];
+  total: number;
+}
+
+/** One table's load (keys and indexes rebuilt after it), checked against DuckDB's count. */
+async function copyOneTable(
+  tx: PgTx,
+  duck: DuckDBConnection,
+  { table, columns, total }: TablePlan,
+  path: string,
+  onProgress: CopyOptions["onProgress"],
+): Promise<number> {
+  onProgress?.({ table, rows: 0, total, done: false });
+  let rows: number;
+  try {
+    const indexes = total > 0 ? await dropIndexesPg(tx, table) : undefined;
+    rows = await copyTableToPg(tx, duck, table, columns, (n) =>
+      onProgress?.({ table, rows: n, total, done: false }),
+    );
+    if (indexes) await restoreIndexesPg(tx, table, indexes);
+  } catch (err) {
+    throw tableFailed(table, err, path);
+  }
+  if (rows !== total) {
+    throw new StoreError(
+      `cannot copy table ${table}: PostgreSQL took ${rows} rows of ${total}; nothing was copied`,
+      path,
+    );
+  }
+  onProgress?.({ table, rows, total, done: true });
+  return rows;
 }
 
 async function checkTablesExist(db: PgDb, tables: readonly string[], display: string): Promise<void> {

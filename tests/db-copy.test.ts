@@ -7,7 +7,8 @@
  * `\N`, microsecond timestamps before 1970, JSON with escapes). Every table is then read on both
  * sides, normalised (timestamps as epoch microseconds, dates as day numbers, JSON parsed) and
  * compared row for row. Also: the refusals (another schema version, a target holding data, a bad
- * URL, a value PostgreSQL cannot store), each leaving the target as it was, and the CLI's output.
+ * URL, a daemon's lock on the target), each leaving the target as it was; U+0000 (which PostgreSQL
+ * cannot store) landing as U+FFFD with a warning; the CLI's output.
  */
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -470,35 +471,69 @@ pgDescribe("db copy: DuckDB file -> PostgreSQL", (server) => {
     }
   });
 
-  it("a value PostgreSQL cannot store (U+0000 in text) fails the copy naming table and column; nothing lands", async () => {
+  it("U+0000, which PostgreSQL cannot store, lands as U+FFFD (text and JSON), with a warning per table", async () => {
     const bad = join(dir, "nul.duckdb");
     const store = await openStore(bad);
     try {
       await store.db.run(
-        `INSERT INTO runs (id, pipeline, state, created_at) VALUES ('r1', 'p', 'Completed', now()), ('r2', 'p', 'Failed', now())`,
+        `INSERT INTO run_logs VALUES ('r2', NULL, now(), 0, 'info', 'before' || chr(0) || 'after')`,
       );
       await store.db.run(
-        `INSERT INTO run_logs VALUES ('r2', NULL, now(), 0, 'info', 'before' || chr(0) || 'after')`,
+        `INSERT INTO notify_outbox (key, event, channel, facts, created_at, next_attempt_at, attempts)
+         VALUES ('k', 'Failed', 'c', '{"a":"x\\u0000y"}', now(), now(), 0)`,
       );
     } finally {
       await store.close();
     }
     const url = await server.newDatabase("nul");
-    const target = await openPgPool(url, { env: {} });
+    const r = await tickflow(["db", "copy", "--from", bad, "--to", url, "--json"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      "warning: notify_outbox: 1 text value held U+0000, which PostgreSQL cannot store: copied with U+FFFD instead\n",
+    );
+    expect(r.stderr).toContain(
+      "warning: run_logs: 1 text value held U+0000, which PostgreSQL cannot store: copied with U+FFFD instead\n",
+    );
+    expect(JSON.parse(r.stdout).altered).toEqual({ notify_outbox: 1, run_logs: 1 });
+    const pool = new pg.Pool({ connectionString: url });
     try {
-      await migratePg(target.pool);
-      const source = await openStore(bad, { readOnly: true });
-      try {
-        await expect(copyDuckDbToPg({ db: source.db, path: bad }, target)).rejects.toThrow(
-          "cannot copy table run_logs: column message: a value holds the character U+0000, which PostgreSQL text cannot store; nothing was copied",
-        );
-      } finally {
-        await source.close();
-      }
-      // runs was copied before run_logs, and rolled back with it.
-      expect((await target.pool.query("SELECT count(*)::int AS n FROM runs")).rows[0].n).toBe(0);
+      expect((await pool.query("SELECT message FROM run_logs")).rows).toEqual([
+        { message: "before\uFFFDafter" },
+      ]);
+      expect((await pool.query("SELECT facts FROM notify_outbox")).rows).toEqual([
+        { facts: { a: "x\uFFFDy" } },
+      ]);
     } finally {
-      await target.close();
+      await pool.end();
+    }
+  });
+
+  it("a failure mid-copy (a duplicate key DuckDB let in) names the table and key; the tables before it roll back", async () => {
+    const bad = join(dir, "dup.duckdb");
+    const store = await openStore(bad);
+    try {
+      await store.db.run(
+        `INSERT INTO bars_daily (source, symbol, date, close) VALUES ('s', 'A', DATE '2024-01-02', 1)`,
+      );
+      await store.db.run(`INSERT INTO indicator_series VALUES (1, 's', 'A')`);
+      await store.db.run(
+        `INSERT INTO indicator_values VALUES (1, DATE '2024-01-02'), (1, DATE '2024-01-02')`,
+      );
+    } finally {
+      await store.close();
+    }
+    const url = await server.newDatabase("dup");
+    const r = await tickflow(["db", "copy", "--from", bad, "--to", url], { cwd: dir });
+    expect([r.code, r.stdout]).toEqual([1, ""]);
+    expect(r.stderr).toContain(
+      `tickflow: cannot copy table indicator_values: could not create unique index "indicator_values_pkey" (Key (series, date)=(1, 2024-01-02) is duplicated.); nothing was copied\n`,
+    );
+    const pool = new pg.Pool({ connectionString: url });
+    try {
+      expect((await pool.query("SELECT count(*)::int AS n FROM bars_daily")).rows[0].n).toBe(0);
+      expect((await pool.query("SELECT count(*)::int AS n FROM indicator_series")).rows[0].n).toBe(0);
+    } finally {
+      await pool.end();
     }
   });
 

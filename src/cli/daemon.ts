@@ -4,12 +4,11 @@ import { parseDuration } from "../config/duration.js";
 import { maskerOf } from "../config/masker.js";
 import { loadSettings, SettingsError } from "../config/settings.js";
 import type { DaemonLog } from "../daemon/daemon.js";
-import { registerDeployments } from "../daemon/deploy.js";
 import { createDaemonLog, diagnosticFields, errorFields, logSetup } from "../daemon/log.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import { storeIoError } from "../store/errors.js";
 import { VERSION } from "../version.js";
-import { databasePath } from "./db.js";
+import { databaseLocation } from "./db.js";
 import { dedupe, requireFile, UsageError } from "./output.js";
 import { loadRegistration, type Registration } from "./registration.js";
 
@@ -17,16 +16,26 @@ import { loadRegistration, type Registration } from "./registration.js";
  * `tickflow daemon`. Everything it says is a log line, start-up errors too (bad settings, files
  * with errors, a database in use): JSON under journald, never plain text among the JSON lines.
  */
-export async function daemonCommand(opts: {
+export interface DaemonFlags {
   db?: string;
   config?: string;
   host?: string;
   port?: string;
-}): Promise<number> {
+  /** This process's name in the database (PostgreSQL): `--name`, else `TICKFLOW_NAME`. */
+  name?: string;
+}
+
+/** `tickflow worker --pool NAME [--queue Q]...`: executes a pool's runs; no scheduler, no API. */
+export interface WorkerFlags extends DaemonFlags {
+  pool: string[];
+  queue?: string[];
+}
+
+export async function daemonCommand(opts: DaemonFlags, worker?: WorkerFlags): Promise<number> {
   const setup = logSetup(process.env, Boolean(process.stderr.isTTY));
   const log = createDaemonLog(setup, (text) => process.stderr.write(text));
   try {
-    return await runDaemon(opts, log, setup.least);
+    return await runDaemon(opts, log, setup.least, worker);
   } catch (err) {
     const cause = storeIoError(err) ?? err;
     // A setting or a database URL may be quoted: the service's secrets stay out of its log.
@@ -37,19 +46,23 @@ export async function daemonCommand(opts: {
 }
 
 async function runDaemon(
-  opts: { db?: string; config?: string; host?: string; port?: string },
+  opts: DaemonFlags,
   log: DaemonLog,
   least: LogLevel,
+  worker: WorkerFlags | undefined,
 ): Promise<number> {
-  const settings = loadSettings();
-  const db = databasePath(opts.db);
+  const db = databaseLocation(opts.db);
+  const settings = loadSettings({ ...process.env, TICKFLOW_DB: undefined });
   const configFile = opts.config ?? settings.TICKFLOW_CONFIG;
   const port = opts.port === undefined ? settings.TICKFLOW_API_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port: not a port: ${opts.port}`);
-  requireFile(configFile);
+  if (!worker) requireFile(configFile);
   // Check the files before taking the database; the first registration uses what this read.
-  let checked: Registration | undefined = await checkedRegistration(configFile, log);
+  let checked: Registration | undefined = worker ? undefined : await checkedRegistration(configFile, log);
+  if (worker && worker.pool.length === 0)
+    throw new UsageError("--pool: name the work pool whose runs to take");
+  const name = opts.name ?? settings.TICKFLOW_NAME;
   const { startDaemon } = await import("../daemon/daemon.js");
   const daemon = await startDaemon({
     dbPath: db,
@@ -61,11 +74,19 @@ async function runDaemon(
     env: process.env,
     log,
     logLevel: least,
-    register: async (db, log) => {
-      const r = checked ?? (await checkedRegistration(configFile, log));
-      checked = undefined;
-      return registerDeployments(db, r.deployments, r.pools, new Date(), r.notify);
-    },
+    ...(name ? { name } : {}),
+    ...(worker
+      ? {
+          worker: true,
+          claim: { pools: worker.pool, ...(worker.queue?.length ? { queues: worker.queue } : {}) },
+        }
+      : {
+          register: async (store, log) => {
+            const r = checked ?? (await checkedRegistration(configFile, log));
+            checked = undefined;
+            return store.registerDeployments(r.deployments, r.pools, new Date(), r.notify);
+          },
+        }),
     version: VERSION,
   });
   // A bug that escapes is one error line with its stack (not plain text at the journal's info

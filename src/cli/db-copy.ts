@@ -64,8 +64,16 @@ export async function dbCopyCommand(opts: DbCopyOptions): Promise<number> {
     process.stderr.write(`tickflow: ${scrubSecrets(line, opts.to)}\n`);
     throw new ReportedFailure();
   }
+  for (const t of summary.tables.filter((t) => t.altered > 0)) {
+    process.stderr.write(
+      `warning: ${t.table}: ${t.altered} text ${t.altered === 1 ? "value" : "values"} held U+0000, which PostgreSQL cannot store: copied with U+FFFD instead\n`,
+    );
+  }
   if (opts.json) {
     const tables = Object.fromEntries(summary.tables.map((t) => [t.table, t.rows]));
+    const altered = Object.fromEntries(
+      summary.tables.filter((t) => t.altered > 0).map((t) => [t.table, t.altered]),
+    );
     const record = {
       from: path,
       to: shownTo,
@@ -73,6 +81,7 @@ export async function dbCopyCommand(opts: DbCopyOptions): Promise<number> {
       tables,
       rows: summary.rows,
       seconds: Math.round(summary.ms) / 1000,
+      ...(Object.keys(altered).length > 0 ? { altered } : {}),
     };
     process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
     return 0;

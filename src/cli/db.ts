@@ -1,5 +1,12 @@
 import { loadSettings } from "../config/settings.js";
-import { LATEST_VERSION, openStore, type Store, StoreError } from "../store/index.js";
+import {
+  type AnyStore,
+  LATEST_VERSION,
+  openAnyStore,
+  openStore,
+  type Store,
+  StoreError,
+} from "../store/index.js";
 import { type DuckDbInfo, duckdbInfo } from "../store/info.js";
 import type { PgInfo } from "../store/pg/info.js";
 import type { PgStore } from "../store/pg/pool.js";
@@ -8,17 +15,22 @@ import { checkDbFlag } from "./control.js";
 import { ReportedFailure } from "./output.js";
 
 /** Opens the database for a command; a locked or unreadable file is a clear one-line error (exit 1). */
-export async function openStoreForCli(path: string, options: { readOnly?: boolean } = {}): Promise<Store> {
-  try {
-    return await openStore(path, options);
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    // Store errors name the file and the reason already.
-    process.stderr.write(
-      `tickflow: ${err instanceof StoreError ? message : `cannot open database ${path}: ${message}`}\n`,
-    );
-    throw new ReportedFailure();
-  }
+export function openStoreForCli(path: string, options: { readOnly?: boolean } = {}): Promise<Store> {
+  return openStore(path, options).catch((err: unknown) => reportOpenError(path, err));
+}
+
+/** `openStoreForCli` for the verbs that work on PostgreSQL too (`path` may be a URL). */
+export function openAnyStoreForCli(path: string, options: { readOnly?: boolean } = {}): Promise<AnyStore> {
+  return openAnyStore(path, options).catch((err: unknown) => reportOpenError(path, err));
+}
+
+function reportOpenError(path: string, err: unknown): never {
+  const message = err instanceof Error ? err.message : String(err);
+  // Store errors name the database and the reason already (a URL's password masked).
+  process.stderr.write(
+    `tickflow: ${err instanceof StoreError ? message : `cannot open database ${maskDatabaseUrl(path)}: ${message}`}\n`,
+  );
+  throw new ReportedFailure();
 }
 
 /** `--db`, else the settings' TICKFLOW_DB (default ./tickflow.duckdb). */

@@ -70,10 +70,13 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
     .option("-p, --param <name=value>", "set a parameter (repeatable)", collect, [])
     .option("--date <YYYY-MM-DD>", "the run's logical date (default: today in New York)")
     .option("--json", "print the final run record as JSON")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option("--db <path>", "database file or postgresql:// URL (default: $TICKFLOW_DB or ./tickflow.duckdb)")
     .action(async (file: string, opts: { param: string[]; date?: string; json?: boolean; db?: string }) => {
-      const [{ runCommand }, { databasePath }] = await Promise.all([import("./run.js"), import("./db.js")]);
-      done(await runCommand(file, { ...opts, db: databasePath(opts.db) }));
+      const [{ runCommand }, { databaseLocation }] = await Promise.all([
+        import("./run.js"),
+        import("./db.js"),
+      ]);
+      done(await runCommand(file, { ...opts, db: databaseLocation(opts.db) }));
     });
 
   const DB = "database file (default: $TICKFLOW_DB or ./tickflow.duckdb; the daemon's API when it holds it)";
@@ -261,11 +264,27 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
     .option("--config <file>", "deployments file (default: $TICKFLOW_CONFIG or deployment/tickflow.yaml)")
     .option("--host <address>", "API address (default: $TICKFLOW_API_HOST or 127.0.0.1)")
     .option("--port <port>", "API port (default: $TICKFLOW_API_PORT or 4200; 0 picks a free one)")
-    .option("--db <path>", "database file (default: $TICKFLOW_DB or ./tickflow.duckdb)")
-    .action(async (opts: { config?: string; host?: string; port?: string; db?: string }) => {
+    .option("--db <path>", "database file or postgresql:// URL (default: $TICKFLOW_DB or ./tickflow.duckdb)")
+    .option(
+      "--name <name>",
+      "its name in a PostgreSQL database (default: $TICKFLOW_NAME or host:daemon:port)",
+    )
+    .action(async (opts: { config?: string; host?: string; port?: string; db?: string; name?: string }) => {
       // It reads --db and the settings itself: their errors are log lines like the rest of its output.
       const { daemonCommand } = await import("./daemon.js");
       done(await daemonCommand(opts));
+    });
+
+  program
+    .command("worker")
+    .description("executes a work pool's runs on this host (PostgreSQL only): no scheduler, no API")
+    .requiredOption("--pool <name>", "the work pool whose runs it takes (repeat for more)", collect, [])
+    .option("--queue <name>", "only these queues of the pool (repeat for more)", collect, [])
+    .option("--name <name>", "its name in the database (default: $TICKFLOW_NAME or host:worker:pool)")
+    .option("--db <url>", "database URL (default: $TICKFLOW_DB)")
+    .action(async (opts: { pool: string[]; queue: string[]; name?: string; db?: string }) => {
+      const { daemonCommand } = await import("./daemon.js");
+      done(await daemonCommand(opts, opts));
     });
 
   program

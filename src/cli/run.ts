@@ -3,7 +3,7 @@ import { loadSettings } from "../config/settings.js";
 import { executeRun, type RunResult } from "../engine/run.js";
 import { builtinSteps } from "../steps/index.js";
 import { newRunId, storeIoError } from "../store/index.js";
-import { openStoreForCli } from "./db.js";
+import { openAnyStoreForCli } from "./db.js";
 import { useColour } from "./output.js";
 import { type PlanOptions, resolvePlan } from "./plan.js";
 import { createProgress, progressFormat } from "./progress.js";
@@ -23,7 +23,7 @@ export function exitCodeOf(result: RunResult, signal?: NodeJS.Signals): number {
 /** `tickflow run FILE`: executes the pipeline in this process, with live progress. */
 export async function runCommand(file: string, options: RunOptions): Promise<number> {
   const { plan, doc } = await resolvePlan(file, options);
-  const store = await openStoreForCli(options.db);
+  const store = await openAnyStoreForCli(options.db);
   const runId = newRunId();
   const progress = createProgress(plan.tasks.length, process.stderr, {
     format: progressFormat(process.stderr, loadSettings().TICKFLOW_LOG_FORMAT),

@@ -67,6 +67,13 @@ export const settingsSchema = z.object({
     .describe(
       "Other names the API may be reached by (comma-separated, e.g. tickflow.internal): requests naming any other Host are refused (DNS rebinding).",
     ),
+  TICKFLOW_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "This daemon's or worker's name in a PostgreSQL database (default host:daemon:port, host:worker:pool): unique per process; a restart under the same name recovers the runs its previous life held.",
+    ),
   TICKFLOW_SHUTDOWN_GRACE: z
     .string()
     .regex(/^\d+(ms|s|m)$/, "a duration such as 30s, 2m or 500ms")

@@ -1,356 +1,83 @@
 /**
- * The control plane over the database itself: `tickflow` verbs when no daemon holds the file, and
- * what the daemon's API serves. Every state change goes through the store's state owner
- * (`createRuns`, `transitionRuns`); reads and writes on the shared connection take turns.
+ * The control plane over the DuckDB file: `StoreControlPlane` (store-control.ts) over DuckDB's
+ * store operations. Reads and writes take turns on the shared connection (the daemon's control
+ * connection, or the store's main one); `query` runs on a connection of its own.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { xnysDate } from "../calendar/index.js";
 import { backfill } from "../daemon/backfill.js";
 import { registerDeployments, setDeploymentPaused, setWorkPoolPaused } from "../daemon/deploy.js";
-import { loadPipeline } from "../pipeline/load.js";
-import { resolveParameters } from "../pipeline/parameters.js";
-import { builtinSteps } from "../steps/index.js";
 import {
   createRuns,
   findDeployment,
   findRun,
-  isFinalRunState,
   type Locked,
   listDeployments,
   listRuns,
   listWorkPools,
   logsOf,
-  newRunId,
-  QueryRefused,
-  type RunRow,
   readOnlyChunks,
   type Store,
-  storageFault,
   taskRunsOf,
   transitionRuns,
   transitionsOf,
-  WAITING_RUN_STATES,
   withConnectionLock,
 } from "../store/index.js";
 import {
-  ControlError,
-  type ControlPlane,
-  DEFAULT_QUERY_ROWS,
-  MAX_QUERY_ROWS,
-  type QueryResult,
-  type RunDetail,
-  type RunFilter,
-  type RunRequest,
-} from "./control-plane.js";
+  type ControlBackend,
+  type ControlOps,
+  type ControlOptions,
+  StoreControlPlane,
+} from "./store-control.js";
 
-/** Runs this process executes (the daemon's): a cancel reaches them through here. */
-export interface LiveRuns {
-  has(id: string): boolean;
-  /** Aborts the run's execution; its engine records the end (Cancelled). */
-  cancel(id: string): void;
-}
+export type { LiveRuns } from "./store-control.js";
 
-export interface LocalOptions {
+export interface LocalOptions extends ControlOptions {
   /** The connection to share (the daemon's control connection). Default: the store's main one. */
   db?: DuckDBConnection;
-  /** The clock (tests). */
-  now?: () => Date;
-  live?: LiveRuns;
-  /** Most rows `query` returns; a request may ask for fewer. Default 10,000. */
-  maxQueryRows?: number;
-  /** Statement timeout of `query`. Default 30 s. */
-  queryTimeoutMs?: number;
 }
 
-export class LocalControlPlane implements ControlPlane {
-  readonly target: { kind: "database"; path: string };
-  private readonly now: () => Date;
-
-  constructor(
-    private readonly store: Store,
-    private readonly options: LocalOptions = {},
-  ) {
-    this.target = { kind: "database", path: store.path };
-    this.now = options.now ?? (() => new Date());
+export class LocalControlPlane extends StoreControlPlane {
+  constructor(store: Store, options: LocalOptions = {}) {
+    super(duckControlBackend(store, options.db ?? store.db), options);
   }
+}
 
-  /** The shared connection, taken in turns with the scheduler (in the daemon) and other requests. */
-  private locked<T>(fn: (held: Locked) => Promise<T>): Promise<T> {
-    return withConnectionLock(this.options.db ?? this.store.db, fn);
-  }
-
-  listRuns(filter: RunFilter = {}): Promise<RunRow[]> {
-    const limit = filter.limit ?? 20;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new ControlError(400, "limit must be a whole number from 1 to 1000");
-    }
-    return this.locked(({ db }) =>
-      listRuns(db, {
-        limit,
-        ...(filter.state ? { state: filter.state } : {}),
-        ...(filter.pipeline ? { pipeline: filter.pipeline } : {}),
-        ...(filter.deployment ? { deployment: filter.deployment } : {}),
-        ...(filter.since ? { since: filter.since } : {}),
-        when: filter.upcoming ? "upcoming" : "ran",
-        now: this.now(),
-      }),
-    );
-  }
-
-  async getRun(idOrPrefix: string): Promise<RunDetail> {
-    return this.locked(async ({ db }) => {
-      const run = await this.find(idOrPrefix);
-      return { ...run, tasks: await taskRunsOf(db, run.id) };
-    });
-  }
-
-  async runTransitions(idOrPrefix: string) {
-    return this.locked(async ({ db }) => transitionsOf(db, (await this.find(idOrPrefix)).id));
-  }
-
-  async runLogs(idOrPrefix: string, options: { after?: { ts: Date; seq: number }; limit?: number } = {}) {
-    return this.locked(async ({ db }) =>
-      logsOf(db, (await this.find(idOrPrefix)).id, {
-        ...(options.after ? { after: options.after } : {}),
-        ...(options.limit !== undefined ? { limit: options.limit } : {}),
-      }),
-    );
-  }
-
-  async cancelRun(idOrPrefix: string) {
-    return this.locked(async (held) => {
-      const run = await this.find(idOrPrefix);
-      const at = this.now();
-      const ended = (message: string) => ({ ended_at: at, error: message });
-      if ((WAITING_RUN_STATES as readonly string[]).includes(run.state)) {
-        const message = "cancelled before it started";
-        const moved = await transitionRuns(
-          held,
-          { ids: [run.id] },
-          { to: "Cancelled", from: WAITING_RUN_STATES, at, message, set: ended(message) },
-        );
-        if (moved.length > 0) return { id: run.id, state: "Cancelled" as const };
-      } else if (this.options.live?.has(run.id)) {
-        // Its process ends it: the engine stops the tasks and records Cancelled.
-        await transitionRuns(
-          held,
-          { ids: [run.id] },
-          { to: "Cancelling", from: ["Pending", "Running"], at, message: "cancel requested" },
-        );
-        this.options.live.cancel(run.id);
-        return { id: run.id, state: "Cancelling" as const };
-      } else if (!isFinalRunState(run.state)) {
-        // Taken or running, but by no process of this database (its process is gone).
-        const message = "cancelled: no process was running it";
-        const moved = await transitionRuns(
-          held,
-          { ids: [run.id] },
-          {
-            to: "Cancelled",
-            from: ["Pending", "Running", "Cancelling"],
-            at,
-            message,
-            set: { ...ended(message), lease_owner: null, lease_expires_at: null },
-          },
-        );
-        if (moved.length > 0) return { id: run.id, state: "Cancelled" as const };
-      }
-      const now = await this.find(run.id);
-      throw new ControlError(409, `run ${now.id} has already ended: ${now.state}`);
-    });
-  }
-
-  async retryRun(idOrPrefix: string) {
-    return this.locked(async (held) => {
-      const run = await this.find(idOrPrefix);
-      if (!isFinalRunState(run.state)) {
-        throw new ControlError(
-          409,
-          `run ${run.id} is ${run.state}: only a run that has ended can be retried`,
-        );
-      }
-      if (run.pipeline_file === null) {
-        throw new ControlError(409, `run ${run.id} does not say which pipeline file it ran`);
-      }
-      const deployment = run.deployment === null ? undefined : await findDeployment(held.db, run.deployment);
-      const at = this.now();
-      const id = newRunId(at.getTime());
-      await createRuns(
-        held,
-        [
-          {
-            id,
-            pipeline: run.pipeline,
-            deployment: deployment ? deployment.name : null,
-            state: "Scheduled",
-            parameters: run.parameters,
-            logical_date: run.logical_date,
-            scheduled_at: at,
-            work_pool: deployment?.work_pool ?? null,
-            work_queue: deployment?.work_queue ?? null,
-            pipeline_file: deployment?.pipeline_file ?? run.pipeline_file,
-          },
-        ],
-        at,
-        `retry of ${run.id}`,
-      );
-      return { id, retry_of: run.id };
-    });
-  }
-
-  listDeployments() {
-    return this.locked(({ db }) => listDeployments(db));
-  }
-
-  async runDeployment(name: string, request: RunRequest = {}) {
-    const deployment = await this.locked(({ db }) => findDeployment(db, name));
-    if (!deployment) throw noDeployment(name);
-    const given = { ...deployment.parameters, ...(request.parameters ?? {}) };
-    const loaded = await loadPipeline(deployment.pipeline_file, builtinSteps, { withDefaults: false });
-    if (!loaded.doc) {
-      const first = loaded.diagnostics.find((d) => d.severity === "error");
-      throw new ControlError(
-        409,
-        `the pipeline of deployment ${name} does not load: ${first ? `${first.file}:${first.line}:${first.col}: ${first.message}` : deployment.pipeline_file}`,
-      );
-    }
-    const text = request.parameters_text ?? {};
-    const resolved = resolveParameters(loaded.doc.parameters ?? {}, given, text);
-    if (resolved.problems.length > 0) {
-      const why = resolved.problems.map((p) => (p.name ? `${p.name}: ${p.message}` : p.message)).join("; ");
-      throw new ControlError(400, `parameters of deployment ${name}: ${why}`);
-    }
-    // Kept as given (defaults apply when the run starts, as for scheduled runs), text converted.
-    const parameters = Object.fromEntries(
-      [...new Set([...Object.keys(given), ...Object.keys(text)])].map((k) => [k, resolved.values[k]]),
-    );
-    const at = this.now();
-    const id = newRunId(at.getTime());
-    await this.locked((held) =>
-      createRuns(
-        held,
-        [
-          {
-            id,
-            pipeline: deployment.pipeline,
-            deployment: name,
-            state: "Scheduled",
-            parameters,
-            logical_date: xnysDate(at),
-            scheduled_at: at,
-            work_pool: deployment.work_pool,
-            work_queue: deployment.work_queue,
-            pipeline_file: deployment.pipeline_file,
-          },
-        ],
-        at,
-        "created on demand",
-      ),
-    );
-    return { id };
-  }
-
-  async setDeploymentPaused(name: string, paused: boolean) {
-    const found = await this.locked((held) => setDeploymentPaused(held, name, paused, this.now()));
-    if (!found) throw noDeployment(name);
-    return { name, paused };
-  }
-
-  async backfill(name: string, range: { from: string; to: string; missing: boolean }) {
-    const result = await this.locked(async (held) => {
+/** DuckDB's backend: the operations on the shared connection, under its lock. */
+function duckControlBackend(store: Store, shared: DuckDBConnection): ControlBackend {
+  return {
+    path: store.path,
+    session: (fn) => withConnectionLock(shared, (held) => fn(duckControlOps(held))),
+    async *readOnlyChunks(sql, options) {
+      // A connection of its own: a long query must not hold up the scheduler or other requests.
+      const db = await store.connect();
       try {
-        return await backfill(held, name, range, this.now());
-      } catch (err) {
-        if (storageFault(err) !== undefined) throw err;
-        // The range and the deployment's parameters are the caller's to fix.
-        throw new ControlError(400, err instanceof Error ? err.message : String(err));
+        yield* readOnlyChunks(db, sql, options);
+      } finally {
+        store.release(db);
       }
-    });
-    if (!result) throw noDeployment(name);
-    return result;
-  }
-
-  deploy(registration: Parameters<ControlPlane["deploy"]>[0]) {
-    return this.locked((held) =>
-      registerDeployments(
-        held,
-        registration.deployments,
-        registration.pools,
-        this.now(),
-        registration.notify,
-      ),
-    );
-  }
-
-  listWorkPools() {
-    return this.locked(({ db }) => listWorkPools(db, this.now()));
-  }
-
-  async setWorkPoolPaused(name: string, paused: boolean) {
-    const found = await this.locked((held) => setWorkPoolPaused(held, name, paused));
-    if (!found) throw new ControlError(404, `no work pool named ${JSON.stringify(name)}`);
-    return { name, paused };
-  }
-
-  async query(sql: string, options: { limit?: number } = {}): Promise<QueryResult> {
-    const limit = options.limit ?? this.options.maxQueryRows ?? DEFAULT_QUERY_ROWS;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_ROWS) {
-      throw new ControlError(400, `limit must be a whole number from 1 to ${MAX_QUERY_ROWS}`);
-    }
-    let all: QueryResult | undefined;
-    for await (const chunk of this.queryChunks(sql, { limit })) {
-      all ??= { ...chunk, rows: [] };
-      for (const row of chunk.rows) all.rows.push(row);
-      all.truncated = chunk.truncated;
-    }
-    return all!;
-  }
-
-  async *queryChunks(sql: string, options: { limit?: number } = {}): AsyncGenerator<QueryResult> {
-    const limit = options.limit ?? this.options.maxQueryRows ?? DEFAULT_QUERY_ROWS;
-    if (!Number.isInteger(limit) || limit < 0) {
-      throw new ControlError(400, "limit must be a whole number (0: every row)");
-    }
-    const timeoutMs = this.options.queryTimeoutMs ?? 30_000;
-    // A connection of its own: a long query must not hold up the scheduler or other requests.
-    const db = await this.store.connect();
-    try {
-      // Only the statement's errors reach the catch: a reader that stops early ends the loop.
-      for await (const chunk of readOnlyChunks(db, sql, { limit, timeoutMs })) yield chunk;
-    } catch (err) {
-      throw queryError(err, timeoutMs);
-    } finally {
-      this.store.release(db);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.store.close();
-  }
-
-  /** A run by id or unique prefix, as a ControlError when there is none or the prefix is ambiguous. */
-  private async find(idOrPrefix: string): Promise<RunRow> {
-    let run: RunRow | undefined;
-    try {
-      run = await findRun(this.options.db ?? this.store.db, idOrPrefix);
-    } catch (err) {
-      throw new ControlError(400, err instanceof Error ? err.message : String(err));
-    }
-    if (!run) throw new ControlError(404, `no run with id ${JSON.stringify(idOrPrefix)}`);
-    return run;
-  }
+    },
+    close: () => store.close(),
+  };
 }
 
-/** A query's refusal or failure as the ControlError (400) that says why. */
-function queryError(err: unknown, timeoutMs: number): ControlError {
-  if (err instanceof QueryRefused) return new ControlError(400, err.message);
-  if (err instanceof Error && err.name === "TimeoutError") {
-    return new ControlError(400, `query stopped after the statement timeout (${timeoutMs / 1000} s)`);
-  }
-  // DuckDB's own message (a syntax error, an unknown table) is the answer.
-  return new ControlError(400, `query failed: ${err instanceof Error ? err.message : String(err)}`);
-}
-
-function noDeployment(name: string): ControlError {
-  return new ControlError(404, `no deployment named ${JSON.stringify(name)} (run tickflow deploy first)`);
+/** Reads on the held connection; writes given `held` (they join its lock and transaction). */
+function duckControlOps(held: Locked): ControlOps {
+  const { db } = held;
+  return {
+    findRun: (idOrPrefix) => findRun(db, idOrPrefix),
+    listRuns: (options) => listRuns(db, options),
+    taskRunsOf: (runId) => taskRunsOf(db, runId),
+    transitionsOf: (runId) => transitionsOf(db, runId),
+    logsOf: (runId, options) => logsOf(db, runId, options),
+    transitionRuns: (select, t) => transitionRuns(held, select, t),
+    createRuns: (runs, at, message) => createRuns(held, runs, at, message),
+    findDeployment: (name) => findDeployment(db, name),
+    listDeployments: () => listDeployments(db),
+    listWorkPools: (now) => listWorkPools(db, now),
+    setDeploymentPaused: (name, paused, now) => setDeploymentPaused(held, name, paused, now),
+    setWorkPoolPaused: (name, paused) => setWorkPoolPaused(held, name, paused),
+    backfill: (name, range, now) => backfill(held, name, range, now),
+    deploy: (registration, now) =>
+      registerDeployments(held, registration.deployments, registration.pools, now, registration.notify),
+  };
 }

@@ -11,38 +11,23 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import type { DuckDBConnection } from "@duckdb/node-api";
 import { createApi } from "../api/app.js";
 import { checkApiBinding, isOwnHost, serveApi } from "../api/serve.js";
 import { xnysDate } from "../calendar/index.js";
 import { maskerOf } from "../config/masker.js";
 import { createConsoleApp } from "../console-server/app.js";
 import { shippedConsoleFiles } from "../console-server/files.js";
-import { LocalControlPlane } from "../control/local.js";
-import { LocalConsoleViews } from "../control/local-views.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
-import { checkFreshness, freshnessRules } from "../notify/freshness.js";
-import { NotifySender, type RetryPolicy } from "../notify/sender.js";
+import type { RetryPolicy } from "../notify/sender.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
-import {
-  daemonSeen,
-  deploymentsOfRuns,
-  forgetDaemon,
-  lastSuccesses,
-  listWorkPools,
-  openStore,
-  registerDaemon,
-  type Store,
-  storageFault,
-  transitionRuns,
-  withConnectionLock,
-} from "../store/index.js";
-import { claimRuns, recoverCrashedRuns, renewLeases } from "./claim.js";
+import { storageFault } from "../store/index.js";
+import type { ClaimFilter, DaemonStore } from "./daemon-store.js";
 import type { DeployChange } from "./deploy.js";
 import { errorFields } from "./log.js";
 import { createNotifier, monotonicUsec } from "./notify.js";
-import { type SchedulerOptions, schedulePass } from "./scheduler.js";
-import { statusText, waitingRuns } from "./status.js";
+import { openDaemonStore } from "./open-daemon-store.js";
+import type { SchedulerOptions } from "./scheduler.js";
+import { statusText } from "./status.js";
 import { workRun } from "./worker.js";
 
 export type DaemonLog = (
@@ -69,7 +54,22 @@ export interface DaemonOptions {
    * Registers the deployment files; called at start and on SIGHUP (`log`: for their warnings). A
    * `DiagnosticsError` refuses them with each problem's position. Absent: use what is registered.
    */
-  register?: (db: DuckDBConnection, log: DaemonLog) => Promise<DeployChange[]>;
+  register?: (store: DaemonStore, log: DaemonLog) => Promise<DeployChange[]>;
+  /**
+   * A worker (`tickflow worker`): executes runs, with no scheduler, no API and no notifications.
+   * Only on PostgreSQL (a DuckDB file is held by its daemon).
+   */
+  worker?: boolean;
+  /** The runs a worker takes: its `--pool` and `--queue`s. */
+  claim?: ClaimFilter;
+  /**
+   * This process's name in the database (`runs.lease_owner`): on PostgreSQL a restart under the
+   * same name recovers the runs its previous life held. Default `host:daemon:port` or
+   * `host:worker:pool` (`TICKFLOW_NAME`); each process on one database needs its own.
+   */
+  name?: string;
+  /** How often a standby tries to take the scheduler over (PostgreSQL). Default 1 s. */
+  leaderRetryMs?: number;
   /** Most runs executing at once in this daemon. Default 4. */
   maxRuns?: number;
   /** Scheduler pass interval. Default 10 s. */
@@ -108,33 +108,33 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const masker = maskerOf(options.env);
   const log: DaemonLog = (level, message, fields) =>
     options.log(level, masker.mask(message), fields && masker.maskValue(fields));
-  const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const owner =
+    options.name ??
+    (options.dbPath.includes("://")
+      ? `${hostname()}:${options.worker ? `worker:${options.claim?.pools?.join("+") ?? "any"}` : `daemon:${options.port || process.pid}`}`
+      : `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
   const maxRuns = options.maxRuns ?? 4;
   const leaseMs = options.leaseMs ?? 60_000;
   const graceMs = options.graceMs ?? 30_000;
   // Refuse a bad binding before taking the database.
-  checkApiBinding(options.host, options.token);
+  if (!options.worker) checkApiBinding(options.host, options.token);
   const notifier = createNotifier(options.env, (m) => log("warn", m));
-  const store: Store = await openStore(options.dbPath);
+  const { store, daemonStore: ds } = await openDaemonStore(options.dbPath, {
+    worker: options.worker === true,
+  });
   try {
-    // A long-lived process: hand freed memory back to the system sooner than DuckDB's defaults
-    // (128 MiB kept in the allocator's caches) so the idle daemon stays small.
-    await store.db.run("SET allocator_flush_threshold = '16MiB'");
     return await serve();
   } catch (err) {
     notifier.close();
-    await store.close().catch(() => undefined);
+    await ds.close().catch(() => undefined);
     throw err;
   }
 
   async function serve(): Promise<Daemon> {
-    const controlDb = await store.connect();
-    const locked = <T>(fn: () => Promise<T>) => withConnectionLock(controlDb, fn);
-    await registerDaemon(
-      controlDb,
-      { owner, host: hostname(), pid: process.pid, version: options.version },
-      now(),
-    );
+    // Runs a dead process left holding a slot (DuckDB: any; PostgreSQL: this name's previous life,
+    // the name held from here on).
+    const crashed = await ds.recoverAtStart(owner, now());
+    await ds.registerDaemon({ owner, host: hostname(), pid: process.pid, version: options.version }, now());
     /** Why the database takes no writes (a full disk...), from the last write that failed for it. */
     let fault: string | undefined;
     // After a failed write this process writes no more: DuckDB 1.5 may abort the process on the
@@ -166,24 +166,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       runsActive: () => active.size,
       runsLimit: maxRuns,
       // The freshness gauge reads through the held lock (`held`): taking it again would wait forever.
-      read: () =>
-        withConnectionLock(controlDb, async (held) => ({
-          pools: await listWorkPools(controlDb, now()),
-          deployments: await lastSuccesses(controlDb),
-          freshness: (await checkFreshness(held, await freshnessRules(held), now(), { enqueue: false }))
-            .seconds,
-        })),
+      read: () => ds.gauges(now()),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */
     const countEnded = async (ids: readonly string[], state: "Crashed" | "Cancelled") => {
       if (ids.length === 0) return;
-      for (const deployment of await locked(() => deploymentsOfRuns(controlDb, ids)))
-        metrics.runEnded(deployment, state);
+      for (const deployment of await ds.deploymentsOfRuns(ids)) metrics.runEnded(deployment, state);
     };
 
     const register = async (why: string) => {
       if (!options.register) return;
-      const changes = await options.register(controlDb, log);
+      const changes = await options.register(ds, log);
       for (const c of changes)
         log(
           "info",
@@ -196,37 +189,31 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       collectGarbage();
     };
     await register("deploy");
-    // Runs a dead process left holding a slot were marked Crashed when the file was opened.
-    const crashed = store.crashedAtOpen;
     if (crashed.length > 0)
       log("warn", `marked ${crashed.length} run(s) Crashed: their process died`, { run_ids: crashed });
     await countEnded(crashed, "Crashed");
 
     const today = () => xnysDate(now());
 
-    const poolDefaults = async (
-      pool: string | null,
-    ): Promise<{ timeout?: string; env: Record<string, string> }> => {
-      if (pool === null) return { env: {} };
-      const rows = (
-        await locked(() =>
-          controlDb.runAndReadAll("SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool", {
-            pool,
-          }),
-        )
-      ).getRowObjectsJS();
-      const defaults = rows[0]
-        ? (JSON.parse(String(rows[0].j)) as { timeout?: string; env?: Record<string, string> })
-        : {};
-      return { ...(defaults.timeout ? { timeout: defaults.timeout } : {}), env: defaults.env ?? {} };
-    };
+    // One process schedules and reaps expired leases: DuckDB's only one, PostgreSQL's leader.
+    let leading = false;
+    const leadership = options.worker
+      ? undefined
+      : ds.lead({
+          retryMs: options.leaderRetryMs ?? 1000,
+          onChange: (now) => {
+            if (now !== leading) log("info", now ? "leading: this process schedules" : "no longer leading");
+            leading = now;
+            if (now) lastPass = undefined;
+          },
+        });
 
     const tick = async () => {
       if (fault !== undefined) return;
       const t = now();
-      if (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000)) {
+      if (leading && (!lastPass || t.getTime() - lastPass.getTime() >= (options.scheduleEveryMs ?? 10_000))) {
         const started = performance.now();
-        const result = await schedulePass(controlDb, t, options.scheduler);
+        const result = await ds.schedulePass(t, options.scheduler);
         metrics.schedulerPass((performance.now() - started) / 1000);
         metrics.runsLate(result.lateDeployments);
         lastPass = t;
@@ -238,13 +225,19 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         }
       }
       if (stopping) return;
-      const { claimed, cancelled } = await claimRuns(controlDb, t, owner, leaseMs, maxRuns - active.size);
+      const { claimed, cancelled } = await ds.claimRuns(
+        t,
+        owner,
+        leaseMs,
+        maxRuns - active.size,
+        options.claim,
+      );
       await countEnded(cancelled, "Cancelled");
       for (const id of cancelled)
         log("warn", `run ${id} cancelled: its deployment is at its concurrency limit`, { run_id: id });
       for (const run of claimed) {
         const controller = new AbortController();
-        const defaults = await poolDefaults(run.workPool);
+        const defaults = await ds.poolDefaults(run.workPool);
         const fields = { run_id: run.id, ...(run.deployment ? { deployment: run.deployment } : {}) };
         log(
           "info",
@@ -288,9 +281,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     let statusSent: string | undefined;
     let statusReadAt = Number.NEGATIVE_INFINITY;
     const currentStatus = async () =>
-      statusText(`${options.host}:${servedPort}`, active.size, await waitingRuns(controlDb, now()));
+      statusText(
+        options.worker ? `worker ${owner}` : `API on ${options.host}:${servedPort}`,
+        active.size,
+        await ds.waitingRuns(now()),
+      );
     /** For READY=1, which must go whatever the database says. */
-    const readyStatus = () => currentStatus().catch(() => `API on ${options.host}:${servedPort}`);
+    const readyStatus = () =>
+      currentStatus().catch(() =>
+        options.worker ? `worker ${owner}` : `API on ${options.host}:${servedPort}`,
+      );
     const updateStatus = async () => {
       if (!notifier.enabled || stopping || fault !== undefined) return;
       if (performance.now() - statusReadAt < 1000) return;
@@ -302,60 +302,87 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
 
     let timer: NodeJS.Timeout | undefined;
-    let ticking: Promise<void> = Promise.resolve();
+    let ticking: Promise<void> | undefined;
+    /** A wake-up (NOTIFY) during a tick: tick again at once when it ends. */
+    let wokenDuringTick = false;
     const loop = () => {
+      timer = undefined;
+      wokenDuringTick = false;
       ticking = tick()
         .catch((err: unknown) => trouble("scheduler/worker loop", err))
         .finally(() => {
-          if (!stopping) timer = setTimeout(loop, options.pollMs ?? 1000);
+          ticking = undefined;
+          if (stopping) return;
+          if (wokenDuringTick) loop();
+          else timer = setTimeout(loop, options.pollMs ?? 1000);
         });
     };
-    const control = new LocalControlPlane(store, {
-      db: controlDb,
-      now,
-      live: {
-        has: (id) => active.has(id),
-        cancel: (id) => active.get(id)?.controller.abort(new Error("cancelled through the API")),
-      },
-    });
+    /** Runs may be claimable (another process's NOTIFY): tick now rather than at the next poll. */
+    const wake = () => {
+      if (stopping) return;
+      if (ticking) wokenDuringTick = true;
+      else if (timer) {
+        clearTimeout(timer);
+        loop();
+      }
+    };
+    const listening = await ds.listen(wake);
     let servedPort = options.port;
-    const ownHost = (host: string | undefined) =>
-      isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] });
-    const app = createApi({
-      control,
-      views: new LocalConsoleViews(store, { db: controlDb, now }),
-      token: options.token,
-      ownHost,
-      onError: (m) => log("error", m),
-      onStorageFault: noteFault,
-      writesRefused: () => fault,
-      health: async () => ({
-        status: fault !== undefined ? "database unusable" : stopping ? "stopping" : "ok",
-        ...(fault !== undefined ? { error: fault } : {}),
-        version: options.version,
-        database: store.path,
-        runs_active: active.size,
-        last_schedule_pass: lastPass?.toISOString() ?? null,
-        memory_mb: Object.fromEntries(
-          Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]),
-        ),
-      }),
-      metrics: () => metrics.scrape(),
-    });
-    // The console on the same port (SPEC section 10): `/` and its files; `/api` and `/metrics` to `app`.
-    const api = await serveApi(createConsoleApp({ api: app, files: shippedConsoleFiles(), ownHost }), {
-      host: options.host,
-      port: options.port,
-      token: options.token,
-    });
-    servedPort = api.port;
+    const api = options.worker ? undefined : await serveApiAndConsole();
+    if (api) servedPort = api.port;
+
+    async function serveApiAndConsole() {
+      const control = ds.controlPlane(
+        {
+          has: (id) => active.has(id),
+          cancel: (id) => active.get(id)?.controller.abort(new Error("cancelled through the API")),
+        },
+        now,
+      );
+      const ownHost = (host: string | undefined) =>
+        isOwnHost(host, { host: options.host, port: servedPort, names: options.apiHosts ?? [] });
+      const app = createApi({
+        control,
+        views: ds.consoleViews(now),
+        token: options.token,
+        ownHost,
+        onError: (m) => log("error", m),
+        onStorageFault: noteFault,
+        writesRefused: () => fault,
+        health: async () => ({
+          status: fault !== undefined ? "database unusable" : stopping ? "stopping" : "ok",
+          ...(fault !== undefined ? { error: fault } : {}),
+          version: options.version,
+          database: ds.display,
+          runs_active: active.size,
+          last_schedule_pass: lastPass?.toISOString() ?? null,
+          memory_mb: Object.fromEntries(
+            Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]),
+          ),
+        }),
+        metrics: () => metrics.scrape(),
+      });
+      // The console on the same port (SPEC section 10): `/` and its files; `/api` and `/metrics` to `app`.
+      return serveApi(createConsoleApp({ api: app, files: shippedConsoleFiles(), ownHost }), {
+        host: options.host,
+        port: options.port,
+        token: options.token,
+      });
+    }
     const leaseTimer = setInterval(
       () => {
         if (fault !== undefined) return;
         const ids = [...active.keys()];
         (async () => {
-          await renewLeases(controlDb, owner, ids, new Date(now().getTime() + leaseMs));
-          const lost = await recoverCrashedRuns(controlDb, now(), { atStart: false, live: new Set(ids) });
+          const held = new Set(await ds.renewLeases(owner, ids, new Date(now().getTime() + leaseMs)));
+          // A run whose lease another process found expired is Crashed: stop executing it.
+          for (const id of ids) {
+            if (held.has(id)) continue;
+            log("warn", `run ${id} lost its lease (marked Crashed elsewhere): stopping it`, { run_id: id });
+            active.get(id)?.controller.abort(new Error("its lease was lost"));
+          }
+          if (!leading) return;
+          const lost = await ds.crashExpired(now(), new Set(ids));
           if (lost.length > 0)
             log("warn", `marked ${lost.length} run(s) Crashed after their lease expired`, { run_ids: lost });
           await countEnded(lost, "Crashed");
@@ -366,7 +393,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // The daemon's row, written every few seconds, tells whether the database takes writes.
     const heartbeat = setInterval(() => {
       if (fault !== undefined) return;
-      daemonSeen(controlDb, owner, now()).catch((err: unknown) => trouble("heartbeat", err));
+      ds.daemonSeen(owner, now()).catch((err: unknown) => trouble("heartbeat", err));
     }, options.heartbeatMs ?? 5000);
     // Unfed while the database is unusable: systemd restarts the service.
     const watchdog = notifier.watchdogMs
@@ -379,7 +406,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
     // Notifications: the outbox's due messages, delivered apart from the scheduling loop (a slow
     // receiver never delays a run).
-    const sender = new NotifySender(controlDb, {
+    // Notifications: the leader's job on PostgreSQL (workers never send).
+    const sender = ds.notifySender({
       env: options.env,
       now,
       log: (level, message, fields) => log(level, message, fields),
@@ -389,14 +417,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     let sending: Promise<void> = Promise.resolve();
     let freshnessAt = Number.NEGATIVE_INFINITY;
     const notifyPass = async () => {
-      if (fault !== undefined) return;
+      if (fault !== undefined || !leading) return;
       // Freshness rules write their Stale/Recovered messages to the outbox, then the sender sends.
-      if (now().getTime() - freshnessAt >= (options.notify?.freshnessEveryMs ?? 30_000)) {
-        freshnessAt = now().getTime();
-        const rules = await freshnessRules(controlDb);
-        if (rules.length > 0) await checkFreshness(controlDb, rules, now());
-      }
-      await sender.pass();
+      const check = now().getTime() - freshnessAt >= (options.notify?.freshnessEveryMs ?? 30_000);
+      if (check) freshnessAt = now().getTime();
+      await ds.notifyPass({ now: now(), checkFreshness: check, sender });
     };
     const sendLoop = () => {
       sending = notifyPass()
@@ -405,7 +430,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           if (!stopping) sendTimer = setTimeout(sendLoop, options.notify?.everyMs ?? 1000);
         });
     };
-    sendLoop();
+    if (!options.worker) sendLoop();
 
     let resolveDone!: (code: number) => void;
     const done = new Promise<number>((resolve) => {
@@ -419,6 +444,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await notifier.send("STOPPING=1");
         if (timer) clearTimeout(timer);
         if (sendTimer) clearTimeout(sendTimer);
+        await listening.stop().catch(() => undefined);
         await ticking;
         await reloading;
         const all = Promise.all([...active.values()].map((a) => a.done));
@@ -431,34 +457,26 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         // Runs that ended in the grace period announce it: one last pass, then stop sending.
         if (sendTimer) clearTimeout(sendTimer);
         await sending;
-        if (fault === undefined) await sender.pass().catch((err: unknown) => trouble("notifications", err));
+        if (fault === undefined && leading && !options.worker)
+          await sender.pass().catch((err: unknown) => trouble("notifications", err));
         sender.close();
         clearInterval(leaseTimer);
         clearInterval(heartbeat);
         if (watchdog) clearInterval(watchdog);
-        await api.close();
+        await api?.close();
+        await leadership?.stop().catch(() => undefined);
         if (fault === undefined) {
           try {
             // Runs claimed but not started (none, once the loop has stopped) go back to the queue.
-            await transitionRuns(
-              controlDb,
-              { leaseOwner: owner },
-              {
-                to: "Scheduled",
-                from: ["Pending"],
-                at: now(),
-                message: "handed back: the daemon stopped before starting it",
-                set: { lease_owner: null, lease_expires_at: null },
-              },
-            );
-            await forgetDaemon(controlDb, owner);
+            await ds.handBack(owner, now());
+            await ds.forgetDaemon(owner);
           } catch (err) {
             trouble("stopping", err);
           }
         }
         notifier.close();
         metrics.close();
-        await store.close();
+        await ds.close();
         // A database that took no writes at the end is a failure for systemd (Restart=on-failure).
         const code = fault === undefined ? 0 : 1;
         log(code === 0 ? "info" : "error", code === 0 ? "stopped" : `stopped; database unusable: ${fault}`);
@@ -501,10 +519,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       process.off("SIGHUP", onHup);
     });
     // Signals are handled from here on: only now say so (tests and systemd wait for these).
-    log("info", `listening on http://${options.host}:${api.port}, database ${options.dbPath}`);
+    log(
+      "info",
+      api
+        ? `listening on http://${options.host}:${api.port}, database ${ds.display}`
+        : `worker ${owner} taking runs of ${options.claim?.pools?.join(", ") ?? "every pool"}, database ${ds.display}`,
+    );
     statusSent = notifier.enabled ? await readyStatus() : "";
     await notifier.send(`READY=1\nSTATUS=${statusSent}\nMAINPID=${process.pid}`);
-    return { port: api.port, stop, done };
+    return { port: api?.port ?? 0, stop, done };
   }
 }
 

@@ -20,47 +20,26 @@ import {
   withConnectionLock,
   withTransaction,
 } from "../store/index.js";
+import {
+  lockDeploymentsPg,
+  type PgDb,
+  registerNotifyPg,
+  storedDefinitionsPg,
+  storedSchedulesPg,
+  withPgTransaction,
+  writeDeploymentPlanPg,
+  writePoolPlanPg,
+} from "../store/pg/index.js";
+import {
+  type DeployChange,
+  type DeploymentRecord,
+  planDeployments,
+  planPools,
+  type StoredSchedule,
+  type WorkPoolRecord,
+} from "./deploy-plan.js";
 
-/** A deployment as stored: what the file says, resolved (absolute pipeline path, schedule ids). */
-export interface DeploymentRecord {
-  name: string;
-  /** The pipeline's `name`. */
-  pipeline: string;
-  pipelineFile: string;
-  parameters: Record<string, unknown>;
-  workPool: string | null;
-  workQueue: string | null;
-  concurrencyLimit: number | null;
-  collisionStrategy: "enqueue" | "cancel_new";
-  missedRuns: "all" | "latest" | "skip";
-  tags: string[];
-  paused: boolean;
-  schedules: ScheduleRecord[];
-}
-
-export interface ScheduleRecord {
-  id: string;
-  position: number;
-  /** The schedule as written (minus `active`), JSON. */
-  definition: Record<string, unknown>;
-  active: boolean;
-}
-
-export interface WorkPoolRecord {
-  name: string;
-  concurrencyLimit: number | null;
-  paused: boolean;
-  jobDefaults: Record<string, unknown>;
-  queues: { name: string; priority: number; concurrencyLimit: number | null }[];
-}
-
-export interface DeployChange {
-  kind: "deployment" | "schedule" | "work_pool" | "work_queue" | "notifications";
-  name: string;
-  change: "added" | "changed" | "removed";
-  /** What differs, for `changed`. */
-  detail?: string;
-}
+export type { DeployChange, DeploymentRecord, ScheduleRecord, WorkPoolRecord } from "./deploy-plan.js";
 
 /**
  * The records of a checked deployments file (`file` locates relative pipeline paths);
@@ -111,18 +90,13 @@ export function workPoolRecords(pools: ReadonlyMap<string, WorkPoolDocument>): W
   }));
 }
 
-interface StoredDeployment {
-  name: string;
-  definition: string;
-  paused: boolean;
-}
-
 /**
  * Writes deployments, schedules, pools and queues in one transaction; removes what the files no
  * longer hold. Runs not yet started (Scheduled, Late) of a removed or changed deployment, or of a
  * removed or deactivated schedule, are deleted: the scheduler creates them again from the new
  * definition. Set-based: the rows are staged and written with a few statements whatever their
  * number (a statement per deployment held hundreds of MB of native memory for 1,000 of them).
+ * What changes is `planDeployments`' and `planPools`' (shared with `registerDeploymentsPg`).
  */
 export async function registerDeployments(
   on: Connection,
@@ -139,81 +113,21 @@ export async function registerDeployments(
     if (notify !== undefined && (await registerNotify(db, notify)))
       changes.push({ kind: "notifications", name: "channels and rules", change: "changed" });
 
-    const stored = new Map(
-      (await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition, paused FROM deployments"))
-        .getRowObjectsJS()
-        .map((r) => [String(r.name), r as unknown as StoredDeployment]),
-    );
+    const stored = (
+      await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition, paused FROM deployments")
+    )
+      .getRowObjectsJS()
+      .map((r) => ({
+        name: String(r.name),
+        definition: JSON.parse(String(r.definition)) as Record<string, unknown>,
+        paused: r.paused === true,
+      }));
     const storedSchedules = (
       await db.runAndReadAll("SELECT deployment, id, active, position FROM schedules")
-    ).getRowObjectsJS() as unknown as { deployment: string; id: string; active: boolean; position: number }[];
-    const wanted = new Map(deployments.map((d) => [d.name, d]));
-
-    const removed = [...stored.keys()].filter((name) => !wanted.has(name));
-    for (const name of removed) changes.push({ kind: "deployment", name, change: "removed" });
-    const upserts: DeploymentRecord[] = [];
-    const definitions = new Map<string, string>();
-    const paused = new Map<string, boolean>();
-    const redo: string[] = [...removed];
-    for (const d of deployments) {
-      const { schedules: _schedules, ...rest } = d;
-      const definition = stableJson(rest);
-      const before = stored.get(d.name);
-      // Paused by the user (stored true while the file said false) stays paused: the file can pause, not unpause.
-      const keepPaused = before?.paused === true && !JSON.parse(before.definition).paused;
-      if (before === undefined) changes.push({ kind: "deployment", name: d.name, change: "added" });
-      else if (before.definition !== definition) {
-        changes.push({
-          kind: "deployment",
-          name: d.name,
-          change: "changed",
-          detail: changedKeys(JSON.parse(before.definition), JSON.parse(definition)),
-        });
-        // Runs made from the old definition (parameters, pool) must not run: they are made again.
-        redo.push(d.name);
-      } else continue;
-      upserts.push(d);
-      definitions.set(d.name, definition);
-      paused.set(d.name, d.paused || keepPaused);
-    }
-
-    // Schedules: by (deployment, id); an id is the schedule's content.
-    const storedByKey = new Map(storedSchedules.map((s) => [`${s.deployment}\u0000${s.id}`, s]));
-    const wantedKeys = new Set<string>();
-    const addedSchedules: { deployment: string; s: ScheduleRecord }[] = [];
-    const movedSchedules: { deployment: string; s: ScheduleRecord }[] = [];
-    const stopped: { deployment: string; id: string }[] = [];
-    for (const d of deployments) {
-      for (const s of d.schedules) {
-        const key = `${d.name}\u0000${s.id}`;
-        wantedKeys.add(key);
-        const before = storedByKey.get(key);
-        if (before === undefined) {
-          if (stored.has(d.name)) {
-            changes.push({ kind: "schedule", name: `${d.name}/${s.id}`, change: "added" });
-          }
-          addedSchedules.push({ deployment: d.name, s });
-        } else if (before.active !== s.active || before.position !== s.position) {
-          if (before.active !== s.active) {
-            changes.push({
-              kind: "schedule",
-              name: `${d.name}/${s.id}`,
-              change: "changed",
-              detail: s.active ? "active" : "inactive",
-            });
-            if (!s.active) stopped.push({ deployment: d.name, id: s.id });
-          }
-          movedSchedules.push({ deployment: d.name, s });
-        }
-      }
-    }
-    for (const s of storedSchedules) {
-      if (wantedKeys.has(`${s.deployment}\u0000${s.id}`)) continue;
-      stopped.push({ deployment: s.deployment, id: s.id });
-      if (wanted.has(s.deployment)) {
-        changes.push({ kind: "schedule", name: `${s.deployment}/${s.id}`, change: "removed" });
-      }
-    }
+    ).getRowObjectsJS() as unknown as StoredSchedule[];
+    const plan = planDeployments(stored, storedSchedules, deployments);
+    changes.push(...plan.changes);
+    const { redo, removed, stopped, upserts, addedSchedules, movedSchedules } = plan;
 
     const staged: string[] = [];
     const stage = async (name: string, columns: Record<string, (string | null)[]>) => {
@@ -247,29 +161,32 @@ export async function registerDeployments(
         await db.run(
           `UPDATE schedules s SET scheduled_until = NULL FROM ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
         );
+      }
+      if (plan.removedSchedules.length > 0) {
+        const t = await stage("deploy_gone", {
+          deployment: plan.removedSchedules.map((s) => s.deployment),
+          id: plan.removedSchedules.map((s) => s.id),
+        });
         await db.run(
-          `DELETE FROM schedules s USING ${t} t WHERE s.deployment = t.deployment AND s.id = t.id
-             AND NOT EXISTS (SELECT 1 FROM ${await stage("deploy_wanted", {
-               key: [...wantedKeys],
-             })} w WHERE w.key = s.deployment || chr(0) || s.id)`,
+          `DELETE FROM schedules s USING ${t} t WHERE s.deployment = t.deployment AND s.id = t.id`,
         );
       }
       if (upserts.length > 0) {
         const t = await stage("deploy_upserts", {
-          name: upserts.map((d) => d.name),
-          pipeline: upserts.map((d) => d.pipeline),
-          pipeline_file: upserts.map((d) => d.pipelineFile),
-          parameters: upserts.map((d) => JSON.stringify(d.parameters)),
-          work_pool: upserts.map((d) => d.workPool),
-          work_queue: upserts.map((d) => d.workQueue),
-          concurrency_limit: upserts.map((d) =>
-            d.concurrencyLimit === null ? null : String(d.concurrencyLimit),
+          name: upserts.map((u) => u.record.name),
+          pipeline: upserts.map((u) => u.record.pipeline),
+          pipeline_file: upserts.map((u) => u.record.pipelineFile),
+          parameters: upserts.map((u) => JSON.stringify(u.record.parameters)),
+          work_pool: upserts.map((u) => u.record.workPool),
+          work_queue: upserts.map((u) => u.record.workQueue),
+          concurrency_limit: upserts.map((u) =>
+            u.record.concurrencyLimit === null ? null : String(u.record.concurrencyLimit),
           ),
-          collision_strategy: upserts.map((d) => d.collisionStrategy),
-          missed_runs: upserts.map((d) => d.missedRuns),
-          tags: upserts.map((d) => JSON.stringify(d.tags)),
-          paused: upserts.map((d) => String(paused.get(d.name))),
-          definition: upserts.map((d) => definitions.get(d.name) ?? "{}"),
+          collision_strategy: upserts.map((u) => u.record.collisionStrategy),
+          missed_runs: upserts.map((u) => u.record.missedRuns),
+          tags: upserts.map((u) => JSON.stringify(u.record.tags)),
+          paused: upserts.map((u) => String(u.paused)),
+          definition: upserts.map((u) => u.definition),
         });
         await db.run(
           `INSERT OR REPLACE INTO deployments (name, pipeline, pipeline_file, parameters, work_pool, work_queue,
@@ -315,47 +232,62 @@ export async function registerDeployments(
   });
 }
 
+/**
+ * `registerDeployments` on PostgreSQL: the same plan, written in one transaction. Every daemon
+ * sharing the database registers the files at start: a transaction-level advisory lock
+ * (`DEPLOY_LOCK`) makes them take turns, so the second reads what the first wrote and finds
+ * nothing to do (without it both would plan from the same stored rows).
+ */
+export async function registerDeploymentsPg(
+  db: PgDb,
+  deployments: readonly DeploymentRecord[],
+  pools: readonly WorkPoolRecord[],
+  now: Date,
+  notify?: NotifyRecords,
+): Promise<DeployChange[]> {
+  return withPgTransaction(db, async (tx) => {
+    await lockDeploymentsPg(tx);
+    const poolPlan = planPools(await storedDefinitionsPg(tx, "work_pools"), pools);
+    await writePoolPlanPg(tx, poolPlan);
+    const changes = [...poolPlan.changes];
+    if (notify !== undefined && (await registerNotifyPg(tx, notify)))
+      changes.push({ kind: "notifications", name: "channels and rules", change: "changed" });
+    const plan = planDeployments(
+      await storedDefinitionsPg(tx, "deployments"),
+      await storedSchedulesPg(tx),
+      deployments,
+    );
+    await writeDeploymentPlanPg(tx, plan, now);
+    return [...changes, ...plan.changes];
+  });
+}
+
 async function registerPools(
   db: DuckDBConnection,
   pools: readonly WorkPoolRecord[],
 ): Promise<DeployChange[]> {
-  const changes: DeployChange[] = [];
-  const storedRows = (
+  const stored = (
     await db.runAndReadAll("SELECT name, definition::VARCHAR AS definition, paused FROM work_pools")
-  ).getRowObjectsJS();
-  const stored = new Map(storedRows.map((r) => [String(r.name), String(r.definition)]));
-  // Paused by the user (stored true while the file said false) stays paused, as deployments do.
-  const pausedByUser = new Set(
-    storedRows
-      .filter((r) => r.paused === true && JSON.parse(String(r.definition)).paused !== true)
-      .map((r) => String(r.name)),
-  );
-  const wanted = new Set(pools.map((p) => p.name));
-  for (const name of stored.keys()) {
-    if (wanted.has(name)) continue;
+  )
+    .getRowObjectsJS()
+    .map((r) => ({
+      name: String(r.name),
+      definition: JSON.parse(String(r.definition)) as Record<string, unknown>,
+      paused: r.paused === true,
+    }));
+  const plan = planPools(stored, pools);
+  for (const name of plan.removed) {
     await db.run("DELETE FROM work_queues WHERE pool = $name", { name });
     await db.run("DELETE FROM work_pools WHERE name = $name", { name });
-    changes.push({ kind: "work_pool", name, change: "removed" });
   }
-  for (const p of pools) {
-    const definition = stableJson(p);
-    const before = stored.get(p.name);
-    if (before === definition) continue;
-    changes.push({
-      kind: "work_pool",
-      name: p.name,
-      change: before === undefined ? "added" : "changed",
-      ...(before === undefined
-        ? {}
-        : { detail: changedKeys(JSON.parse(before), p as unknown as Record<string, unknown>) }),
-    });
+  for (const { record: p, definition, paused } of plan.upserts) {
     await db.run(
       `INSERT OR REPLACE INTO work_pools (name, concurrency_limit, paused, job_defaults, definition)
        VALUES ($name, $limit, $paused, $job_defaults::JSON, $definition::JSON)`,
       {
         name: p.name,
         limit: p.concurrencyLimit,
-        paused: p.paused || pausedByUser.has(p.name),
+        paused,
         job_defaults: JSON.stringify(p.jobDefaults),
         definition,
       },
@@ -369,16 +301,7 @@ async function registerPools(
       );
     }
   }
-  return changes;
-}
-
-/** The top-level keys whose values differ, e.g. "parameters, work_pool". */
-function changedKeys(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys]
-    .filter((k) => stableJson(a[k]) !== stableJson(b[k]))
-    .sort()
-    .join(", ");
+  return plan.changes;
 }
 
 /**

@@ -3,7 +3,8 @@
  * create the runs it fires up to `now + horizon` as `Scheduled`, keyed by (deployment, schedule,
  * instant) so a pass repeated, or after a redeploy, never creates one twice; after downtime the
  * deployment's `missed_runs` decides which missed fires still run; runs not started in time
- * become `Late`. Pure computation comes from src/schedule; this file only reads and writes.
+ * become `Late`. Pure computation comes from src/schedule and `planPass` (both backends); the
+ * passes only read and write: `schedulePass` on DuckDB, `schedulePassPg` on PostgreSQL.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ScheduleDocument } from "../schedule/deployments-file.js";
@@ -20,6 +21,16 @@ import {
   withConnectionLock,
   withTransaction,
 } from "../store/index.js";
+import {
+  advanceSchedulesPg,
+  createRunsPg,
+  dueSchedulesPg,
+  lateRunsPg,
+  lockDeploymentsPg,
+  type PgDb,
+  transitionRunsPg,
+  withPgTransaction,
+} from "../store/pg/index.js";
 
 export interface SchedulerOptions {
   /** How far ahead runs are created. Default 1 hour. */
@@ -40,7 +51,8 @@ export interface PassResult {
   dropped: number;
 }
 
-interface DueSchedule {
+/** An active schedule of an unpaused deployment, with what its runs need (JSON columns as text). */
+export interface DueSchedule {
   deployment: string;
   pipeline: string;
   pipeline_file: string;
@@ -53,17 +65,79 @@ interface DueSchedule {
   scheduled_until: Date | null;
 }
 
+/** What a pass writes, worked out from the due schedules (both backends). */
+export interface PassPlan {
+  /** The runs to create (those whose key exists already are left out by the creation). */
+  rows: NewRun[];
+  /** Missed fires that `missed_runs` dropped. */
+  dropped: number;
+  /** The schedules are done up to here after the pass. */
+  until: Date;
+  /** Scheduled runs due before this are Late. */
+  lateCutoff: Date;
+}
+
 export async function schedulePass(
   on: Connection,
   now: Date,
   options: SchedulerOptions = {},
 ): Promise<PassResult> {
+  const due = await withConnectionLock(on, ({ db }) => dueSchedules(db));
+  const { rows, dropped, until, lateCutoff } = planPass(due, now, options);
+
+  return withTransaction(on, async (tx) => {
+    const db = tx.db;
+    const ids = new Set(await createRuns(tx, rows, now, "created by the scheduler"));
+    const lateDeployments = createdLate(rows, ids);
+    if (due.length > 0) {
+      await db.run(
+        `UPDATE schedules SET scheduled_until = $until
+         WHERE active AND NOT paused AND deployment IN (SELECT name FROM deployments WHERE NOT paused)`,
+        { until: timestampTZ(until) },
+      );
+    }
+    const marked = await markLate(tx, now, lateCutoff);
+    lateDeployments.push(...marked);
+    return { created: ids.size, late: marked.length, lateDeployments, dropped };
+  });
+}
+
+/**
+ * `schedulePass` on PostgreSQL, where the leader alone runs it: one transaction under
+ * `DEPLOY_LOCK`, so that a registration or a pause by another daemon (deleting waiting runs,
+ * restarting schedules) never interleaves with a pass that read the definitions before it.
+ * Only the schedules read are moved on: one registered meanwhile starts at the next pass.
+ */
+export async function schedulePassPg(
+  db: PgDb,
+  now: Date,
+  options: SchedulerOptions = {},
+): Promise<PassResult> {
+  return withPgTransaction(db, async (tx) => {
+    await lockDeploymentsPg(tx);
+    const due = await dueSchedulesPg(tx);
+    const { rows, dropped, until, lateCutoff } = planPass(due, now, options);
+    const ids = new Set(await createRunsPg(tx, rows, now, "created by the scheduler"));
+    const lateDeployments = createdLate(rows, ids);
+    await advanceSchedulesPg(tx, due, until);
+    const late = await lateRunsPg(tx, lateCutoff);
+    const moved = await transitionRunsPg(
+      tx,
+      { ids: late.map((r) => r.id) },
+      { to: "Late", at: now, message: NOT_STARTED },
+    );
+    const marked = deploymentsOf(late, moved);
+    lateDeployments.push(...marked);
+    return { created: ids.size, late: marked.length, lateDeployments, dropped };
+  });
+}
+
+/** The runs every due schedule fires up to `now + horizon`, after `missed_runs` decided on the missed ones. */
+export function planPass(due: readonly DueSchedule[], now: Date, options: SchedulerOptions = {}): PassPlan {
   const horizonMs = options.horizonMs ?? 3_600_000;
   const maxRuns = options.maxRunsPerSchedule ?? 100;
   const lateAfterMs = options.lateAfterMs ?? 60_000;
   const until = new Date(now.getTime() + horizonMs);
-  const due = await withConnectionLock(on, ({ db }) => dueSchedules(db));
-
   const rows: NewRun[] = [];
   let dropped = 0;
   for (const s of due) {
@@ -90,23 +164,24 @@ export async function schedulePass(
       });
     }
   }
-
-  return withTransaction(on, async (tx) => {
-    const db = tx.db;
-    const ids = new Set(await createRuns(tx, rows, now, "created by the scheduler"));
-    const lateDeployments = rows.filter((r) => r.state === "Late" && ids.has(r.id)).map((r) => r.deployment);
-    if (due.length > 0) {
-      await db.run(
-        `UPDATE schedules SET scheduled_until = $until
-         WHERE active AND NOT paused AND deployment IN (SELECT name FROM deployments WHERE NOT paused)`,
-        { until: timestampTZ(until) },
-      );
-    }
-    const marked = await markLate(tx, now, lateAfterMs);
-    lateDeployments.push(...marked);
-    return { created: ids.size, late: marked.length, lateDeployments, dropped };
-  });
+  return { rows, dropped, until, lateCutoff: new Date(now.getTime() - lateAfterMs) };
 }
+
+/** The deployment of each run created Late (missed fires): they count as late runs too. */
+function createdLate(rows: readonly NewRun[], created: ReadonlySet<string>): (string | null)[] {
+  return rows.filter((r) => r.state === "Late" && created.has(r.id)).map((r) => r.deployment);
+}
+
+/** The deployment of each run that `moved`, from the runs read with theirs. */
+function deploymentsOf(
+  runs: readonly { id: string; deployment: string | null }[],
+  moved: readonly string[],
+): (string | null)[] {
+  const of = new Map(runs.map((r) => [r.id, r.deployment]));
+  return moved.map((id) => of.get(id) ?? null);
+}
+
+const NOT_STARTED = "not started in time";
 
 const schedules = new Map<string, ScheduleDocument>();
 
@@ -141,19 +216,20 @@ async function dueSchedules(db: DuckDBConnection): Promise<DueSchedule[]> {
   }));
 }
 
-/** Scheduled runs due more than `lateAfterMs` ago become Late; returns the deployment of each. */
-async function markLate(tx: Locked, now: Date, lateAfterMs: number): Promise<(string | null)[]> {
-  const due = await tx.db.runAndReadAll(
-    "SELECT id, deployment FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
-    { cutoff: timestampTZ(new Date(now.getTime() - lateAfterMs)) },
-  );
-  const deployments = new Map(
-    due.getRowObjectsJS().map((r) => [String(r.id), r.deployment as string | null]),
-  );
+/** Scheduled runs due before `cutoff` become Late; returns the deployment of each. */
+async function markLate(tx: Locked, now: Date, cutoff: Date): Promise<(string | null)[]> {
+  const due = (
+    await tx.db.runAndReadAll(
+      "SELECT id, deployment FROM runs WHERE state = 'Scheduled' AND scheduled_at < $cutoff",
+      { cutoff: timestampTZ(cutoff) },
+    )
+  )
+    .getRowObjectsJS()
+    .map((r) => ({ id: String(r.id), deployment: r.deployment as string | null }));
   const late = await transitionRuns(
     tx,
-    { ids: [...deployments.keys()] },
-    { to: "Late", at: now, message: "not started in time" },
+    { ids: due.map((r) => r.id) },
+    { to: "Late", at: now, message: NOT_STARTED },
   );
-  return late.map((id) => deployments.get(id) ?? null);
+  return deploymentsOf(due, late);
 }

@@ -34,11 +34,11 @@ export async function waitingRuns(on: Connection, now: Date): Promise<Waiting> {
   return { due: Number(row?.due ?? 0), next: typeof nextMs === "number" ? new Date(nextMs) : undefined };
 }
 
-/** e.g. "API on 127.0.0.1:4200; 1 run running, 2 waiting for a slot; next due 2026-03-06T14:30:00Z" */
-export function statusText(api: string, running: number, waiting: Waiting): string {
+/** e.g. "API on 127.0.0.1:4200; 1 run running, 2 waiting for a slot; next due 2026-03-06T14:30:00Z" (`who`: "API on ...") */
+export function statusText(who: string, running: number, waiting: Waiting): string {
   const runs = `${running} run${running === 1 ? "" : "s"} running${waiting.due > 0 ? `, ${waiting.due} waiting for a slot` : ""}`;
   const next = waiting.next
     ? `next due ${waiting.next.toISOString().replace(/\.\d{3}Z$/, "Z")}`
     : "no run scheduled";
-  return `API on ${api}; ${runs}; ${next}`;
+  return `${who}; ${runs}; ${next}`;
 }

@@ -12,7 +12,7 @@ import { resolveParameters } from "../pipeline/parameters.js";
 import { type Plan, planPipeline } from "../pipeline/plan.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
 import { builtinSteps } from "../steps/index.js";
-import { type Store, transitionRuns } from "../store/index.js";
+import { type AnyStore, runRecordsOf } from "../store/index.js";
 import type { ClaimedRun } from "./claim.js";
 import type { DaemonLog } from "./daemon.js";
 import { atLeast } from "./log.js";
@@ -38,7 +38,7 @@ export interface WorkOptions {
 
 /** Runs a claimed run to its end; returns its final state and error. */
 export async function workRun(
-  store: Store,
+  store: AnyStore,
   run: ClaimedRun,
   options: WorkOptions,
 ): Promise<{ state: string; error?: string }> {
@@ -47,8 +47,7 @@ export async function workRun(
     // Planning evaluates for_each, whose errors may quote a value (from_json's do).
     const error = maskerOf(options.env).mask(reason);
     const now = new Date();
-    await transitionRuns(
-      store.db,
+    await runRecordsOf(store).transitionRuns(
       { ids: [run.id] },
       {
         to: "Failed",

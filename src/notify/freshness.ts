@@ -11,17 +11,11 @@
  *   its bars are missing; 0 when they are in (or no session is due yet). One number per source:
  *   the largest over its rules.
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
 import { DateTime } from "luxon";
 import { previousSession, sessionOnOrBefore, XNYS_TIMEZONE } from "../calendar/index.js";
-import {
-  type Connection,
-  enqueueMessages,
-  type OutboxMessage,
-  readNotify,
-  withTransaction,
-} from "../store/index.js";
+import type { OutboxMessage } from "../store/index.js";
 import type { FreshnessRule } from "./channels-file.js";
+import { type OutboxSource, outboxStoreOf } from "./outbox-store.js";
 
 export interface DueSession {
   session: string;
@@ -46,32 +40,32 @@ export function sessionDue(rule: FreshnessRule, now: Date): DueSession {
   return { session, deadline };
 }
 
-async function hasBars(db: DuckDBConnection, source: string, session: string): Promise<boolean> {
-  const reader = await db.runAndReadAll(
-    "SELECT 1 FROM bars_daily WHERE source = $source AND date = $session::DATE LIMIT 1",
-    { source, session },
-  );
-  return reader.currentRowCount > 0;
-}
-
-/** Sessions of `source` announced Stale to `channel` and not Recovered yet. */
-async function staleSessions(db: DuckDBConnection, source: string, channel: string): Promise<string[]> {
-  const prefix = `freshness:${source}:`;
-  const reader = await db.runAndReadAll(
-    `SELECT facts->>'session' AS session FROM notify_outbox s
-     WHERE s.event = 'Stale' AND s.channel = $channel AND starts_with(s.key, $prefix)
-       AND NOT EXISTS (SELECT 1 FROM notify_outbox r WHERE r.key = $prefix || (s.facts->>'session') || ':Recovered:' || $channel)`,
-    { channel, prefix },
-  );
-  return reader.getRowObjectsJS().map((r) => String(r.session));
-}
-
 /** The registered freshness rules. */
-export async function freshnessRules(on: Connection): Promise<FreshnessRule[]> {
-  return withTransaction(
-    on,
-    async ({ db }) => (await readNotify(db)).freshness as unknown as FreshnessRule[],
-  );
+export async function freshnessRules(on: OutboxSource): Promise<FreshnessRule[]> {
+  return (await outboxStoreOf(on).readNotify()).freshness as unknown as FreshnessRule[];
+}
+
+/** Seconds past `due`'s deadline at `now` while its bars are missing; 0 once they are in. */
+export function secondsLate(due: DueSession, present: boolean, now: Date): number {
+  return present ? 0 : Math.max(0, (now.getTime() - due.deadline.getTime()) / 1000);
+}
+
+/**
+ * The gauge's seconds per source (the largest over its rules), asking `present` whether a
+ * source's bars of a session are in: what the console's overview shows, on either backend.
+ */
+export async function overdueSeconds(
+  rules: readonly FreshnessRule[],
+  now: Date,
+  present: (source: string, session: string) => Promise<boolean>,
+): Promise<Map<string, number>> {
+  const seconds = new Map<string, number>();
+  for (const rule of rules) {
+    const due = sessionDue(rule, now);
+    const late = secondsLate(due, await present(rule.source, due.session), now);
+    seconds.set(rule.source, Math.max(seconds.get(rule.source) ?? 0, late));
+  }
+  return seconds;
 }
 
 export interface FreshnessResult {
@@ -83,18 +77,19 @@ export interface FreshnessResult {
 
 /** Checks every rule at `now`: the gauge values, and the Stale/Recovered messages, written once. */
 export async function checkFreshness(
-  on: Connection,
+  on: OutboxSource,
   rules: readonly FreshnessRule[],
   now: Date,
   options: { enqueue?: boolean } = {},
 ): Promise<FreshnessResult> {
   const seconds = new Map<string, number>();
   const enqueued: string[] = [];
+  const outbox = outboxStoreOf(on);
   for (const rule of rules) {
     const due = sessionDue(rule, now);
-    await withTransaction(on, async ({ db }) => {
-      const present = await hasBars(db, rule.source, due.session);
-      const late = present ? 0 : Math.max(0, (now.getTime() - due.deadline.getTime()) / 1000);
+    await outbox.freshness(async (tx) => {
+      const present = await tx.hasBars(rule.source, due.session);
+      const late = secondsLate(due, present, now);
       seconds.set(rule.source, Math.max(seconds.get(rule.source) ?? 0, late));
       if (options.enqueue === false) return;
       const facts = (session: string) => ({
@@ -113,8 +108,8 @@ export async function checkFreshness(
             channel,
             facts: { ...facts(due.session), state: "Stale" },
           });
-        for (const session of await staleSessions(db, rule.source, channel)) {
-          if (!(await hasBars(db, rule.source, session))) continue;
+        for (const session of await tx.staleSessions(rule.source, channel)) {
+          if (!(await tx.hasBars(rule.source, session))) continue;
           messages.push({
             key: `freshness:${rule.source}:${session}:Recovered:${channel}`,
             event: "Recovered",
@@ -123,7 +118,7 @@ export async function checkFreshness(
           });
         }
       }
-      enqueued.push(...(await enqueueMessages(db, messages, now)));
+      enqueued.push(...(await tx.enqueue(messages, now)));
     });
   }
   return { seconds, enqueued };

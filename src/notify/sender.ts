@@ -4,22 +4,17 @@
  * delivered_at or failed_at). Retries back off exponentially with jitter; 429 honours Retry-After;
  * a 4xx other than 429 fails at once. A message is marked delivered only after its receiver took
  * it, so a crash in between sends it again with the same Idempotency-Key (at least once; the key
- * lets a receiver keep exactly one).
+ * lets a receiver keep exactly one). On either backend (`OutboxStore`): on PostgreSQL, where
+ * several daemons may each run a sender, a pass holds the messages it took until it has tried
+ * them all, so that no message is attempted by two senders at once.
  */
-import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Masker } from "../config/masker.js";
-import {
-  type AttemptOutcome,
-  dueMessages,
-  type OutboxRow,
-  readNotify,
-  recordAttempt,
-  withConnectionLock,
-} from "../store/index.js";
+import type { AttemptOutcome, OutboxRow } from "../store/index.js";
 import type { ChannelDocument, EmailChannel } from "./channels-file.js";
 import { type Delivery, postWebhook, sendEmail } from "./deliver.js";
 import { resolveChannel } from "./env.js";
 import { type Facts, factsOf, headline, plainText, webhookBody } from "./message.js";
+import { type OutboxSource, type OutboxStore, outboxStoreOf } from "./outbox-store.js";
 
 export interface RetryPolicy {
   /** The first retry's delay; each next one doubles. Default 2 s. */
@@ -29,6 +24,9 @@ export interface RetryPolicy {
   /** Attempts before giving up. Default 10 (about 40 min of retries). */
   maxAttempts: number;
 }
+
+/** One attempt's timeout unless `SenderOptions.timeoutMs` says otherwise. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 2000, maxMs: 600_000, maxAttempts: 10 };
 
@@ -57,11 +55,14 @@ export class NotifySender {
   private readonly policy: RetryPolicy;
   private readonly now: () => Date;
   private readonly controller = new AbortController();
+  private readonly outbox: OutboxStore;
 
+  /** @param on where the outbox is: a DuckDB connection, a store of either backend, an `OutboxStore`. */
   constructor(
-    private readonly db: DuckDBConnection,
+    on: OutboxSource,
     private readonly options: SenderOptions,
   ) {
+    this.outbox = outboxStoreOf(on);
     this.policy = { ...DEFAULT_RETRY, ...options.retry };
     this.now = options.now ?? (() => new Date());
   }
@@ -74,16 +75,14 @@ export class NotifySender {
   /** Delivers the messages due now, one at a time. */
   async pass(limit = 50): Promise<PassResult> {
     const result: PassResult = { delivered: 0, retrying: 0, failed: 0 };
-    const { due, channels } = await withConnectionLock(this.db, async ({ db }) => {
-      const due = await dueMessages(db, this.now(), limit);
-      const channels = due.length > 0 ? (await readNotify(db)).channels : [];
-      return { due, channels };
-    });
+    // Held (PostgreSQL) for as long as trying each message once may take, and a minute more.
+    const holdMs = limit * (this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS) + 60_000;
+    const { due, channels } = await this.outbox.due(this.now(), limit, holdMs);
     const byName = new Map(channels.map((c) => [c.name, c.definition as unknown as ChannelDocument]));
     for (const message of due) {
       if (this.controller.signal.aborted) break;
       const outcome = await this.attempt(message, byName.get(message.channel));
-      await withConnectionLock(this.db, ({ db }) => recordAttempt(db, message.key, outcome, this.now()));
+      await this.outbox.record(message.key, outcome, this.now());
       if (outcome.delivered) result.delivered++;
       else if ("giveUp" in outcome) result.failed++;
       else result.retrying++;
@@ -113,7 +112,7 @@ export class NotifySender {
         r.resolved,
         facts,
         message.key,
-        this.options.timeoutMs ?? 10_000,
+        this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         this.controller.signal,
       );
     } catch (err) {

@@ -73,11 +73,7 @@ export async function applyRule(
           mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
           const written = await archiveRows(db, part, folder, options.stem, signal);
           const inFiles = await countParquetRows(db, folder, signal);
-          if (written !== matching || inFiles !== matching) {
-            throw new Error(
-              `${part.table}: archived ${written} rows (${inFiles} readable in the files) but ${matching} are due: nothing deleted`,
-            );
-          }
+          checkArchived(part, written, inFiles, matching);
           archived.set(part, written);
         }
       }
@@ -89,16 +85,12 @@ export async function applyRule(
         const was = before.get(part) ?? { total: 0, matching: 0 };
         const deleted = was.total - (await countRows(db, part.relation, undefined, signal));
         const left = await countRows(db, part.relation, part.where, signal);
-        if (left !== 0 || deleted !== was.matching) {
-          throw new Error(
-            `${part.table}: deleted ${deleted} rows, ${was.matching} were due and ${left} are left: rolled back`,
-          );
-        }
-        if (staging !== undefined && deleted !== archived.get(part)) {
-          throw new Error(
-            `${part.table}: deleted ${deleted} rows but archived ${archived.get(part)}: rolled back`,
-          );
-        }
+        checkDeleted(part, {
+          deleted,
+          due: was.matching,
+          left,
+          archived: staging === undefined ? undefined : archived.get(part),
+        });
         tables[part.table] = deleted;
       }
       if (staging !== undefined && options.archive !== undefined) {
@@ -119,6 +111,38 @@ export async function applyRule(
       if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * Before deleting: the rows written to the files, and readable back from them, are the rows due.
+ * @throws Error naming the table when they differ (nothing is deleted).
+ */
+export function checkArchived(part: Part, written: number, inFiles: number, due: number): void {
+  if (written !== due || inFiles !== due) {
+    throw new Error(
+      `${part.table}: archived ${written} rows (${inFiles} readable in the files) but ${due} are due: nothing deleted`,
+    );
+  }
+}
+
+/**
+ * After deleting, before committing: the rows that went (total before - total after) are the rows
+ * due, none matching is left, and, with an archive, they are the rows archived.
+ * @throws Error naming the table otherwise (the caller rolls back).
+ */
+export function checkDeleted(
+  part: Part,
+  counts: { deleted: number; due: number; left: number; archived: number | undefined },
+): void {
+  const { deleted, due, left, archived } = counts;
+  if (left !== 0 || deleted !== due) {
+    throw new Error(
+      `${part.table}: deleted ${deleted} rows, ${due} were due and ${left} are left: rolled back`,
+    );
+  }
+  if (archived !== undefined && deleted !== archived) {
+    throw new Error(`${part.table}: deleted ${deleted} rows but archived ${archived}: rolled back`);
+  }
 }
 
 /** Rows of `relation` (matching `where` when given). */
@@ -174,6 +198,6 @@ export async function checkpoint(db: DuckDBConnection, signal?: AbortSignal): Pr
   await withConnectionLock(db, () => runScript(db, "CHECKPOINT", { signal }));
 }
 
-function sum(values: readonly number[]): number {
+export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }

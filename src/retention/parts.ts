@@ -2,7 +2,8 @@
  * What a retention rule touches: one or more "parts", each a table (or view) with the predicate
  * that picks its old rows, the physical table those rows are deleted from, and the query that
  * archives them with a `year` column to partition by. The predicates are plain SQL over constants
- * (the cutoff is fixed before anything runs), so archiving and deleting pick the same rows.
+ * (the cutoff is fixed before anything runs), so archiving and deleting pick the same rows; SQL
+ * that DuckDB and PostgreSQL read alike, so each backend runs the same parts.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { XNYS_TIMEZONE } from "../calendar/xnys.js";
@@ -41,7 +42,7 @@ export interface RuleTarget {
  * layout, `indicators` then being a view over it), else from the `indicators` table.
  */
 export async function retentionParts(
-  db: DuckDBConnection,
+  tableExists: (name: string) => Promise<boolean>,
   rule: RuleTarget,
   cutoff: Cutoff,
 ): Promise<Part[]> {
@@ -56,7 +57,7 @@ export async function retentionParts(
       relation: table,
       deleteFrom,
       where,
-      archiveQuery: `SELECT *, year(date) AS year FROM ${table} WHERE ${where}`,
+      archiveQuery: `SELECT *, ${yearOf("date")} AS year FROM ${table} WHERE ${where}`,
     };
   };
   switch (rule.table) {
@@ -66,7 +67,7 @@ export async function retentionParts(
     case "indicators": {
       const part = dated(
         "indicators",
-        (await tableExists(db, "indicator_values")) ? "indicator_values" : "indicators",
+        (await tableExists("indicator_values")) ? "indicator_values" : "indicators",
       );
       // indicator_values keys its rows by series (a source and symbol in indicator_series).
       if (part.deleteFrom === "indicator_values" && rule.source !== undefined) {
@@ -84,7 +85,7 @@ export async function retentionParts(
           relation: "quality_results",
           deleteFrom: "quality_results",
           where,
-          archiveQuery: `SELECT *, year(${day}) AS year FROM quality_results WHERE ${where}`,
+          archiveQuery: `SELECT *, ${yearOf(day)} AS year FROM quality_results WHERE ${where}`,
         },
       ];
     }
@@ -97,7 +98,7 @@ export async function retentionParts(
           relation: "run_logs",
           deleteFrom: "run_logs",
           where,
-          archiveQuery: `SELECT *, year(ts AT TIME ZONE 'UTC') AS year FROM run_logs WHERE ${where}`,
+          archiveQuery: `SELECT *, ${yearOf("ts AT TIME ZONE 'UTC'")} AS year FROM run_logs WHERE ${where}`,
         },
       ];
     }
@@ -110,7 +111,7 @@ export async function retentionParts(
         relation: table,
         deleteFrom: table,
         where: doomed,
-        archiveQuery: `SELECT c.*, year(r.created_at AT TIME ZONE 'UTC') AS year FROM ${table} c JOIN runs r ON r.id = c.run_id WHERE c.${doomed}`,
+        archiveQuery: `SELECT c.*, ${yearOf("r.created_at AT TIME ZONE 'UTC'")} AS year FROM ${table} c JOIN runs r ON r.id = c.run_id WHERE c.${doomed}`,
       });
       return [
         child("task_runs"),
@@ -123,7 +124,7 @@ export async function retentionParts(
           relation: "runs",
           deleteFrom: "runs",
           where: runWhere,
-          archiveQuery: `SELECT *, year(created_at AT TIME ZONE 'UTC') AS year FROM runs WHERE ${runWhere}`,
+          archiveQuery: `SELECT *, ${yearOf("created_at AT TIME ZONE 'UTC'")} AS year FROM runs WHERE ${runWhere}`,
         },
       ];
     }
@@ -139,6 +140,11 @@ export async function tableExists(db: DuckDBConnection, name: string): Promise<b
     { name },
   );
   return Number(reader.getRows()[0]?.[0]) > 0;
+}
+
+/** The year of a date or timestamp, as an integer: SQL both DuckDB and PostgreSQL read alike. */
+function yearOf(expr: string): string {
+  return `CAST(extract(year FROM ${expr}) AS INTEGER)`;
 }
 
 export function stringLiteral(text: string): string {

@@ -1,6 +1,10 @@
 import { resolve } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { z } from "zod";
 import { defineStep } from "../pipeline/step-spec.js";
+import type { ApplyOptions } from "../retention/apply.js";
+import type { Part } from "../retention/parts.js";
+import type { PgDb } from "../store/pg/transaction.js";
 import { onObjects, sourceName } from "./common.js";
 
 /**
@@ -91,8 +95,10 @@ export const cleanupRetention = defineStep({
   async run(ctx, params) {
     // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
     const { historyCutoff, marketCutoff, parseAge } = await import("../retention/cutoff.js");
-    const { HISTORY_TABLES, retentionParts } = await import("../retention/parts.js");
+    const { HISTORY_TABLES, retentionParts, tableExists } = await import("../retention/parts.js");
     const { applyRule, checkpoint } = await import("../retention/apply.js");
+    // On PostgreSQL the rules run there; archives are written through the scratch DuckDB.
+    const onPg = ctx.pg === undefined ? undefined : await pgRetention(ctx.pg);
     const { archiveStem } = await import("../retention/archive.js");
     const now = new Date();
     const tables: Record<string, number> = {};
@@ -105,14 +111,22 @@ export const cleanupRetention = defineStep({
       const cutoff = HISTORY_TABLES.includes(rule.table)
         ? historyCutoff(age, now)
         : marketCutoff(age, ctx.runDate);
-      const parts = await retentionParts(ctx.db, rule, cutoff);
+      const parts = await retentionParts(
+        (name) => (onPg === undefined ? tableExists(ctx.db, name) : onPg.tableExists(name)),
+        rule,
+        cutoff,
+      );
       const archive = rule.archive === undefined ? undefined : resolve(ctx.baseDir, rule.archive);
-      const outcome = await applyRule(ctx.db, parts, {
+      const options = {
         dryRun: params.dry_run,
         archive,
         stem: archiveStem(ctx.runId, index, ctx.attempt),
         signal: ctx.signal,
-      });
+      };
+      const outcome =
+        onPg === undefined
+          ? await applyRule(ctx.db, parts, options)
+          : await onPg.applyRule(ctx.db, parts, options);
       for (const [table, n] of Object.entries(outcome.tables)) tables[table] = (tables[table] ?? 0) + n;
       deleted += outcome.deleted;
       archived += outcome.archived;
@@ -131,7 +145,7 @@ export const cleanupRetention = defineStep({
           : `${rule.table}: deleted ${counts} rows${scope} ${older}${archive === undefined ? "" : `, archived ${outcome.archived} rows to ${archive} (${outcome.files.length} files)`}`,
       );
     }
-    if (!params.dry_run) {
+    if (!params.dry_run && onPg === undefined) {
       // The rows are gone already: a CHECKPOINT that cannot run now only delays freeing the space.
       await checkpoint(ctx.db, ctx.signal).catch((err: unknown) => {
         ctx.signal.throwIfAborted();
@@ -141,3 +155,16 @@ export const cleanupRetention = defineStep({
     return { deleted, archived, tables, files };
   },
 });
+
+/** Retention's PostgreSQL side over `db` (the pool): its table check and its `applyRule`. */
+async function pgRetention(db: PgDb) {
+  const { applyRulePg } = await import("../retention/apply-pg.js");
+  const { tableExistsPg } = await import("../store/pg/retention.js");
+  const { poolOf } = await import("../store/pg/step-pool.js");
+  const pool = poolOf(db);
+  return {
+    tableExists: (name: string) => tableExistsPg(pool, name),
+    applyRule: (duck: DuckDBConnection, parts: readonly Part[], options: ApplyOptions) =>
+      applyRulePg(pool, duck, parts, options),
+  };
+}

@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, linkSync, mkdirSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { defineStep } from "../pipeline/step-spec.js";
+import { defineStep, type StepContext } from "../pipeline/step-spec.js";
+import type { PgDb } from "../store/pg/transaction.js";
+import type { SqlParam } from "../store/sql-text.js";
 import { formatFromExtension, onObjects, sqlParams } from "./common.js";
 
 export const exportStep = defineStep({
@@ -67,9 +69,7 @@ export const exportStep = defineStep({
   async run(ctx, params) {
     // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
     const { runScript, singleStatement } = await import("../store/script.js");
-    // On lines of their own: a comment inside the query must not swallow the parenthesis.
-    const source =
-      params.query !== undefined ? `(\n${singleStatement(params.query)}\n)` : quoteTable(params.table ?? "");
+    const query = params.query === undefined ? undefined : singleStatement(params.query);
     const path = resolve(process.cwd(), params.path);
     const format = params.format ?? formatFromExtension(params.path) ?? "parquet";
     if (!params.overwrite && existsSync(path)) {
@@ -85,18 +85,54 @@ export const exportStep = defineStep({
       format === "csv"
         ? `FORMAT csv, HEADER true${/\.gz$/i.test(path) ? ", COMPRESSION gzip" : ""}`
         : "FORMAT parquet";
+    let staged: string | undefined;
     try {
+      let source: string;
+      let sourceParams = params.params ?? {};
+      if (ctx.pg !== undefined) {
+        // The rows come from PostgreSQL (the query in its dialect) into the scratch DuckDB, which
+        // writes the file as it does on DuckDB.
+        staged = `export_${process.pid}_${++exports}`;
+        await stagePgSource(ctx, ctx.pg, query, params.table, sourceParams, staged);
+        source = `temp.main.${staged}`;
+        sourceParams = {};
+      } else {
+        // On lines of their own: a comment inside the query must not swallow the parenthesis.
+        source = query !== undefined ? `(\n${query}\n)` : quoteTable(params.table ?? "");
+      }
       const result = await runScript(ctx.db, `COPY ${source} TO ${quoteString(temp)} (${options})`, {
-        params: params.params ?? {},
+        params: sourceParams,
         signal: ctx.signal,
       });
       publish(temp, path, params.overwrite);
       return { rows: result.rows, path };
     } finally {
       rmSync(temp, { force: true });
+      if (staged !== undefined) await ctx.db.run(`DROP TABLE IF EXISTS temp.main.${staged}`).catch(() => {});
     }
   },
 });
+
+let exports = 0;
+
+/** Copies the export's source (a query in PostgreSQL's dialect, or a table) into TEMP table `table` of `ctx.db`. */
+async function stagePgSource(
+  ctx: StepContext,
+  pgDb: PgDb,
+  query: string | undefined,
+  table: string | undefined,
+  params: Readonly<Record<string, SqlParam>>,
+  staged: string,
+): Promise<void> {
+  const { copyQueryToScratchPg } = await import("../store/pg/to-scratch.js");
+  const { poolOf } = await import("../store/pg/step-pool.js");
+  const { positionalQuery } = await import("../store/pg/script.js");
+  const text =
+    query !== undefined
+      ? positionalQuery(query, params)
+      : { text: `SELECT * FROM ${quoteTable(table ?? "")}`, values: [] };
+  await copyQueryToScratchPg(poolOf(pgDb), text, ctx.db, staged, ctx.signal);
+}
 
 /** Moves the finished file into place; without overwrite, never replaces a file that appeared meanwhile. */
 function publish(temp: string, path: string, overwrite: boolean): void {

@@ -1,11 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBResult } from "@duckdb/node-api";
 import { glob, isDynamicPattern } from "tinyglobby";
 import { z } from "zod";
 import { countBarsWritten } from "../metrics/record.js";
 import { defineStep, type StepContext } from "../pipeline/step-spec.js";
 import { abortReason, interruptibly } from "../store/interrupt.js";
+import type { CsvValue } from "../store/pg/copy.js";
+import type { PgDb } from "../store/pg/transaction.js";
 import { formatFromExtension, onObjects, sourceName, symbol, symbols } from "./common.js";
 
 /** The bars_daily columns a file can provide, with what each holds. */
@@ -155,7 +157,9 @@ const FILE_COLUMN = "_tickflow_file";
 
 /**
  * Reads every file through DuckDB's reader into a TEMP staging table (one statement), checks it,
- * then upserts it into bars_daily in one transaction: everything lands, or nothing does.
+ * then upserts it into bars_daily in one transaction: everything lands, or nothing does. On
+ * PostgreSQL (`ctx.pg`) the reading and checks are the same, in the scratch DuckDB (`ctx.db`), and
+ * the rows go to PostgreSQL's bars_daily (`writeBarsPg`).
  */
 async function importBars(
   ctx: StepContext,
@@ -216,35 +220,117 @@ async function importBars(
         ? "(make_timestamp(TRY_CAST(date AS BIGINT) // 1000) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York')::DATE"
         : "COALESCE(TRY_CAST(date AS DATE), TRY_CAST(TRY_CAST(date AS TIMESTAMP) AS DATE))";
     await validate(exec, staging, dateExpr, options);
-    const number = (c: string) => `TRY_CAST(${c} AS DOUBLE)`;
     const counts = await exec(
       `SELECT count(*)::BIGINT AS bars, count(DISTINCT symbol)::BIGINT AS symbols FROM ${staging}`,
     );
     const row = counts.getRowObjectsJson()[0] ?? {};
-    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
-    const { recordBarsWrite } = await import("../store/bar-symbols.js");
-    await exec("BEGIN TRANSACTION");
-    try {
-      await recordBarsWrite(
-        db,
-        options.source,
-        `SELECT CAST(symbol AS VARCHAR) AS symbol, ${dateExpr} AS date FROM ${staging}`,
-      );
-      await exec(`INSERT OR REPLACE INTO bars_daily
-        (source, symbol, date, open, high, low, close, volume, vwap, trades, adj_close, ingested_at)
-        SELECT ${quoteString(options.source)}, CAST(symbol AS VARCHAR), ${dateExpr}, ${number("open")}, ${number("high")},
-          ${number("low")}, ${number("close")}, ${number("volume")}, ${number("vwap")},
-          CAST(round(${number("trades")}) AS BIGINT), ${number("adj_close")}, now()
-        FROM ${staging}`);
-      await exec("COMMIT");
-    } catch (err) {
-      await db.run("ROLLBACK").catch(() => undefined);
-      throw err;
+    const stored = storedColumns(dateExpr);
+    if (ctx.pg !== undefined) {
+      await writeBarsPg(ctx, ctx.pg, options.source, stored, staging, Number(row.bars ?? 0));
+    } else {
+      // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+      const { recordBarsWrite } = await import("../store/bar-symbols.js");
+      await exec("BEGIN TRANSACTION");
+      try {
+        await recordBarsWrite(
+          db,
+          options.source,
+          `SELECT ${stored.symbol} AS symbol, ${stored.date} AS date FROM ${staging}`,
+        );
+        await exec(`INSERT OR REPLACE INTO bars_daily
+          (source, ${Object.keys(stored).join(", ")}, ingested_at)
+          SELECT ${quoteString(options.source)}, ${Object.values(stored).join(", ")}, now()
+          FROM ${staging}`);
+        await exec("COMMIT");
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     }
     countBarsWritten(options.source, Number(row.bars ?? 0));
     return { bars: Number(row.bars ?? 0), symbols: Number(row.symbols ?? 0) };
   } finally {
     await db.run(`DROP TABLE IF EXISTS ${staging}`).catch(() => undefined);
+  }
+}
+
+/** Per bars_daily column (but source and ingested_at), its value computed from a staged row. */
+function storedColumns(dateExpr: string): Record<BarColumn, string> {
+  const number = (c: string) => `TRY_CAST(${c} AS DOUBLE)`;
+  return {
+    symbol: "CAST(symbol AS VARCHAR)",
+    date: dateExpr,
+    open: number("open"),
+    high: number("high"),
+    low: number("low"),
+    close: number("close"),
+    volume: number("volume"),
+    vwap: number("vwap"),
+    trades: `CAST(round(${number("trades")}) AS BIGINT)`,
+    adj_close: number("adj_close"),
+  };
+}
+
+/**
+ * PostgreSQL's side of the import: the staged rows, computed in the scratch DuckDB as DuckDB's
+ * import computes them, streamed chunk by chunk through COPY into a PostgreSQL staging table and
+ * upserted there, in one transaction (the whole import lands, or nothing).
+ *
+ * The values are computed into a table first: a DuckDB streaming result that fails (a value out of
+ * BIGINT's range, an interrupt) just ends, its error lost (@duckdb/node-api 1.5), so an error must
+ * happen before streaming; and the rows PostgreSQL received are counted against the staged rows.
+ */
+async function writeBarsPg(
+  ctx: StepContext,
+  pg: PgDb,
+  source: string,
+  stored: Record<BarColumn, string>,
+  staging: string,
+  expected: number,
+): Promise<void> {
+  const { withPgTransaction, createBarsStagingPg, copyCsvPg, upsertBarsPg, BAR_STAGING_COLUMNS } =
+    await import("../store/pg/index.js");
+  // The date as its `YYYY-MM-DD` text: what PostgreSQL's date input reads back as the same day.
+  const values = BAR_STAGING_COLUMNS.map((c) =>
+    c === "date" ? `CAST(${stored.date} AS VARCHAR)` : stored[c],
+  );
+  const db = ctx.db;
+  const typed = `${staging}_typed`;
+  await runInterruptibly(
+    db,
+    `CREATE TEMP TABLE ${typed} AS SELECT ${values.join(", ")} FROM ${staging}`,
+    ctx.signal,
+  );
+  try {
+    await interruptibly(db, ctx.signal, async () => {
+      const result = await db.stream(`SELECT * FROM ${typed}`);
+      await withPgTransaction(pg, async (tx) => {
+        const into = await createBarsStagingPg(tx);
+        const copied = await copyCsvPg(tx, into, BAR_STAGING_COLUMNS, csvChunks(result), ctx.signal);
+        if (ctx.signal.aborted) throw abortReason(ctx.signal);
+        if (copied !== expected) {
+          throw new Error(
+            `file.bars: only ${copied} of ${expected} rows were read back from the staging table`,
+          );
+        }
+        await upsertBarsPg(tx, source, into);
+      });
+    });
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${typed}`).catch(() => undefined);
+  }
+}
+
+/** A streamed DuckDB result as CSV text, a chunk (up to 2048 rows) at a time. */
+async function* csvChunks(result: DuckDBResult): AsyncGenerator<string> {
+  const { csvLine } = await import("../store/pg/index.js");
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) return;
+    yield chunk
+      .getRows()
+      .map((r) => csvLine(r as CsvValue[]))
+      .join("");
   }
 }
 

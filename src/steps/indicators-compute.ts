@@ -9,7 +9,6 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { z } from "zod";
-import { type BarSeries, computeIndicator } from "../indicators/index.js";
 import type { StepContext } from "../pipeline/step-spec.js";
 import { defineStep } from "../pipeline/step-spec.js";
 import { appendChunks, appendColumns } from "../store/append.js";
@@ -25,6 +24,24 @@ import {
 } from "../store/indicators.js";
 import { abortReason, interruptibly } from "../store/interrupt.js";
 import { sourceName, symbols } from "./common.js";
+import { computeIndicatorsPg } from "./indicators-compute-pg.js";
+import {
+  BATCH_BARS,
+  type BatchSymbol,
+  barsBySymbol,
+  batchesOf,
+  type ComputeOptions,
+  computedMessage,
+  computeOutputs,
+  type IndicatorPlan,
+  isWritten,
+  type PlannedIndicator,
+  pendingSymbols,
+  type SymbolBars,
+  writtenAfter,
+} from "./indicators-work.js";
+
+export type { ComputeOptions } from "./indicators-work.js";
 
 /** A period: a positive integer without leading zeros. */
 const N = "[1-9]\\d*";
@@ -149,44 +166,14 @@ export const indicatorsCompute = defineStep({
   },
 });
 
-/** Bars read (and values written) per transaction: bounds memory; a killed run loses at most one batch. */
-const BATCH_BARS = 500_000;
 /** DuckDB's vector size: the most rows one data chunk holds. */
 const CHUNK_ROWS = 2048;
 
-export interface ComputeOptions {
-  source: string;
-  symbols?: string[] | undefined;
-  indicators: readonly string[];
-  fullRefresh: boolean;
-  /** Bars per batch (one transaction each); tests make it small. */
-  batchBars?: number;
-}
-
-interface Planned {
-  kind: string;
-  params: number[];
-  /** Indexes of its outputs in the written columns. */
-  columns: number[];
-}
-
-/**
- * The step's work. Per batch of symbols (one transaction): read their bars in one columnar query,
- * compute every indicator over each symbol's whole series (EMA-family and Wilder-smoothed values
- * depend on all history, so this is what makes an incremental run exactly equal a full refresh),
- * keep the values after the last date stored for that output (all of them with `fullRefresh`), and
- * merge them into indicator_values.
- */
-export async function computeIndicators(
-  ctx: StepContext,
-  options: ComputeOptions,
-): Promise<{ rows: number; symbols: number }> {
-  const db = ctx.db;
-  const exec = (sql: string, params?: Record<string, string>) =>
-    interruptibly(db, ctx.signal, () => db.runAndReadAll(sql, params));
+/** The outputs to write (each once) and the indicators giving them; a clear error on a bad name. */
+export function planIndicators(names: readonly string[]): IndicatorPlan {
   const written: string[] = [];
-  const planned: Planned[] = [];
-  for (const name of new Set(options.indicators)) {
+  const planned: PlannedIndicator[] = [];
+  for (const name of new Set(names)) {
     const parsed = parseIndicatorName(name);
     if (parsed === undefined) throw new Error(`unknown indicator ${JSON.stringify(name)}`);
     const problem = indicatorProblem(name);
@@ -199,7 +186,27 @@ export async function computeIndicators(
     });
     planned.push({ kind: parsed.kind, params: parsed.params, columns });
   }
+  return { written, planned };
+}
+
+/**
+ * The step's work. Per batch of symbols (one transaction): read their bars in one columnar query,
+ * compute every indicator over each symbol's whole series (EMA-family and Wilder-smoothed values
+ * depend on all history, so this is what makes an incremental run exactly equal a full refresh),
+ * keep the values after the last date stored for that output (all of them with `fullRefresh`), and
+ * merge them into indicator_values. On PostgreSQL (`ctx.pg`) the same, stored there.
+ */
+export async function computeIndicators(
+  ctx: StepContext,
+  options: ComputeOptions,
+): Promise<{ rows: number; symbols: number }> {
+  const plan = planIndicators(options.indicators);
   if (ctx.signal.aborted) throw abortReason(ctx.signal);
+  if (ctx.pg !== undefined) return computeIndicatorsPg(ctx, ctx.pg, options, plan);
+  const { written } = plan;
+  const db = ctx.db;
+  const exec = (sql: string, params?: Record<string, string>) =>
+    interruptibly(db, ctx.signal, () => db.runAndReadAll(sql, params));
   const all = await ensureIndicatorColumns(db, written);
 
   const filter =
@@ -214,15 +221,15 @@ export async function computeIndicators(
   const last = options.fullRefresh
     ? new Map<number, (number | null)[]>()
     : await lastIndicatorDays(db, options.source, written);
-  // Incremental: a symbol whose every output already has a value on (or after) its last bar has
-  // nothing new; its bars are not even read.
-  const symbolCounts = counted
-    .getRows()
-    .map((r) => [String(r[0]), Number(r[1]), Number(r[2]), Number(r[3])] as const)
-    .filter(([, series, , lastBar]) => {
-      const stored = last.get(series);
-      return stored === undefined || stored.some((day) => day === null || day < lastBar);
-    });
+  const symbolCounts = pendingSymbols(
+    counted.getRows().map((r) => ({
+      symbol: String(r[0]),
+      series: Number(r[1]),
+      bars: Number(r[2]),
+      lastBar: Number(r[3]),
+    })),
+    last,
+  );
 
   const suffix = `${process.pid}_${Math.floor(Math.random() * 1e9)}`;
   const batchSymbols = `indicators_batch_${suffix}`;
@@ -235,24 +242,13 @@ export async function computeIndicators(
   const others = all.filter((c) => !written.includes(c));
   let rows = 0;
   let symbolsDone = 0;
-  const batchBars = options.batchBars ?? BATCH_BARS;
   try {
     await exec(`CREATE OR REPLACE TEMP TABLE ${batchSymbols} (idx INTEGER, symbol VARCHAR)`);
     await exec(`CREATE OR REPLACE TEMP TABLE ${staging.range} (series INTEGER, from_date DATE)`);
-    const batches: { symbol: string; series: number }[][] = [];
-    for (let start = 0; start < symbolCounts.length; ) {
-      let end = start;
-      let bars = 0;
-      while (end < symbolCounts.length && (end === start || bars + symbolCounts[end]![2] <= batchBars)) {
-        bars += symbolCounts[end]![2];
-        end++;
-      }
-      batches.push(symbolCounts.slice(start, end).map(([symbol, series]) => ({ symbol, series })));
-      start = end;
-    }
+    const batches = batchesOf(symbolCounts, options.batchBars ?? BATCH_BARS);
 
     /** Reads a batch's bars (one query). */
-    const read = async (batch: { symbol: string; series: number }[]) => {
+    const read = async (batch: BatchSymbol[]) => {
       await exec(`DELETE FROM ${batchSymbols}`);
       await appendColumns(
         db,
@@ -273,12 +269,7 @@ export async function computeIndicators(
       for (const [idx, bars] of series.entries()) {
         const { series: id } = batch[idx]!;
         if (bars === undefined) continue;
-        const outputs: Float64Array[] = new Array(written.length);
-        for (const p of planned) {
-          computeIndicator(p.kind, p.params, bars).forEach((output, k) => {
-            outputs[p.columns[k]!] = output;
-          });
-        }
+        const outputs = computeOutputs(plan, bars);
         const added = chunks.addSeries(id, bars.days, outputs, columnOf, last.get(id));
         values += added.values;
         range.push({ series: id, from: options.fullRefresh ? FULL_FROM : added.firstDay });
@@ -353,16 +344,8 @@ export async function computeIndicators(
       await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     }
   }
-  ctx.log(
-    "info",
-    `${options.fullRefresh ? "recomputed" : "computed"} ${written.length} indicator output(s) for ${symbolsDone} symbol(s) of ${options.source}: ${rows} value(s) written`,
-  );
+  ctx.log("info", computedMessage(options, written.length, symbolsDone, rows));
   return { rows, symbols: symbolsDone };
-}
-
-/** One symbol's bars, oldest first, with their dates as days since 1970-01-01. */
-interface SymbolBars extends BarSeries {
-  days: Int32Array;
 }
 
 /**
@@ -416,21 +399,10 @@ async function readBars(
     }
     at += rows;
   }
-  const series: (SymbolBars | undefined)[] = new Array(count).fill(undefined);
-  for (let from = 0; from < n; ) {
-    const symbol = idx[from]!;
-    let to = from + 1;
-    while (to < n && idx[to] === symbol) to++;
-    series[symbol] = {
-      days: day.slice(from, to),
-      high: values[0]!.slice(from, to),
-      low: values[1]!.slice(from, to),
-      close: values[2]!.slice(from, to),
-      volume: values[3]!.slice(from, to),
-    };
-    from = to;
-  }
-  return series;
+  return barsBySymbol(
+    { idx, day, high: values[0]!, low: values[1]!, close: values[2]!, volume: values[3]! },
+    count,
+  );
 }
 
 /** The from_date of a full refresh: every stored row of the symbol is rewritten. */
@@ -462,7 +434,7 @@ class RowChunks {
     lastDays: readonly (number | null)[] | undefined,
   ): { values: number; firstDay: number | null } {
     const columns = values.length;
-    const after = values.map((_, c) => lastDays?.[c] ?? Number.NEGATIVE_INFINITY);
+    const after = writtenAfter(columns, lastDays);
     // The table's value columns this run does not compute: always NULL in the new rows.
     const nulls: number[] = [];
     for (let t = 2; t < this.types.length; t++) if (!columnOf.includes(t)) nulls.push(t);
@@ -473,7 +445,7 @@ class RowChunks {
       const day = days[i]!;
       let any = false;
       for (let c = 0; c < columns; c++) {
-        if (day > after[c]! && !Number.isNaN(values[c]![i]!)) {
+        if (isWritten(day, after[c]!, values[c]![i]!)) {
           any = true;
           break;
         }
@@ -486,7 +458,7 @@ class RowChunks {
       for (let t = 0; t < nulls.length; t++) this.nulls.push(row, nulls[t]!);
       for (let c = 0; c < columns; c++) {
         const v = values[c]![i]!;
-        if (day > after[c]! && !Number.isNaN(v)) {
+        if (isWritten(day, after[c]!, v)) {
           vectors[columnOf[c]!]!.setItem(row, v);
           added++;
         } else {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { defineStep, type StepContext } from "../pipeline/step-spec.js";
+import type { ScriptOptions, ScriptResult } from "../store/script.js";
 import { onObjects, sqlParams } from "./common.js";
 
 export const sql = defineStep({
@@ -51,10 +52,8 @@ export const sql = defineStep({
         throw new Error(`cannot read SQL file ${file}: ${reason}`, { cause: err });
       }
     }
-    // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
-    const { runScript } = await import("../store/script.js");
-    const run = () => runScript(ctx.db, sql, { params: params.params ?? {}, signal: ctx.signal });
-    const result = mayWriteBars(sql) ? await keepingBarSymbols(ctx, run) : await run();
+    const options = { params: params.params ?? {}, signal: ctx.signal };
+    const result = await runOnStore(ctx, sql, options);
     if (result.unusedParams.length > 0) {
       ctx.log("warn", `params not used by the query: ${result.unusedParams.join(", ")}`);
     }
@@ -74,19 +73,50 @@ export function mayWriteBars(sql: string): boolean {
 }
 
 /**
+ * Runs `sql` in the store's own dialect and database: DuckDB's (on the task's connection), or
+ * PostgreSQL's (`ctx.pg`). A script that may change bars_daily keeps bar_symbols exact.
+ */
+async function runOnStore(ctx: StepContext, sql: string, options: ScriptOptions): Promise<ScriptResult> {
+  // Loaded when a step runs: `validate` and `plan` should not load DuckDB's native addon.
+  if (ctx.pg !== undefined) {
+    const pg = ctx.pg;
+    const { runScriptPg } = await import("../store/pg/script.js");
+    const { poolOf } = await import("../store/pg/step-pool.js");
+    const { invalidateBarSymbolsPg, rebuildBarSymbolsPg } = await import("../store/pg/bar-symbols.js");
+    const run = () => runScriptPg(poolOf(pg), sql, options);
+    if (!mayWriteBars(sql)) return run();
+    return keepingBarSymbols(ctx, run, {
+      invalidate: () => invalidateBarSymbolsPg(pg),
+      rebuild: () => rebuildBarSymbolsPg(pg),
+    });
+  }
+  const { runScript } = await import("../store/script.js");
+  const run = () => runScript(ctx.db, sql, options);
+  if (!mayWriteBars(sql)) return run();
+  const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
+  const { withTransaction } = await import("../store/transaction.js");
+  return keepingBarSymbols(ctx, run, {
+    invalidate: () => invalidateBarSymbols(ctx.db),
+    rebuild: () => withTransaction(ctx.db, ({ db }) => rebuildBarSymbols(db)),
+  });
+}
+
+/**
  * Runs `script`, which may change bars_daily, keeping the per-symbol summary (bar_symbols) exact:
  * emptied first, so that until it is rebuilt readers see it disagree and count from the bars
  * themselves (also when the script fails half-way, its earlier statements committed), then
  * rebuilt in a transaction of its own.
  */
-async function keepingBarSymbols<T>(ctx: StepContext, script: () => Promise<T>): Promise<T> {
-  const { invalidateBarSymbols, rebuildBarSymbols } = await import("../store/bar-symbols.js");
-  const { withTransaction } = await import("../store/transaction.js");
-  await invalidateBarSymbols(ctx.db);
+async function keepingBarSymbols<T>(
+  ctx: StepContext,
+  script: () => Promise<T>,
+  summary: { invalidate(): Promise<void>; rebuild(): Promise<unknown> },
+): Promise<T> {
+  await summary.invalidate();
   try {
     return await script();
   } finally {
-    const rebuilt = await withTransaction(ctx.db, ({ db }) => rebuildBarSymbols(db)).then(
+    const rebuilt = await summary.rebuild().then(
       () => undefined,
       (err: unknown) => err,
     );

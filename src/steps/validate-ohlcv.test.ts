@@ -1,54 +1,23 @@
-import { DATE, DOUBLE, dateValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type BackendUnderTest,
+  type TestBar as Bar,
+  describeBackends,
+} from "../../tests/helpers/step-backends.js";
 import { sessionsBetween } from "../calendar/index.js";
 import { duplicatesSql } from "../quality/checks.js";
-import { appendColumns } from "../store/index.js";
 import type { Store } from "../store/open.js";
-import { stepContext, tempStore } from "../store/testing.js";
+import { tempStore } from "../store/testing.js";
 import { QUALITY_CHECKS, validateOhlcv } from "./validate-ohlcv.js";
 
-let store: Store;
-let cleanup: () => Promise<void>;
-beforeEach(async () => {
-  ({ store, cleanup } = await tempStore());
-});
-afterEach(async () => {
-  await cleanup();
-});
-
-interface Bar {
-  source: string;
-  symbol: string;
-  date: string;
-  open: number | null;
-  high: number | null;
-  low: number | null;
-  close: number | null;
-  volume: number | null;
-}
-
-const day = (iso: string) => dateValue(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
-
-/** Bulk-appends bars to bars_daily (vwap, trades, adj_close, ingested_at null). */
-async function appendBars(bars: readonly Bar[]): Promise<void> {
-  await appendColumns(store.db, "bars_daily", [
-    { type: VARCHAR, values: bars.map((b) => b.source) },
-    { type: VARCHAR, values: bars.map((b) => b.symbol) },
-    { type: DATE, values: bars.map((b) => day(b.date)) },
-    { type: DOUBLE, values: bars.map((b) => b.open) },
-    { type: DOUBLE, values: bars.map((b) => b.high) },
-    { type: DOUBLE, values: bars.map((b) => b.low) },
-    { type: DOUBLE, values: bars.map((b) => b.close) },
-    { type: DOUBLE, values: bars.map((b) => b.volume) },
-    { type: DOUBLE, values: bars.map(() => null) },
-    { type: DOUBLE, values: bars.map(() => null) },
-    { type: DOUBLE, values: bars.map(() => null) },
-    { type: TIMESTAMPTZ, values: bars.map(() => null) },
-  ]);
-}
-
-async function appendSplit(source: string, symbol: string, date: string, value: number): Promise<void> {
-  await store.db.run(
+async function appendSplit(
+  b: BackendUnderTest,
+  source: string,
+  symbol: string,
+  date: string,
+  value: number,
+): Promise<void> {
+  await b.exec(
     `INSERT INTO corporate_actions (source, symbol, date, kind, value) VALUES ('${source}', '${symbol}', DATE '${date}', 'split', ${value})`,
   );
 }
@@ -88,11 +57,11 @@ function edit(bars: Bar[], date: string, change: Partial<Bar>): Bar[] {
 }
 
 /** The planted data set: one defect of each kind, plus what must not be flagged. */
-async function plantDefects(): Promise<void> {
+async function plantDefects(b: BackendUnderTest): Promise<void> {
   const good = series("demo", "GOOD", 100);
   const xsrc = series("demo", "XSRC", 30);
   const dup = series("demo", "DUP", 60);
-  await appendBars([
+  await b.insertBars([
     ...good,
     ...edit(series("demo", "NUL", 20), "2024-06-26", { volume: null }),
     // close above high: open 20.6, high 20.7, close 20.8
@@ -118,7 +87,7 @@ async function plantDefects(): Promise<void> {
       close: (xsrc.find((b) => b.date === "2024-07-16")?.close ?? 0) * 1.01,
     }),
   ]);
-  await appendSplit("yahoo", "SPLIT", "2024-07-10", 4);
+  await appendSplit(b, "yahoo", "SPLIT", "2024-07-10", 4);
 }
 
 const PLANTED = [
@@ -138,26 +107,24 @@ function sortRows<T extends Record<string, unknown>>(rows: T[]): T[] {
   return [...rows].sort((a, b) => key(a).localeCompare(key(b)));
 }
 
-async function results(runId = "run-test") {
-  const rows = (
-    await store.db.runAndReadAll(
+describeBackends("validate.ohlcv", (b) => {
+  async function results(runId = "run-test") {
+    const rows = await b.objects(
       `SELECT symbol, CAST(date AS VARCHAR) AS date, check_name, severity FROM quality_results
-       WHERE run_id = '${runId}' ORDER BY check_name, symbol, date`,
-    )
-  ).getRowObjectsJson();
-  return sortRows(rows);
-}
+     WHERE run_id = '${runId}' ORDER BY check_name, symbol, date`,
+    );
+    return sortRows(rows);
+  }
 
-function run(withParams: Record<string, unknown>, overrides: Parameters<typeof stepContext>[1] = {}) {
-  const ctx = stepContext(store.db, { runDate: "2024-07-19", ...overrides });
-  return { ctx, out: validateOhlcv.run!(ctx, validateOhlcv.params.parse(withParams)) };
-}
+  function run(withParams: Record<string, unknown>, overrides: Parameters<BackendUnderTest["ctx"]>[0] = {}) {
+    const ctx = b.ctx({ runDate: "2024-07-19", ...overrides });
+    return { ctx, out: validateOhlcv.run!(ctx, validateOhlcv.params.parse(withParams)) };
+  }
 
-const zeros = Object.fromEntries(QUALITY_CHECKS.map((c) => [c, 0]));
+  const zeros = Object.fromEntries(QUALITY_CHECKS.map((c) => [c, 0]));
 
-describe("validate.ohlcv", () => {
   it("finds exactly the planted defects, not the holiday, the split or the early close", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const { ctx, out } = run({ source: "demo", compare_with: "ref", fail_on: "never" });
     const rowsChecked = SESSIONS.length * 11 - 1 + 1; // 11 symbols, GAP one short, plus "DUP "
     expect(await out).toEqual({
@@ -167,11 +134,9 @@ describe("validate.ohlcv", () => {
       rows_checked: rowsChecked,
     });
     expect(await results()).toEqual(sortRows(PLANTED));
-    const rows = (
-      await store.db.runAndReadAll(
-        "SELECT check_name, message, source, created_at IS NOT NULL AS stamped FROM quality_results",
-      )
-    ).getRowObjectsJson();
+    const rows = await b.objects(
+      "SELECT check_name, message, source, created_at IS NOT NULL AS stamped FROM quality_results",
+    );
     const message = (check: string) => rows.find((r) => r.check_name === check)?.message;
     expect(rows.every((r) => r.source === "demo" && r.stamped === true)).toBe(true);
     expect(message("nulls")).toBe("null volume");
@@ -203,13 +168,13 @@ describe("validate.ohlcv", () => {
   });
 
   it("treats a run of stale_sessions - 1 equal closes as fine, and honours stale_sessions", async () => {
-    await plantDefects();
+    await plantDefects(b);
     expect((await run({ source: "demo", symbols: ["STALE"], stale_sessions: 6 }).out).stale_price).toBe(0);
     expect((await run({ source: "demo", symbols: ["STALE"], stale_sessions: 2 }).out).stale_price).toBe(1);
   });
 
   it("skips checks that are off, uses the given severities, and skips cross_source without compare_with", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const { out } = run({
       source: "demo",
       checks: { nulls: "off", ohlc_consistency: "warn", missing_sessions: "error", stale_price: "off" },
@@ -237,7 +202,7 @@ describe("validate.ohlcv", () => {
   });
 
   it("fails on error findings by default, naming counts per check and examples, after recording them", async () => {
-    await plantDefects();
+    await plantDefects(b);
     await expect(run({ source: "demo" }).out).rejects.toThrow(
       /^validate\.ohlcv: 5 error finding\(s\) in source demo \(duplicates: 1, negative_volume: 1, non_positive_price: 1, nulls: 1, ohlc_consistency: 1\); e\.g\. duplicates DUP 2024-07-01 .*nulls NUL 2024-06-26 \(null volume\)/,
     );
@@ -245,7 +210,7 @@ describe("validate.ohlcv", () => {
   });
 
   it("fail_on warn fails on warnings only too; fail_on error and never do not", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const onlyWarnings = { source: "demo", symbols: ["GAP", "JUMP"] };
     await expect(run({ ...onlyWarnings, fail_on: "warn" }).out).rejects.toThrow(
       /^validate\.ohlcv: 2 error or warn finding\(s\) in source demo \(missing_sessions: 1, price_jump: 1\); e\.g\. missing_sessions GAP 2024-07-10/,
@@ -257,9 +222,9 @@ describe("validate.ohlcv", () => {
   });
 
   it("filters by symbols and dates; checks that look back use the history before the range", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const found = async (params: Record<string, unknown>) => {
-      await store.db.run("DELETE FROM quality_results");
+      await b.exec("DELETE FROM quality_results");
       await run({ source: "demo", compare_with: "ref", fail_on: "never", ...params }).out;
       return (await results()).map((r) => `${String(r.check_name)} ${String(r.symbol)} ${String(r.date)}`);
     };
@@ -297,7 +262,7 @@ describe("validate.ohlcv", () => {
   });
 
   it("compares closes with compare_with within tolerance_bps", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const check = async (tolerance: number) =>
       (
         await run({
@@ -320,41 +285,35 @@ describe("validate.ohlcv", () => {
   it("lets a split explain a jump in either ratio direction, not a jump the split does not explain", async () => {
     const down = (i: number, date: string) => (date >= "2024-07-10" ? 100 : 400) + (i % 2) * 0.5;
     const up = (i: number, date: string) => (date >= "2024-07-10" ? 200 : 100) + (i % 2) * 0.5;
-    await appendBars([
+    await b.insertBars([
       ...series("demo", "INV", 400, down), // ratio stored inverted (0.25 for 4:1)
       ...series("demo", "REV", 100, up), // reverse split 1:2, value 0.5
       ...series("demo", "WRONG", 400, down), // a 2:1 split cannot explain a 75% drop
       ...series("demo", "ELSEWHEN", 400, down), // the split is on another date
       ...series("demo", "ADJ", 100), // split-adjusted bars: no move at all on the split date
     ]);
-    await appendSplit("polygon", "INV", "2024-07-10", 0.25);
-    await appendSplit("demo", "REV", "2024-07-10", 0.5);
-    await appendSplit("demo", "WRONG", "2024-07-10", 2);
-    await appendSplit("demo", "ELSEWHEN", "2024-07-09", 4);
-    await appendSplit("demo", "ADJ", "2024-07-10", 4);
+    await appendSplit(b, "polygon", "INV", "2024-07-10", 0.25);
+    await appendSplit(b, "demo", "REV", "2024-07-10", 0.5);
+    await appendSplit(b, "demo", "WRONG", "2024-07-10", 2);
+    await appendSplit(b, "demo", "ELSEWHEN", "2024-07-09", 4);
+    await appendSplit(b, "demo", "ADJ", "2024-07-10", 4);
     await run({ source: "demo" }).out;
     expect(
       (await results()).map((r) => `${String(r.check_name)} ${String(r.symbol)} ${String(r.date)}`),
     ).toEqual(["price_jump ELSEWHEN 2024-07-10", "price_jump WRONG 2024-07-10"]);
-    const [wrong] = (
-      await store.db.runAndReadAll("SELECT message FROM quality_results WHERE symbol = 'WRONG'")
-    ).getRowObjectsJson();
+    const [wrong] = await b.objects("SELECT message FROM quality_results WHERE symbol = 'WRONG'");
     expect(wrong?.message).toMatch(/not explained by the split \(2\.0\) that day$/);
   });
 
   it("replaces its own findings when re-run in the same run, and keeps other runs' and sources'", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const params = { source: "demo", compare_with: "ref", fail_on: "never" };
     await run(params).out;
     await run({ source: "ref", compare_with: "demo", fail_on: "never" }).out;
     await run(params).out;
     expect(await results()).toEqual(sortRows([...PLANTED, { ...PLANTED.at(-1)! }]));
     const count = async () =>
-      Number(
-        (
-          await store.db.runAndReadAll("SELECT count(*)::INTEGER AS n FROM quality_results")
-        ).getRowObjectsJson()[0]?.n,
-      );
+      Number((await b.objects("SELECT count(*)::INTEGER AS n FROM quality_results"))[0]?.n);
     expect(await count()).toBe(10); // 9 of demo, 1 of ref
     await run(params, { runId: "run-other" }).out;
     expect(await count()).toBe(19);
@@ -365,7 +324,7 @@ describe("validate.ohlcv", () => {
   });
 
   it("gives zeros and says so when the source has no bars", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const { ctx, out } = run({ source: "nothing", compare_with: "demo" });
     expect(await out).toEqual({ ...zeros, errors: 0, warnings: 0, rows_checked: 0 });
     expect(ctx.logs).toEqual([
@@ -380,7 +339,7 @@ describe("validate.ohlcv", () => {
   });
 
   it("stops when its signal is aborted", async () => {
-    await plantDefects();
+    await plantDefects(b);
     const controller = new AbortController();
     controller.abort(new Error("task timed out"));
     await expect(run({ source: "demo" }, { signal: controller.signal }).out).rejects.toThrow(
@@ -391,6 +350,13 @@ describe("validate.ohlcv", () => {
 });
 
 describe("duplicatesSql", () => {
+  let store: Store;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ store, cleanup } = await tempStore());
+  });
+  afterEach(() => cleanup());
+
   it("finds exact repeats of (source, symbol, date) over a relation without the primary key", async () => {
     await store.db.run(`CREATE TEMP TABLE staging AS
       SELECT * FROM (VALUES ('demo', 'AAPL', DATE '2024-07-01', 10.0, true), ('demo', 'AAPL', DATE '2024-07-01', 11.0, true),

@@ -1,4 +1,4 @@
-import { DATE, type DuckDBConnection, dateValue, VARCHAR } from "@duckdb/node-api";
+import { DATE, type DuckDBConnection, type DuckDBResultReader, dateValue, VARCHAR } from "@duckdb/node-api";
 import { z } from "zod";
 import { sessionsBack, sessionsBetween, XNYS_FIRST_YEAR, XNYS_LAST_YEAR } from "../calendar/index.js";
 import { countQualityFindings } from "../metrics/record.js";
@@ -18,6 +18,8 @@ import {
 } from "../quality/checks.js";
 import { appendColumns } from "../store/index.js";
 import { interruptibly } from "../store/interrupt.js";
+import type { QualityFinding } from "../store/pg/quality-results.js";
+import type { PgDb } from "../store/pg/transaction.js";
 import { checkDateRange, onObjects, optionalDateRangeShape, sourceName, symbols } from "./common.js";
 
 /** The data checks, named as in `quality_results.check_name`. */
@@ -176,19 +178,37 @@ export function checkedRange(
 
 let tempCounter = 0;
 
+/** The scratch tables of one validation (TEMP, on the step's DuckDB connection). */
+interface CheckTables {
+  /** The bars read: bars_daily, or on PostgreSQL a copy of the scope's bars. */
+  bars: string;
+  /** The splits read: corporate_actions, or on PostgreSQL a copy of its splits. */
+  actions: string;
+  symbols: string;
+  sessions: string;
+  findings: string;
+}
+
 /**
  * Runs the enabled checks in one statement over the source's bars (history before the range
  * included, for the checks that look back) into a TEMP findings table, then replaces this run's
- * findings for the same scope in quality_results (DELETE, INSERT ... SELECT); all in one transaction.
+ * findings for the same scope in quality_results. On DuckDB all in one transaction (DELETE,
+ * INSERT ... SELECT). On PostgreSQL the scope's bars and the splits are first copied, from one
+ * snapshot, into TEMP tables of the scratch DuckDB (`ctx.db`), the same checks run there, and the
+ * findings replace the old ones in one PostgreSQL transaction.
  */
 async function validate(ctx: StepContext, params: ValidateParams): Promise<Record<string, unknown>> {
   const db = ctx.db;
   const exec = (sql: string) => runInterruptibly(db, sql, ctx.signal);
   const range = checkedRange(params, ctx.runDate);
   const id = `${process.pid}_${++tempCounter}`;
-  const symbolsTable = `temp.main.validate_symbols_${id}`;
-  const sessionsTable = `temp.main.validate_sessions_${id}`;
-  const findingsTable = `temp.main.validate_findings_${id}`;
+  const tables: CheckTables = {
+    bars: ctx.pg === undefined ? "bars_daily" : `temp.main.validate_bars_${id}`,
+    actions: ctx.pg === undefined ? "corporate_actions" : `temp.main.validate_actions_${id}`,
+    symbols: `temp.main.validate_symbols_${id}`,
+    sessions: `temp.main.validate_sessions_${id}`,
+    findings: `temp.main.validate_findings_${id}`,
+  };
   const temp = { schema: "main", catalog: "temp" };
 
   try {
@@ -201,83 +221,30 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
         temp,
       );
     }
-    const source = quoteString(params.source);
-    // Symbols match without surrounding whitespace, as the duplicates check compares them: `AAPL `
-    // is in scope when AAPL is asked for, so that its duplicate of AAPL is found.
-    const symbolFilter =
-      params.symbols === undefined ? "" : ` AND trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`;
-    const upTo = range.to === undefined ? "" : ` AND date <= DATE ${quoteString(range.to)}`;
-    const inRange = range.from === undefined ? "true" : `date >= DATE ${quoteString(range.from)}`;
-    const bars = (of: string) =>
-      `SELECT *, ${inRange} AS in_range FROM bars_daily WHERE source = ${of}${symbolFilter}${upTo}`;
-
-    // One transaction from the first read to the write: the counts, the findings and what they
-    // replace all see the same snapshot of bars_daily, and a failure or abort leaves nothing.
-    let rowsChecked = 0;
-    await exec("BEGIN TRANSACTION");
-    try {
-      const [stats] = (
-        await exec(`WITH scoped AS (${bars(source)})
-        SELECT count(*)::BIGINT AS n, CAST(min(date) AS VARCHAR) AS first_date, CAST(max(date) AS VARCHAR) AS last_date
-        FROM scoped WHERE in_range`)
-      ).getRowObjectsJson();
-      rowsChecked = Number(stats?.n ?? 0);
-
-      const severity = params.checks;
-      const parts: string[] = [];
-      const add = (check: QualityCheck, sql: string) => {
-        const level = severity[check];
-        if (level !== "off") {
-          parts.push(
-            `SELECT '${check}' AS check_name, '${level}' AS severity, source, symbol, date, message FROM (${sql})`,
-          );
-        }
-      };
-      add("nulls", nullsSql("scoped"));
-      add("ohlc_consistency", ohlcConsistencySql("scoped"));
-      add("non_positive_price", nonPositivePriceSql("scoped"));
-      add("negative_volume", negativeVolumeSql("scoped"));
-      add("duplicates", duplicatesSql("scoped"));
-      if (severity.missing_sessions !== "off" && rowsChecked > 0) {
-        await createSessions(
-          exec,
-          db,
-          `validate_sessions_${id}`,
-          String(stats?.first_date),
-          String(stats?.last_date),
-        );
-        add("missing_sessions", missingSessionsSql("scoped", sessionsTable));
-      }
-      add("stale_price", stalePriceSql("scoped", params.stale_sessions));
-      add("price_jump", priceJumpSql("scoped", params.max_jump_pct, "corporate_actions"));
-      if (params.compare_with !== undefined) {
-        add("cross_source", crossSourceSql("scoped", "compared", params.compare_with, params.tolerance_bps));
-      }
-
-      await exec(`CREATE TEMP TABLE validate_findings_${id} (check_name VARCHAR, severity VARCHAR, source VARCHAR,
-      symbol VARCHAR, date DATE, message VARCHAR)`);
-      if (parts.length > 0 && rowsChecked > 0) {
-        const compared =
-          params.compare_with === undefined
-            ? ""
-            : `, compared AS (${bars(quoteString(params.compare_with))})`;
-        await exec(`INSERT INTO ${findingsTable}
-        WITH scoped AS (${bars(source)})${compared}
-        ${parts.join("\nUNION ALL\n")}`);
-      }
-
-      const scope = [`run_id = ${quoteString(ctx.runId)}`, `source = ${source}`];
-      if (params.symbols !== undefined) scope.push(`trim(symbol) IN (SELECT symbol FROM ${symbolsTable})`);
-      if (range.from !== undefined) scope.push(`date >= DATE ${quoteString(range.from)}`);
-      if (range.to !== undefined) scope.push(`date <= DATE ${quoteString(range.to)}`);
-      await exec(`DELETE FROM quality_results WHERE ${scope.join(" AND ")}`);
-      await exec(`INSERT INTO quality_results (run_id, source, symbol, date, check_name, severity, message, created_at)
+    let rowsChecked: number;
+    if (ctx.pg !== undefined) {
+      rowsChecked = await validateOnPg(ctx, ctx.pg, params, range, tables, id);
+    } else {
+      // One transaction from the first read to the write: the counts, the findings and what they
+      // replace all see the same snapshot of bars_daily, and a failure or abort leaves nothing.
+      await exec("BEGIN TRANSACTION");
+      try {
+        rowsChecked = await findIssues(exec, db, params, range, tables, id);
+        const source = quoteString(params.source);
+        const scope = [`run_id = ${quoteString(ctx.runId)}`, `source = ${source}`];
+        if (params.symbols !== undefined)
+          scope.push(`trim(symbol) IN (SELECT symbol FROM ${tables.symbols})`);
+        if (range.from !== undefined) scope.push(`date >= DATE ${quoteString(range.from)}`);
+        if (range.to !== undefined) scope.push(`date <= DATE ${quoteString(range.to)}`);
+        await exec(`DELETE FROM quality_results WHERE ${scope.join(" AND ")}`);
+        await exec(`INSERT INTO quality_results (run_id, source, symbol, date, check_name, severity, message, created_at)
         SELECT ${quoteString(ctx.runId)}, source, symbol, date, check_name, severity, message, now()
-        FROM ${findingsTable} ORDER BY check_name, symbol, date`);
-      await exec("COMMIT");
-    } catch (err) {
-      await db.run("ROLLBACK").catch(() => undefined);
-      throw err;
+        FROM ${tables.findings} ORDER BY check_name, symbol, date`);
+        await exec("COMMIT");
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
     }
 
     const counts = Object.fromEntries(QUALITY_CHECKS.map((check) => [check, 0])) as Record<
@@ -287,7 +254,7 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
     let errors = 0;
     let warnings = 0;
     const summary = (
-      await exec(`SELECT check_name, severity, count(*)::BIGINT AS n FROM ${findingsTable} GROUP BY ALL`)
+      await exec(`SELECT check_name, severity, count(*)::BIGINT AS n FROM ${tables.findings} GROUP BY ALL`)
     ).getRowObjectsJson();
     for (const row of summary) {
       const n = Number(row.n);
@@ -315,14 +282,130 @@ async function validate(ctx: StepContext, params: ValidateParams): Promise<Recor
       params.fail_on === "error" ? ["error"] : params.fail_on === "warn" ? ["error", "warn"] : [];
     const failures = failing.includes("warn") ? errors + warnings : failing.length > 0 ? errors : 0;
     if (failures > 0) {
-      throw new Error(await failureMessage(exec, findingsTable, failing, params.source));
+      throw new Error(await failureMessage(exec, tables.findings, failing, params.source));
     }
     return { ...counts, errors, warnings, rows_checked: rowsChecked };
   } finally {
-    for (const table of [symbolsTable, sessionsTable, findingsTable]) {
+    const own = [tables.symbols, tables.sessions, tables.findings];
+    if (ctx.pg !== undefined) own.push(tables.bars, tables.actions);
+    for (const table of own) {
       await db.run(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Counts the checked bars and fills the findings table with the enabled checks' findings, reading
+ * `tables.bars` and `tables.actions` on `db`.
+ * @returns the bars in the checked range.
+ */
+async function findIssues(
+  exec: (sql: string) => Promise<DuckDBResultReader>,
+  db: DuckDBConnection,
+  params: ValidateParams,
+  range: CheckedRange,
+  tables: CheckTables,
+  id: string,
+): Promise<number> {
+  const source = quoteString(params.source);
+  // Symbols match without surrounding whitespace, as the duplicates check compares them: `AAPL `
+  // is in scope when AAPL is asked for, so that its duplicate of AAPL is found.
+  const symbolFilter =
+    params.symbols === undefined ? "" : ` AND trim(symbol) IN (SELECT symbol FROM ${tables.symbols})`;
+  const upTo = range.to === undefined ? "" : ` AND date <= DATE ${quoteString(range.to)}`;
+  const inRange = range.from === undefined ? "true" : `date >= DATE ${quoteString(range.from)}`;
+  const bars = (of: string) =>
+    `SELECT *, ${inRange} AS in_range FROM ${tables.bars} WHERE source = ${of}${symbolFilter}${upTo}`;
+
+  const [stats] = (
+    await exec(`WITH scoped AS (${bars(source)})
+    SELECT count(*)::BIGINT AS n, CAST(min(date) AS VARCHAR) AS first_date, CAST(max(date) AS VARCHAR) AS last_date
+    FROM scoped WHERE in_range`)
+  ).getRowObjectsJson();
+  const rowsChecked = Number(stats?.n ?? 0);
+
+  const severity = params.checks;
+  const parts: string[] = [];
+  const add = (check: QualityCheck, sql: string) => {
+    const level = severity[check];
+    if (level !== "off") {
+      parts.push(
+        `SELECT '${check}' AS check_name, '${level}' AS severity, source, symbol, date, message FROM (${sql})`,
+      );
+    }
+  };
+  add("nulls", nullsSql("scoped"));
+  add("ohlc_consistency", ohlcConsistencySql("scoped"));
+  add("non_positive_price", nonPositivePriceSql("scoped"));
+  add("negative_volume", negativeVolumeSql("scoped"));
+  add("duplicates", duplicatesSql("scoped"));
+  if (severity.missing_sessions !== "off" && rowsChecked > 0) {
+    await createSessions(
+      exec,
+      db,
+      `validate_sessions_${id}`,
+      String(stats?.first_date),
+      String(stats?.last_date),
+    );
+    add("missing_sessions", missingSessionsSql("scoped", tables.sessions));
+  }
+  add("stale_price", stalePriceSql("scoped", params.stale_sessions));
+  add("price_jump", priceJumpSql("scoped", params.max_jump_pct, tables.actions));
+  if (params.compare_with !== undefined) {
+    add("cross_source", crossSourceSql("scoped", "compared", params.compare_with, params.tolerance_bps));
+  }
+
+  await exec(`CREATE TEMP TABLE validate_findings_${id} (check_name VARCHAR, severity VARCHAR, source VARCHAR,
+  symbol VARCHAR, date DATE, message VARCHAR)`);
+  if (parts.length > 0 && rowsChecked > 0) {
+    const compared =
+      params.compare_with === undefined ? "" : `, compared AS (${bars(quoteString(params.compare_with))})`;
+    await exec(`INSERT INTO ${tables.findings}
+    WITH scoped AS (${bars(source)})${compared}
+    ${parts.join("\nUNION ALL\n")}`);
+  }
+  return rowsChecked;
+}
+
+/**
+ * validate.ohlcv's PostgreSQL side: copies the scope's bars and the splits into the scratch
+ * DuckDB, runs the checks there, and replaces the run's findings in PostgreSQL.
+ * @returns the bars in the checked range.
+ */
+async function validateOnPg(
+  ctx: StepContext,
+  pgDb: PgDb,
+  params: ValidateParams,
+  range: CheckedRange,
+  tables: CheckTables,
+  id: string,
+): Promise<number> {
+  const { copyCheckedBarsPg, replaceQualityResultsPg } = await import("../store/pg/quality-results.js");
+  const { poolOf } = await import("../store/pg/step-pool.js");
+  const db = ctx.db;
+  const exec = (sql: string) => runInterruptibly(db, sql, ctx.signal);
+  const scope = {
+    source: params.source,
+    compareWith: params.compare_with,
+    symbols: params.symbols === undefined ? undefined : [...new Set(params.symbols)],
+    from: range.from,
+    to: range.to,
+  };
+  await copyCheckedBarsPg(
+    poolOf(pgDb),
+    db,
+    { bars: `validate_bars_${id}`, actions: `validate_actions_${id}` },
+    scope,
+    ctx.signal,
+  );
+  const rowsChecked = await findIssues(exec, db, params, range, tables, id);
+  const findings = (
+    await exec(`SELECT check_name, severity, source, symbol, CAST(date AS VARCHAR) AS date, message
+      FROM ${tables.findings} ORDER BY check_name, symbol, date`)
+  ).getRowObjectsJS() as unknown as QualityFinding[];
+  ctx.signal.throwIfAborted();
+  await replaceQualityResultsPg(pgDb, ctx.runId, scope, findings);
+  return rowsChecked;
 }
 
 /** The failure: counts per check of the failing severities, and a few examples (symbol, date). */

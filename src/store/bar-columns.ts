@@ -97,6 +97,6 @@ export async function barColumns(
 }
 
 /** A DOUBLE as a JSON number: null, NaN and infinities (which JSON cannot hold) as null. */
-function toNumber(value: unknown): number | null {
+export function toNumber(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }

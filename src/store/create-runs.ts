@@ -146,15 +146,18 @@ function nullableText(values: Record<string, DuckDBValue>): Record<string, DuckD
   return Object.fromEntries(TEXT_COLUMNS.filter((c) => values[c] === null).map((c) => [c, VARCHAR]));
 }
 
+/** Which waiting runs to delete: every one of some deployments, or of some of their schedules. */
+export interface WaitingRunsSelection {
+  deployments?: readonly string[];
+  schedules?: readonly { deployment: string; id: string }[];
+}
+
 /**
  * Deletes runs that were made but never taken (Scheduled, Late) of the given deployments, or of
  * the given (deployment, schedule) pairs, with their transitions: their definition changed or went
  * away, and the scheduler makes them again from the new one. Returns how many.
  */
-export async function deleteWaitingRuns(
-  on: Connection,
-  select: { deployments?: readonly string[]; schedules?: readonly { deployment: string; id: string }[] },
-): Promise<number> {
+export async function deleteWaitingRuns(on: Connection, select: WaitingRunsSelection): Promise<number> {
   const keys = [
     ...(select.deployments ?? []).map((d) => `${d}\u0000`),
     ...(select.schedules ?? []).map((s) => `${s.deployment}\u0000${s.id}`),

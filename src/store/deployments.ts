@@ -19,7 +19,8 @@ export interface DeploymentRow {
   next_run: Date | null;
 }
 
-const DEPLOYMENT_COLUMNS = `name, pipeline, pipeline_file, parameters, work_pool, work_queue, concurrency_limit,
+/** The columns of a `DeploymentRow`, over `deployments d` (both backends). */
+export const DEPLOYMENT_COLUMNS = `name, pipeline, pipeline_file, parameters, work_pool, work_queue, concurrency_limit,
   collision_strategy, missed_runs, tags, paused,
   (SELECT min(scheduled_at) FROM runs r WHERE r.deployment = d.name AND r.state = 'Scheduled') AS next_run`;
 
@@ -40,7 +41,8 @@ export async function findDeployment(db: DuckDBConnection, name: string): Promis
   return row === undefined ? undefined : toDeploymentRow(row);
 }
 
-function toDeploymentRow(r: Record<string, unknown>): DeploymentRow {
+/** A row of `DEPLOYMENT_COLUMNS` (JSON columns as text or parsed, the instant as a Date or text). */
+export function toDeploymentRow(r: Record<string, unknown>): DeploymentRow {
   return {
     name: String(r.name),
     pipeline: String(r.pipeline),
@@ -99,6 +101,19 @@ export async function listWorkPools(db: DuckDBConnection, now: Date): Promise<Wo
       },
     ),
   );
+  return workPoolRows(pools, queues, counts);
+}
+
+/**
+ * The pools with their queues and counts, from three reads (both backends): the pools by name,
+ * the queues by pool, priority and name, and per (work_pool, work_queue) the runs holding slots and
+ * waiting due.
+ */
+export function workPoolRows(
+  pools: readonly Record<string, unknown>[],
+  queues: readonly Record<string, unknown>[],
+  counts: readonly Record<string, unknown>[],
+): WorkPoolRow[] {
   const countOf = (pool: string, queue?: string) => {
     const rows = counts.filter(
       (c) => c.work_pool === pool && (queue === undefined || c.work_queue === queue),
@@ -151,4 +166,29 @@ export async function deploymentsOfRuns(
   );
   const of = new Map(rowObjects(reader).map((r) => [String(r.id), asString(r.deployment)]));
   return ids.map((id) => of.get(id) ?? null);
+}
+
+/** What a work pool gives the runs it executes (`job_defaults`): a timeout and environment variables. */
+export interface JobDefaults {
+  timeout?: string;
+  env: Record<string, string>;
+}
+
+/** The stored `job_defaults` (text or parsed; null or absent: none) as `JobDefaults`. */
+export function toJobDefaults(stored: unknown): JobDefaults {
+  const defaults = (asJson<{ timeout?: string; env?: Record<string, string> }>(stored) ?? {}) as {
+    timeout?: string;
+    env?: Record<string, string>;
+  };
+  return { ...(defaults.timeout ? { timeout: defaults.timeout } : {}), env: defaults.env ?? {} };
+}
+
+/** The job defaults of `pool` (none for no pool or a pool not registered): the daemon's `poolDefaults`. */
+export async function workPoolJobDefaults(db: DuckDBConnection, pool: string | null): Promise<JobDefaults> {
+  if (pool === null) return { env: {} };
+  const reader = await db.runAndReadAll(
+    "SELECT job_defaults::VARCHAR AS j FROM work_pools WHERE name = $pool",
+    { pool },
+  );
+  return toJobDefaults(rowObjects(reader)[0]?.j);
 }

@@ -1,4 +1,5 @@
 export { type AppendColumn, appendColumns } from "./append.js";
+export { type AnyStore, isPgStore, storeDisplay } from "./backend.js";
 export { type BarColumns, barColumns, unknownIndicators } from "./bar-columns.js";
 export {
   BAR_SYMBOLS_TABLE,
@@ -19,11 +20,13 @@ export {
   type DeploymentRow,
   deploymentsOfRuns,
   findDeployment,
+  type JobDefaults,
   lastSuccesses,
   listDeployments,
   listWorkPools,
   type WorkPoolRow,
   type WorkQueueRow,
+  workPoolJobDefaults,
 } from "./deployments.js";
 export { StoreError, StoreLockedError, storageFault, storeIoError } from "./errors.js";
 export { type SourceExtent, sourceExtents } from "./freshness.js";
@@ -45,6 +48,8 @@ export {
   runNotifications,
 } from "./notify-outbox.js";
 export { type OpenOptions, openStore, type Store, storeOfMainConnection } from "./open.js";
+export { openAnyStore } from "./open-any.js";
+export { isPostgresUrl } from "./pg/url.js";
 export { latestQualitySummary, type QualitySummary } from "./quality-summary.js";
 export { CLAIM_ORDER, CLAIMABLE_RUNS, queuedRunsOf } from "./queued-runs.js";
 export {
@@ -55,6 +60,7 @@ export {
 } from "./read-only-query.js";
 export { RunRecorder } from "./recorder.js";
 export { runCountsByState } from "./run-counts.js";
+export { type RunRecording, type RunRecords, runRecordsOf } from "./run-records.js";
 export {
   type RunSelector,
   type RunStatePatch,

@@ -13,6 +13,20 @@ const KEY_COLUMNS = new Set(["series", "date"]);
 
 type Run = (sql: string, params?: Record<string, string>) => Promise<{ getRows(): unknown[][] }>;
 
+/**
+ * Bars of several symbols as columns, as the step reads them from either backend: ordered by
+ * symbol (`idx`, its index in the list asked for) then date (`day`, days since 1970-01-01); NaN
+ * for a NULL price or volume.
+ */
+export interface IndicatorBars {
+  idx: Int32Array;
+  day: Int32Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+}
+
 /** A SQL identifier: double quotes doubled. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

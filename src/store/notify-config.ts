@@ -18,7 +18,7 @@ export const NO_NOTIFY: NotifyRecords = { channels: [], rules: [], freshness: []
 /** Replaces the registered notification parts; returns whether they changed. Call in a transaction. */
 export async function registerNotify(db: DuckDBConnection, records: NotifyRecords): Promise<boolean> {
   const before = JSON.stringify(await readNotify(db));
-  const after = JSON.stringify(normalized(records));
+  const after = JSON.stringify(normalizedNotify(records));
   if (before === after) return false;
   await db.run("DELETE FROM notify_channels");
   await db.run("DELETE FROM notify_rules");
@@ -41,7 +41,8 @@ export async function registerNotify(db: DuckDBConnection, records: NotifyRecord
   return true;
 }
 
-function normalized(r: NotifyRecords): NotifyRecords {
+/** The records in a canonical order (channels by name, rules sorted): both backends compare these. */
+export function normalizedNotify(r: NotifyRecords): NotifyRecords {
   const key = (x: unknown) => JSON.stringify(x);
   return {
     channels: [...r.channels].sort((a, b) => a.name.localeCompare(b.name)),
@@ -73,5 +74,5 @@ export async function readNotify(db: DuckDBConnection): Promise<NotifyRecords> {
   )
     .getRowObjectsJS()
     .map((r) => JSON.parse(String(r.d)) as Record<string, unknown>);
-  return normalized({ channels, rules, freshness });
+  return normalizedNotify({ channels, rules, freshness });
 }

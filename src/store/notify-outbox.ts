@@ -13,7 +13,7 @@ import type { RunState } from "./states.js";
 import { asDate, asNumber, asString, rowObjects, timestampTZ } from "./values.js";
 
 /** The events a run entering `state` may announce (Completed: Recovered, and quality errors). */
-const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
+export const RUN_EVENTS: Partial<Record<RunState, readonly string[]>> = {
   Failed: ["Failed", "Quality"],
   Crashed: ["Crashed"],
   Late: ["Late"],
@@ -201,7 +201,11 @@ export async function runNotifications(db: DuckDBConnection, runId: string): Pro
      FROM notify_outbox WHERE run_id = $run_id ORDER BY created_at, key LIMIT 100`,
     { run_id: runId },
   );
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toRunNotificationRow);
+}
+
+export function toRunNotificationRow(r: Record<string, unknown>): RunNotificationRow {
+  return {
     event: String(r.event),
     channel: String(r.channel),
     attempts: asNumber(r.attempts),
@@ -210,7 +214,7 @@ export async function runNotifications(db: DuckDBConnection, runId: string): Pro
     delivered_at: asDate(r.delivered_at),
     failed_at: asDate(r.failed_at),
     last_error: asString(r.last_error),
-  }));
+  };
 }
 
 /** The outbox as stored (tests, `tickflow query` shows the same). */

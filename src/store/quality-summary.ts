@@ -22,9 +22,14 @@ export async function latestQualitySummary(db: DuckDBConnection): Promise<Qualit
      WHERE run_id = $run_id GROUP BY ALL ORDER BY source, check_name, severity`,
     { run_id: runId },
   );
+  return qualitySummaryOf(runId, rowObjects(reader));
+}
+
+/** The findings counted (source, check_name, severity, n) of run `runId` as a `QualitySummary`. */
+export function qualitySummaryOf(runId: string, rows: readonly Record<string, unknown>[]): QualitySummary {
   return {
     run_id: runId,
-    findings: rowObjects(reader).map((r) => ({
+    findings: rows.map((r) => ({
       source: String(r.source),
       check_name: String(r.check_name),
       severity: String(r.severity),

@@ -8,9 +8,11 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { type AppendColumn, appendChunks, appendColumns, ChunkBuffer, columnsToChunks } from "./append.js";
+import { FlushLoop } from "./flush-loop.js";
 import { type Store, storeOfMainConnection } from "./open.js";
 import type { TaskRunRow } from "./runs.js";
-import { canTaskMove, isFinalTaskState, type TaskState } from "./states.js";
+import { isFinalTaskState } from "./states.js";
+import { TaskMoves } from "./task-moves.js";
 import { timestampTZ } from "./values.js";
 
 /** `state_transitions`, in table order: run_id, task_id, ts, seq, state, attempt, message. */
@@ -65,7 +67,7 @@ export class RunRecorder {
   private readonly transitions = new ChunkBuffer(TRANSITION_TYPES);
   private readonly logs = new ChunkBuffer(LOG_TYPES);
   /** The latest state of each task instance recorded, for the transition check. */
-  private readonly states = new Map<string, TaskState>();
+  private readonly moves: TaskMoves;
   /** Orders transitions and log lines of this recorder that share a millisecond. */
   private seq = 0n;
   private readonly staging = `task_runs_staging_${process.pid}_${++stagingCounter}`;
@@ -83,12 +85,12 @@ export class RunRecorder {
   /** The connection this recorder opened, and closes (handing it back to `ownedFrom`). */
   private owned: DuckDBConnection | undefined;
   private ownedFrom: Store | undefined;
-  /** The end of the last queued flush (flushes run one after another). */
-  private chain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  /** Flushes one after another, on a timer, and the last at close. */
+  private readonly loop = new FlushLoop(
+    () => this.write(),
+    () => this.isEmpty(),
+  );
   private closed = false;
-  /** The last error of an automatic flush (its rows stay buffered and are retried). */
-  private autoFlushError: unknown;
 
   /**
    * @param db the connection to write with. Given a store's main connection (`store.db`, which the
@@ -105,6 +107,7 @@ export class RunRecorder {
     options: { dedicated?: boolean; owned?: Store } = {},
   ) {
     this.db = db;
+    this.moves = new TaskMoves(runId);
     this.transactional = options.dedicated === true;
     this.owned = options.owned === undefined ? undefined : db;
     this.ownedFrom = options.owned;
@@ -126,14 +129,7 @@ export class RunRecorder {
   task(row: TaskRunRow, at: Date, message?: string | null): void {
     this.assertOpen();
     const id = row.task_id;
-    const before = this.states.get(id);
-    if (before !== row.state) {
-      if (!canTaskMove(before, row.state)) {
-        throw new Error(
-          `task ${id} of run ${this.runId} cannot go from ${before ?? "Pending"} to ${row.state}`,
-        );
-      }
-      this.states.set(id, row.state);
+    if (this.moves.take(row)) {
       this.transitions.add([
         this.runId,
         id,
@@ -176,38 +172,16 @@ export class RunRecorder {
    * it runs goes into the next. On failure, what was not written stays buffered for the next flush.
    */
   flush(): Promise<void> {
-    const next = this.chain.then(() => this.write());
-    this.chain = next.catch(() => {});
-    return next;
+    return this.loop.flush();
   }
 
   /** Flushes every `intervalMs` until `stopAutoFlush` or `close` (the timer does not keep Node alive). */
   startAutoFlush(intervalMs: number): void {
-    this.stopAutoFlush();
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy || this.isEmpty()) return;
-      busy = true;
-      this.flush()
-        .then(
-          () => {
-            this.autoFlushError = undefined;
-          },
-          (err: unknown) => {
-            this.autoFlushError = err;
-          },
-        )
-        .finally(() => {
-          busy = false;
-        });
-    }, intervalMs);
-    timer.unref();
-    this.timer = timer;
+    this.loop.start(intervalMs);
   }
 
   stopAutoFlush(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
   }
 
   /**
@@ -216,15 +190,7 @@ export class RunRecorder {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.stopAutoFlush();
-    try {
-      await this.flush();
-    } catch (err) {
-      if (this.autoFlushError !== undefined && err instanceof Error && err.cause === undefined) {
-        err.cause = this.autoFlushError;
-      }
-      throw err;
-    }
+    await this.loop.finish();
     this.closed = true;
     if (this.stagingCreated) {
       this.stagingCreated = false;
@@ -446,7 +412,7 @@ function taskColumns(rows: readonly TaskRunRow[]): AppendColumn[] {
 }
 
 /** Outputs as JSON text; BigInts become numbers (or strings beyond 2^53); never throws. */
-function outputsJson(outputs: Record<string, unknown> | null | undefined): string | null {
+export function outputsJson(outputs: Record<string, unknown> | null | undefined): string | null {
   if (outputs === null || outputs === undefined) return null;
   try {
     return JSON.stringify(outputs, (_key, value: unknown) =>

@@ -66,10 +66,16 @@ export interface TransitionRow {
   message: string | null;
 }
 
-/** The columns of a `RunRow`, of `runs` under `alias` when given (a join). */
-export function runColumns(alias?: string): string {
+/**
+ * The columns of a `RunRow`, of `runs` under `alias` when given (a join). `dateText` turns the
+ * DATE column into `YYYY-MM-DD` text (PostgreSQL's own text of a date follows its DateStyle).
+ */
+export function runColumns(
+  alias?: string,
+  dateText: (column: string) => string = (column) => `${column}::VARCHAR`,
+): string {
   const t = alias === undefined ? "" : `${alias}.`;
-  return `${t}id, ${t}pipeline, ${t}deployment, ${t}state, ${t}parameters, ${t}logical_date::VARCHAR AS logical_date,
+  return `${t}id, ${t}pipeline, ${t}deployment, ${t}state, ${t}parameters, ${dateText(`${t}logical_date`)} AS logical_date,
   ${t}created_at, ${t}started_at, ${t}ended_at, ${t}error, ${t}pipeline_file, ${t}scheduled_at`;
 }
 
@@ -78,10 +84,15 @@ const RUN_COLUMNS = runColumns();
 /** A run's time for listing and `since`: when it started, else when it was due, else made. */
 export const RUN_TIME = "coalesce(started_at, scheduled_at, created_at)";
 
-/** A Scheduled run whose time has not come ($now): what the scheduler made ahead. */
-const UPCOMING = "(state = 'Scheduled' AND scheduled_at > $now)";
+/** A Scheduled run whose time has not come (`now`, a placeholder): what the scheduler made ahead. */
+export function upcomingRuns(now: string): string {
+  return `(state = 'Scheduled' AND scheduled_at > ${now})`;
+}
 
-const TASK_COLUMNS =
+const UPCOMING = upcomingRuns("$now");
+
+/** The columns of a `TaskRunRow` (both backends). */
+export const TASK_COLUMNS =
   "run_id, task_id, step, state, attempts, started_at, ended_at, error, outputs, cache_key";
 
 export interface ListRunsOptions {
@@ -118,8 +129,8 @@ export interface RunsPage {
   next: RunKey | null;
 }
 
-/** The ordering time of a list and whether it runs newest first. */
-function orderOf(when: ListRunsOptions["when"]): { time: string; desc: boolean } {
+/** The ordering time of a list and whether it runs newest first (both backends). */
+export function orderOf(when: ListRunsOptions["when"]): { time: string; desc: boolean } {
   if (when === "upcoming") return { time: "scheduled_at", desc: false };
   if (when === "ran") return { time: RUN_TIME, desc: true };
   return { time: "created_at", desc: true };
@@ -280,8 +291,20 @@ async function findRunById(db: DuckDBConnection, id: string): Promise<RunRow | u
   return row === undefined ? undefined : toRunRow(row);
 }
 
-/** How many candidates an ambiguous prefix error lists. */
-const MAX_CANDIDATES = 5;
+/** How many candidates an ambiguous prefix error lists (a prefix query reads one more). */
+export const MAX_CANDIDATES = 5;
+
+/**
+ * The run a prefix names, given the runs whose id starts with it (newest first, at most
+ * `MAX_CANDIDATES + 1`): the only one, or none.
+ * @throws Error naming the candidates when there are several.
+ */
+export function onlyRunOfPrefix(wanted: string, rows: readonly RunRow[]): RunRow | undefined {
+  if (rows.length <= 1) return rows[0];
+  const shown = rows.slice(0, MAX_CANDIDATES).map((r) => `${r.id} (${r.pipeline}, ${r.state})`);
+  const more = rows.length > MAX_CANDIDATES ? ", ..." : "";
+  throw new Error(`run id prefix "${wanted}" is ambiguous: it matches ${shown.join(", ")}${more}`);
+}
 
 /**
  * A run by its id or by a prefix of it that only one run has. Undefined when none matches.
@@ -296,11 +319,7 @@ export async function findRun(db: DuckDBConnection, idOrPrefix: string): Promise
     `SELECT ${RUN_COLUMNS} FROM runs WHERE starts_with(id, $prefix) ORDER BY created_at DESC, id DESC LIMIT ${MAX_CANDIDATES + 1}`,
     { prefix: wanted.toLowerCase() },
   );
-  const rows = rowObjects(reader).map(toRunRow);
-  if (rows.length <= 1) return rows[0];
-  const shown = rows.slice(0, MAX_CANDIDATES).map((r) => `${r.id} (${r.pipeline}, ${r.state})`);
-  const more = rows.length > MAX_CANDIDATES ? ", ..." : "";
-  throw new Error(`run id prefix "${wanted}" is ambiguous: it matches ${shown.join(", ")}${more}`);
+  return onlyRunOfPrefix(wanted, rowObjects(reader).map(toRunRow));
 }
 
 /** The task instances of a run, in the order they started (never-started ones by when they ended). */
@@ -339,14 +358,19 @@ export async function logsOf(
     sql += ` LIMIT ${options.limit}`;
   }
   const reader = await db.runAndReadAll(sql, values);
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toLogRow);
+}
+
+/** A `run_logs` row read (either backend) as a `LogRow`. */
+export function toLogRow(r: Record<string, unknown>): LogRow {
+  return {
     run_id: String(r.run_id),
     task_id: asString(r.task_id),
     ts: asDate(r.ts)!,
     seq: asNumber(r.seq),
     level: String(r.level),
     message: String(r.message),
-  }));
+  };
 }
 
 /** A run's state transitions (the run's own have task_id null) in time order. */
@@ -357,7 +381,12 @@ export async function transitionsOf(db: DuckDBConnection, runId: string): Promis
      ORDER BY ts, task_id IS NULL AND state IN (SELECT unnest($final::VARCHAR[])), seq`,
     { run_id: runId, final: listValue([...FINAL_RUN_STATES]) },
   );
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toTransitionRow);
+}
+
+/** A `state_transitions` row read (either backend) as a `TransitionRow`. */
+export function toTransitionRow(r: Record<string, unknown>): TransitionRow {
+  return {
     run_id: String(r.run_id),
     task_id: asString(r.task_id),
     ts: asDate(r.ts)!,
@@ -365,7 +394,7 @@ export async function transitionsOf(db: DuckDBConnection, runId: string): Promis
     state: String(r.state),
     attempt: asNumber(r.attempt),
     message: asString(r.message),
-  }));
+  };
 }
 
 /** A completed task whose outputs a task with the same cache key may reuse. */
@@ -393,7 +422,11 @@ export async function findCachedTask(
   }
   sql += " ORDER BY ended_at DESC NULLS LAST LIMIT 1";
   const row = rowObjects(await db.runAndReadAll(sql, values))[0];
-  if (row === undefined) return undefined;
+  return row === undefined ? undefined : toCachedTask(row);
+}
+
+/** A cache lookup's row (outputs, run_id, task_id; either backend) as a `CachedTask`. */
+export function toCachedTask(row: Record<string, unknown>): CachedTask {
   return {
     outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
     run_id: String(row.run_id),
@@ -423,11 +456,7 @@ export async function findCachedTasks(
   }
   sql += " GROUP BY cache_key";
   for (const row of rowObjects(await db.runAndReadAll(sql, values))) {
-    found.set(String(row.cache_key), {
-      outputs: asJson<Record<string, unknown>>(row.outputs) ?? {},
-      run_id: String(row.run_id),
-      task_id: String(row.task_id),
-    });
+    found.set(String(row.cache_key), toCachedTask(row));
   }
   return found;
 }
@@ -449,7 +478,7 @@ export function toRunRow(r: Record<string, unknown>): RunRow {
   };
 }
 
-function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
+export function toTaskRunRow(r: Record<string, unknown>): TaskRunRow {
   return {
     run_id: String(r.run_id),
     task_id: String(r.task_id),

@@ -21,11 +21,16 @@ export async function schedulesOf(db: DuckDBConnection, deployment: string): Pro
      WHERE deployment = $deployment ORDER BY position`,
     { deployment },
   );
-  return rowObjects(reader).map((r) => ({
+  return rowObjects(reader).map(toScheduleRow);
+}
+
+/** A stored schedule (its definition as JSON text or parsed), both backends. */
+export function toScheduleRow(r: Record<string, unknown>): ScheduleRow {
+  return {
     id: String(r.id),
     position: asNumber(r.position),
     definition: asJson<Record<string, unknown>>(r.definition) ?? {},
     active: r.active === true,
     paused: r.paused === true,
-  }));
+  };
 }

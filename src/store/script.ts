@@ -11,10 +11,10 @@ import {
   StatementType,
 } from "@duckdb/node-api";
 import { abortReason, interruptibly } from "./interrupt.js";
+import { paramKey, type SqlParam } from "./sql-text.js";
 import { type JsonValue, toJsonValue } from "./values.js";
 
-/** A value bound to a `$name` placeholder. */
-export type SqlParam = string | number | boolean | null;
+export { type SqlParam, singleStatement } from "./sql-text.js";
 
 export interface ScriptOptions {
   /** Values of the `$name` placeholders, by name. */
@@ -101,21 +101,7 @@ function bindParams(
   used: Set<string>,
 ): void {
   for (let index = 1; index <= prepared.parameterCount; index++) {
-    const name = prepared.parameterName(index);
-    if (/^\d+$/.test(name)) {
-      throw new Error(
-        `positional parameters (? or $${name}) are not supported: use named ones such as $symbol`,
-      );
-    }
-    const key = Object.hasOwn(params, name)
-      ? name
-      : Object.keys(params).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (key === undefined) {
-      const known = Object.keys(params);
-      throw new Error(
-        `$${name} has no value: add it to params${known.length > 0 ? ` (given: ${known.join(", ")})` : ""}`,
-      );
-    }
+    const key = paramKey(params, prepared.parameterName(index));
     used.add(key);
     const value = params[key];
     if (value === null || value === undefined) prepared.bindNull(index);
@@ -164,60 +150,4 @@ export function firstRow(result: DuckDBMaterializedResult): Record<string, JsonV
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * One statement without its trailing semicolons and comments, to nest inside another statement
- * such as `COPY ( ... ) TO`. String literals ('...', E'...', $$...$$), quoted identifiers and
- * comments are skipped while looking for semicolons.
- * @throws Error when `sql` holds more than one statement.
- */
-export function singleStatement(sql: string): string {
-  let codeEnd = 0; // just past the last piece of code
-  let semicolon = false;
-  let i = 0;
-  while (i < sql.length) {
-    const c = sql[i]!;
-    if (c === "-" && sql[i + 1] === "-") {
-      const newline = sql.indexOf("\n", i);
-      i = newline < 0 ? sql.length : newline + 1;
-    } else if (c === "/" && sql[i + 1] === "*") {
-      const close = sql.indexOf("*/", i + 2);
-      i = close < 0 ? sql.length : close + 2;
-    } else if (c === ";") {
-      semicolon = true;
-      i++;
-    } else if (/\s/.test(c)) {
-      i++;
-    } else {
-      if (semicolon) throw new Error("expected a single SQL statement, found several");
-      i = endOfToken(sql, i);
-      codeEnd = i;
-    }
-  }
-  return sql.slice(0, codeEnd).trim();
-}
-
-/** Index just past the code token starting at `start`: a whole quoted string or identifier, else one character. */
-function endOfToken(sql: string, start: number): number {
-  const c = sql[start]!;
-  if (c === "'" || c === '"') {
-    const escapes = c === "'" && /[eE]/.test(sql[start - 1] ?? "") && !/\w/.test(sql[start - 2] ?? "");
-    let i = start + 1;
-    while (i < sql.length) {
-      if (escapes && sql[i] === "\\") i += 2;
-      else if (sql[i] === c && sql[i + 1] === c) i += 2;
-      else if (sql[i] === c) return i + 1;
-      else i++;
-    }
-    return sql.length;
-  }
-  if (c === "$") {
-    const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(start, start + 64))?.[0];
-    if (tag !== undefined) {
-      const close = sql.indexOf(tag, start + tag.length);
-      return close < 0 ? sql.length : close + tag.length;
-    }
-  }
-  return start + 1;
 }

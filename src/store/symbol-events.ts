@@ -39,6 +39,14 @@ export async function symbolEvents(
       { source, symbol },
     ),
   );
+  return toSymbolEvents(actions, quality);
+}
+
+/** Rows of corporate_actions (date, kind, value) and quality_results (run_id, date, ...) as `SymbolEvents`. */
+export function toSymbolEvents(
+  actions: readonly Record<string, unknown>[],
+  quality: readonly Record<string, unknown>[],
+): SymbolEvents {
   return {
     corporate_actions: actions.map((r) => ({
       date: String(r.date),

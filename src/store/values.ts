@@ -22,13 +22,28 @@ export function timestampTZ(date: Date): DuckDBTimestampTZValue {
 
 const dateValues = new Map<string, DuckDBDateValue>();
 
+/**
+ * Days since 1970-01-01 of a `YYYY-MM-DD` string, as both backends store a bar's date (JS's own
+ * reading: a day past the month's end rolls over, `2024-02-30` is March 1st).
+ *
+ * @throws Error naming the string when it is no date.
+ */
+export function epochDay(date: string): number {
+  const ms = Date.parse(`${date}T00:00:00Z`);
+  if (!Number.isFinite(ms)) throw new Error(`invalid date ${JSON.stringify(date)}`);
+  return Math.round(ms / 86_400_000);
+}
+
+/** A `YYYY-MM-DD` string as the date both backends store (`epochDay`'s reading), `YYYY-MM-DD` again. */
+export function storedDate(date: string): string {
+  return new Date(epochDay(date) * 86_400_000).toISOString().slice(0, 10);
+}
+
 /** A `YYYY-MM-DD` string as a DuckDB DATE (memoised: every symbol repeats the same sessions). */
 export function dateValue(date: string): DuckDBDateValue {
   let value = dateValues.get(date);
   if (value === undefined) {
-    const ms = Date.parse(`${date}T00:00:00Z`);
-    if (!Number.isFinite(ms)) throw new Error(`invalid date ${JSON.stringify(date)}`);
-    value = new DuckDBDateValue(Math.round(ms / 86_400_000));
+    value = new DuckDBDateValue(epochDay(date));
     if (dateValues.size > 200_000) dateValues.clear();
     dateValues.set(date, value);
   }

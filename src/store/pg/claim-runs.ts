@@ -46,6 +46,8 @@ export interface ClaimOptions {
   limit: number;
   /** Only runs of these work pools (a worker's `--pool`); absent: every pool, and runs of none. */
   pools?: readonly string[];
+  /** Only runs of these work queues (a worker's `--queue`s, within its pools); absent: every queue. */
+  queues?: readonly string[];
   /** Most due runs to look at per claim (default 1000): the claim order's head. */
   scan?: number;
 }
@@ -139,10 +141,11 @@ async function lockCandidates(
      LEFT JOIN work_queues q ON q.pool = r.work_pool AND q.name = r.work_queue
      WHERE ${claimableRuns("$1")}
        AND (r.work_pool = ANY($2::text[]) OR (r.work_pool IS NULL AND $3))
+       AND ($4::text[] IS NULL OR r.work_queue = ANY($4::text[]))
      ORDER BY ${CLAIM_ORDER}
      LIMIT ${scan}
      FOR UPDATE OF r SKIP LOCKED`,
-    [options.now, [...pools], options.pools === undefined],
+    [options.now, [...pools], options.pools === undefined, options.queues ? [...options.queues] : null],
   );
   return result.rows;
 }

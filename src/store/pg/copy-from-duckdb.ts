@@ -18,16 +18,13 @@
  * - No sequence or identity column exists on either backend (ids are made by tickflow), so there is
  *   nothing to move past the copied ids.
  */
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { from as copyFrom } from "pg-copy-streams";
 import { formatDuration } from "../../config/duration.js";
 import { StoreError } from "../errors.js";
 import { INDICATOR_TABLE, indicatorColumns, quoteIdent } from "../indicators.js";
 import { schemaVersion } from "../migrate.js";
 import { copyFieldOf, copyLines } from "./copy-text.js";
-import { indicatorsViewSqlPg } from "./indicators-view.js";
+import { copyTextRowsPg, ensureIndicatorColumnsPg } from "./indicators.js";
 import { pgSchemaVersion } from "./migrate.js";
 import type { PgStore } from "./pool.js";
 import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
@@ -59,7 +56,7 @@ export interface CopyOptions {
 export interface CopySummary {
   schemaVersion: number;
   /** Every copied table (name order) with its rows and the milliseconds it took. */
-  tables: { table: string; rows: number; ms: number }[];
+  tables: { table: string; rows: number; ms: number; altered: number }[];
   rows: number;
   ms: number;
 }
@@ -136,19 +133,6 @@ async function truncateTablesPg(tx: PgTx, tables: readonly string[]): Promise<vo
   await pgQuery(tx, `TRUNCATE ${tables.map(quoteIdent).join(", ")}`);
 }
 
-/** Adds a double precision column to indicator_values for each of `names` it lacks. */
-async function addIndicatorColumnsPg(tx: PgTx, names: readonly string[]): Promise<void> {
-  if (names.length === 0) return;
-  const adds = names.map((n) => `ADD COLUMN IF NOT EXISTS ${quoteIdent(n)} double precision`);
-  await pgQuery(tx, `ALTER TABLE ${INDICATOR_TABLE} ${adds.join(", ")}`);
-}
-
-/** Re-creates the `indicators` view over indicator_values' value columns as PostgreSQL has them. */
-async function recreateIndicatorsViewPg(tx: PgTx): Promise<void> {
-  const values = (await pgColumns(tx, INDICATOR_TABLE)).filter((c) => c !== "series" && c !== "date");
-  await pgQuery(tx, indicatorsViewSqlPg(values));
-}
-
 /** What makes a table's unique keys and indexes, to re-create after a bulk load. */
 interface TableIndexes {
   constraints: { name: string; definition: string }[];
@@ -196,7 +180,7 @@ async function restoreIndexesPg(tx: PgTx, table: string, saved: TableIndexes): P
 
 /**
  * Streams `columns` of DuckDB's `table` into PostgreSQL's through COPY, a chunk at a time.
- * Returns the rows PostgreSQL took.
+ * Returns the rows PostgreSQL took and the text values changed to fit it (U+0000).
  */
 async function copyTableToPg(
   tx: PgTx,
@@ -204,10 +188,10 @@ async function copyTableToPg(
   table: string,
   columns: readonly string[],
   onRows: (rows: number) => void,
-): Promise<number> {
-  const list = columns.map(quoteIdent).join(", ");
-  const result = await duck.stream(`SELECT ${list} FROM ${quoteIdent(table)}`);
-  const fields = result.columnTypes().map((type, i) => copyFieldOf(type, columns[i]!));
+): Promise<{ rows: number; altered: number }> {
+  const result = await duck.stream(`SELECT ${columns.map(quoteIdent).join(", ")} FROM ${quoteIdent(table)}`);
+  let altered = 0;
+  const fields = result.columnTypes().map((type, i) => copyFieldOf(type, columns[i]!, () => altered++));
   async function* lines(): AsyncGenerator<string> {
     let rows = 0;
     for (;;) {
@@ -218,9 +202,8 @@ async function copyTableToPg(
       onRows(rows);
     }
   }
-  const sink = tx.client.query(copyFrom(`COPY ${quoteIdent(table)} (${list}) FROM STDIN`));
-  await pipeline(Readable.from(lines()), sink);
-  return sink.rowCount;
+  const rows = await copyTextRowsPg(tx, quoteIdent(table), columns, lines());
+  return { rows, altered };
 }
 
 /**
@@ -261,16 +244,14 @@ export async function copyDuckDbToPg(
       const held = await nonEmptyTablesPg(tx, tables);
       if (held.size > 0 && !options.force) throw targetNotEmpty(target.display, held);
       if (held.size > 0) await truncateTablesPg(tx, tables);
-      if (tables.includes(INDICATOR_TABLE)) {
-        await addIndicatorColumnsPg(tx, await indicatorColumns(duck));
-        await recreateIndicatorsViewPg(tx);
-      }
+      // The file's output columns PostgreSQL lacks, and the view over them (joining this transaction).
+      if (tables.includes(INDICATOR_TABLE)) await ensureIndicatorColumnsPg(tx, await indicatorColumns(duck));
       for (const { table, columns } of plan) await checkColumnsExist(tx, table, columns, target.display);
       const done: CopySummary["tables"] = [];
       for (const entry of plan) {
         const tableStarted = performance.now();
-        const rows = await copyOneTable(tx, duck, entry, source.path, options.onProgress);
-        done.push({ table: entry.table, rows, ms: performance.now() - tableStarted });
+        const { rows, altered } = await copyOneTable(tx, duck, entry, source.path, options.onProgress);
+        done.push({ table: entry.table, rows, ms: performance.now() - tableStarted, altered });
       }
       return done;
     });
@@ -301,26 +282,26 @@ async function copyOneTable(
   { table, columns, total }: TablePlan,
   path: string,
   onProgress: CopyOptions["onProgress"],
-): Promise<number> {
+): Promise<{ rows: number; altered: number }> {
   onProgress?.({ table, rows: 0, total, done: false });
-  let rows: number;
+  let copied: { rows: number; altered: number };
   try {
     const indexes = total > 0 ? await dropIndexesPg(tx, table) : undefined;
-    rows = await copyTableToPg(tx, duck, table, columns, (n) =>
+    copied = await copyTableToPg(tx, duck, table, columns, (n) =>
       onProgress?.({ table, rows: n, total, done: false }),
     );
     if (indexes) await restoreIndexesPg(tx, table, indexes);
   } catch (err) {
     throw tableFailed(table, err, path);
   }
-  if (rows !== total) {
+  if (copied.rows !== total) {
     throw new StoreError(
-      `cannot copy table ${table}: PostgreSQL took ${rows} rows of ${total}; nothing was copied`,
+      `cannot copy table ${table}: PostgreSQL took ${copied.rows} rows of ${total}; nothing was copied`,
       path,
     );
   }
-  onProgress?.({ table, rows, total, done: true });
-  return rows;
+  onProgress?.({ table, rows: copied.rows, total, done: true });
+  return copied;
 }
 
 async function checkTablesExist(db: PgDb, tables: readonly string[], display: string): Promise<void> {

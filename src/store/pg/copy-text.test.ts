@@ -3,7 +3,14 @@
  * timestamps checked against DuckDB's own calendar over a wide range (BC, far future, before 1970).
  * That PostgreSQL reads them back exactly is `tests/db-copy.test.ts`'s part.
  */
-import { DuckDBInstance, DuckDBTimestampTZValue, TIMESTAMPTZ, VARCHAR } from "@duckdb/node-api";
+import {
+  DuckDBInstance,
+  DuckDBTimestampTZValue,
+  DuckDBVarCharType,
+  INTERVAL,
+  TIMESTAMPTZ,
+  VARCHAR,
+} from "@duckdb/node-api";
 import { expect, it } from "vitest";
 import { CopyValueError, copyDate, copyDouble, copyFieldOf, copyText, copyTimestampTz } from "./copy-text.js";
 
@@ -11,10 +18,16 @@ it("escapes backslash, newline, carriage return and tab; leaves the rest", () =>
   expect(copyText("a\tb\nc\rd\\e")).toBe("a\\tb\\nc\\rd\\\\e");
   expect(copyText("\\N")).toBe("\\\\N");
   expect(copyText("plain 'quotes' \"too\" ünï 📈")).toBe("plain 'quotes' \"too\" ünï 📈");
-  expect(() => copyFieldOf(VARCHAR, "message")("a\u0000b")).toThrow(
-    new CopyValueError(
-      "column message: a value holds the character U+0000, which PostgreSQL text cannot store",
-    ),
+  // U+0000, which PostgreSQL cannot store, becomes U+FFFD as PostgreSQL's writers store it; counted.
+  let altered = 0;
+  const count = () => altered++;
+  expect(copyFieldOf(VARCHAR, "message", count)("a\u0000b\t")).toBe("a\uFFFDb\\t");
+  const json = DuckDBVarCharType.create("JSON");
+  expect(copyFieldOf(json, "facts", count)('{"a":"x\\u0000y"}')).toBe('{"a":"x\\\\ufffdy"}');
+  expect(copyFieldOf(VARCHAR, "message", count)("fine")).toBe("fine");
+  expect(altered).toBe(2);
+  expect(() => copyFieldOf(INTERVAL, "span")).toThrow(
+    new CopyValueError("column span: DuckDB type INTERVAL has no PostgreSQL counterpart here"),
   );
 });
 

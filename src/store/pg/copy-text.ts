@@ -6,8 +6,9 @@
  * - DATE: `YYYY-MM-DD` (`BC` before year 1, `infinity`), whatever the session's DateStyle reads;
  * - TIMESTAMPTZ: the instant in UTC to the microsecond, `YYYY-MM-DD HH:MM:SS.ffffff+00`;
  * - BIGINT, INTEGER: decimal digits; BOOLEAN: `t` / `f`;
- * - VARCHAR and JSON (VARCHAR with an alias): the text, escaped. PostgreSQL's text cannot hold
- *   U+0000, so a value with one is refused, naming the column, instead of failing mid-COPY.
+ * - VARCHAR and JSON (VARCHAR with an alias): the text, escaped. PostgreSQL's text holds no U+0000
+ *   and its jsonb no `\u0000` escape: they become U+FFFD (`pgText`, `pgJsonText`), as PostgreSQL's
+ *   writers store them, and `altered` counts each value so changed.
  */
 import {
   type DuckDBDataChunk,
@@ -17,6 +18,7 @@ import {
   DuckDBTypeId,
   type DuckDBValue,
 } from "@duckdb/node-api";
+import { pgJsonText, pgText } from "./text.js";
 
 /** One DuckDB value (never null) as a COPY text field. */
 export type CopyField = (value: DuckDBValue) => string;
@@ -116,28 +118,25 @@ function copyDateCached(days: number): string {
 const DATE_CACHE_SIZE = 100_000;
 const dateCache = new Map<number, string>();
 
-function copyVarchar(column: string): CopyField {
+function copyVarchar(json: boolean, altered: () => void): CopyField {
   return (value) => {
     const text = value as string;
-    if (text.includes("\u0000")) {
-      throw new CopyValueError(
-        `column ${column}: a value holds the character U+0000, which PostgreSQL text cannot store`,
-      );
-    }
-    return copyText(text);
+    const stored = json ? pgJsonText(text)! : pgText(text);
+    if (stored !== text) altered();
+    return copyText(stored);
   };
 }
 
 /**
  * How each value of a column of `type` becomes a COPY text field. `column` names the column in
- * errors.
+ * errors; `altered` is called for each text value changed to fit PostgreSQL (U+0000).
  *
  * @throws CopyValueError for a type tickflow's schema does not use.
  */
-export function copyFieldOf(type: DuckDBType, column: string): CopyField {
+export function copyFieldOf(type: DuckDBType, column: string, altered: () => void = () => {}): CopyField {
   switch (type.typeId) {
     case DuckDBTypeId.VARCHAR:
-      return copyVarchar(column);
+      return copyVarchar(type.alias === "JSON", altered);
     case DuckDBTypeId.DOUBLE:
     case DuckDBTypeId.FLOAT:
       return (value) => copyDouble(value as number);

@@ -1,12 +1,12 @@
 /**
  * Runs come into being on PostgreSQL: `createRuns`' twin (../create-runs.ts). One multi-row
  * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING RETURNING id, state` (whatever the
- * number of runs), then each new run's first `state_transitions` row, in one transaction.
- *
- * Not yet: the outbox rows of a run made Late (`enqueueRunEvents`).
+ * number of runs), then each new run's first `state_transitions` row and the notifications it
+ * announces (a run made Late: `enqueueRunEventsPg`), in one transaction.
  */
 import { checkInitialStates, type NewRun, runText, TEXT_COLUMNS, TIME_COLUMNS } from "../create-runs.js";
 import type { RunState } from "../states.js";
+import { enqueueRunEventsPg } from "./notify-outbox.js";
 import { recordRunTransitionsPg } from "./run-transitions.js";
 import { type PgDb, pgQuery, withPgTransaction } from "./transaction.js";
 
@@ -50,7 +50,10 @@ export async function createRunsPg(
     );
     const made = new Map<RunState, string[]>();
     for (const { id, state } of inserted.rows) made.set(state, [...(made.get(state) ?? []), id]);
-    for (const [state, ids] of made) await recordRunTransitionsPg(tx, ids, state, at, message);
+    for (const [state, ids] of made) {
+      await recordRunTransitionsPg(tx, ids, state, at, message);
+      await enqueueRunEventsPg(tx, ids, state, at);
+    }
     const ok = new Set(inserted.rows.map((row) => row.id));
     return [...new Set(runs.map((run) => run.id))].filter((id) => ok.has(id));
   });

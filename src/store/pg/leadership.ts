@@ -28,7 +28,7 @@ export interface LeadershipOptions {
 }
 
 /** A connection of its own to `pool`'s server: same settings, kept alive, checks time out. */
-function dedicatedClient(pool: pg.Pool, timeoutMs: number): pg.Client {
+export function dedicatedClient(pool: pg.Pool, timeoutMs: number): pg.Client {
   return new pg.Client({ ...pool.options, keepAlive: true, query_timeout: timeoutMs });
 }
 

@@ -4,12 +4,12 @@
  * and one `state_transitions` row per run that moved, in one transaction. Concurrent callers need
  * no lock of ours: the UPDATE takes each row's lock, and under READ COMMITTED a second UPDATE of the
  * same row waits for the first to commit, then re-checks its WHERE against the new state; a run that
- * moved on meanwhile is left out of RETURNING. Callers learn which runs moved.
- *
- * Not yet: the notification outbox rows (`enqueueRunEvents`) that DuckDB's writes with the change.
+ * moved on meanwhile is left out of RETURNING. Callers learn which runs moved. The notifications
+ * the change announces (`enqueueRunEventsPg`) are written in the same transaction, as DuckDB's are.
  */
 import type { RunSelector, RunStatePatch, RunTransition } from "../run-transitions.js";
-import { type RunState, runStatesInto } from "../states.js";
+import { isFinalRunState, type RunState, runStatesInto } from "../states.js";
+import { enqueueRunEventsPg } from "./notify-outbox.js";
 import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
 export type { RunSelector, RunStatePatch, RunTransition };
@@ -51,12 +51,20 @@ export async function transitionRunsPg(db: PgDb, select: RunSelector, t: RunTran
         values,
       )
     ).rows.map((row) => row.id);
-    if (moved.length > 0) await recordRunTransitionsPg(tx, moved, t.to, t.at, t.message ?? null);
+    if (moved.length > 0) {
+      await recordRunTransitionsPg(tx, moved, t.to, t.at, t.message ?? null);
+      // What the change announces (notification rules) commits with it, or not at all.
+      await enqueueRunEventsPg(tx, moved, t.to, t.at);
+    }
     return moved;
   });
 }
 
-/** `state_transitions` rows of whole runs (task_id NULL) that all entered `state`. */
+/**
+ * `state_transitions` rows of whole runs (task_id NULL) that all entered `state`. A state that
+ * offers a run (Scheduled, Late) or frees a slot (a final one) also wakes the processes waiting
+ * for work (`RUNS_CHANNEL`, delivered at COMMIT, once per transaction and state).
+ */
 export async function recordRunTransitionsPg(
   tx: PgTx,
   runIds: readonly string[],
@@ -64,10 +72,18 @@ export async function recordRunTransitionsPg(
   at: Date,
   message: string | null,
 ): Promise<void> {
+  const insert = `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
+     SELECT id, NULL, $2, 0, $3, 0, $4 FROM unnest($1::text[]) AS id`;
   await pgQuery(
     tx,
-    `INSERT INTO state_transitions (run_id, task_id, ts, seq, state, attempt, message)
-     SELECT id, NULL, $2, 0, $3, 0, $4 FROM unnest($1::text[]) AS id`,
+    wakesWorkers(state) ? `WITH recorded AS (${insert}) SELECT pg_notify('${RUNS_CHANNEL}', $3)` : insert,
     [[...runIds], at, state, message],
   );
+}
+
+/** The channel of `NOTIFY`s that runs may be claimable (`listen.ts`). */
+export const RUNS_CHANNEL = "tickflow_runs";
+
+function wakesWorkers(state: RunState): boolean {
+  return state === "Scheduled" || state === "Late" || isFinalRunState(state);
 }

@@ -15,13 +15,14 @@ export interface PgTx {
 /** Where an operation runs: the pool, or a caller's transaction. */
 export type PgDb = pg.Pool | PgTx;
 
-function isTx(db: PgDb): db is PgTx {
+/** Whether `db` is a transaction in progress (not the pool). */
+export function isPgTx(db: PgDb): db is PgTx {
   return (db as PgTx).kind === "pg-tx";
 }
 
 /** Runs `fn` in a transaction (READ COMMITTED, PostgreSQL's default), or in `db`'s when it is one. */
 export async function withPgTransaction<T>(db: PgDb, fn: (tx: PgTx) => Promise<T>): Promise<T> {
-  if (isTx(db)) return fn(db);
+  if (isPgTx(db)) return fn(db);
   const client = await db.connect();
   let broken: Error | undefined;
   try {
@@ -47,5 +48,5 @@ export function pgQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
   values: unknown[] = [],
 ): Promise<pg.QueryResult<R>> {
-  return isTx(db) ? db.client.query<R>(sql, values) : db.query<R>(sql, values);
+  return isPgTx(db) ? db.client.query<R>(sql, values) : db.query<R>(sql, values);
 }

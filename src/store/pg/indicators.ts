@@ -217,16 +217,17 @@ export async function createIndicatorStagePg(tx: PgTx, written: readonly string[
 
 /**
  * COPYs rows in COPY's text format (tab-separated, `\N` for NULL, one `\n`-ended line each) into
- * `table` (its `columns`, in order).
+ * `table` (its `columns`, in order). Returns the rows PostgreSQL took.
  */
 export async function copyTextRowsPg(
   tx: PgTx,
   table: string,
   columns: readonly string[],
   text: Iterable<string> | AsyncIterable<string>,
-): Promise<void> {
+): Promise<number> {
   const copy = tx.client.query(copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
   await pipeline(Readable.from(text, { objectMode: false }), copy);
+  return copy.rowCount;
 }
 
 /**

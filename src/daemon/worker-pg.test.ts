@@ -29,7 +29,8 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
   });
 
   const state = async (id: string) =>
-    (await pgQuery<{ state: string }>(store.pool, "SELECT state FROM runs WHERE id = $1", [id])).rows[0]?.state;
+    (await pgQuery<{ state: string }>(store.pool, "SELECT state FROM runs WHERE id = $1", [id])).rows[0]
+      ?.state;
 
   it("is woken by NOTIFY, runs its pool's runs only, and stops cleanly", async () => {
     const lines: string[] = [];

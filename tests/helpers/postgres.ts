@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL server for tests: Debian's `postgresql` package (`initdb` + `pg_ctl` in a
  * temporary folder, on a free port of 127.0.0.1, its socket in that folder), one database per test
- * file, all of it removed afterwards.
+ * file, all of it removed afterwards. Under `npm test` one server serves the whole run (started by
+ * `tests/setup/postgres.ts`); a file run some other way starts its own.
  *
  *   pgDescribe("migrations", (pg) => {
  *     it("applies", async () => {
@@ -37,7 +38,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, inject, it } from "vitest";
 
 /** The tests use TICKFLOW_TEST_PG_URL's server, whose authentication they do not control. */
 export const PG_EXTERNAL = Boolean(process.env.TICKFLOW_TEST_PG_URL);
@@ -140,7 +141,10 @@ function sweepOrphans(bin: string): void {
 }
 
 /** Starts a cluster in a fresh temporary folder (about a second). */
-export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PgServer> {
+export async function startPostgres(
+  env: NodeJS.ProcessEnv = process.env,
+  settings: { maxConnections?: number } = {},
+): Promise<PgServer> {
   const bin = findPostgresBin(env);
   if (!bin) throw new Error("no PostgreSQL binaries");
   sweepOrphans(bin);
@@ -199,7 +203,7 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
         "-c fsync=off",
         "-c synchronous_commit=off",
         "-c full_page_writes=off",
-        "-c max_connections=50",
+        `-c max_connections=${settings.maxConnections ?? 50}`,
       ].join(" ");
       try {
         runPg(bin, "pg_ctl", ["start", "-D", data, "-w", "-t", "30", "-l", join(dir, "log"), "-o", options]);
@@ -258,6 +262,8 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
   const external = given
     ? given.slice(0, given.length - new URL(given).pathname.length - new URL(given).search.length)
     : undefined;
+  // The run's server (tests/setup/postgres.ts): set up as a file's own would be, shared by all.
+  const shared = external ? undefined : inject("tickflowPgBase");
   const handle: PgTestDatabase = {
     url: () => `${server!.base}/${database}`,
     server: () => server!,
@@ -270,9 +276,10 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
   };
   describe(name, () => {
     beforeAll(async () => {
-      if (external) {
-        const url = new URL(external);
-        server = { base: external, host: url.hostname, port: Number(url.port || 5432), stop: () => {} };
+      const base = external ?? shared;
+      if (base) {
+        const url = new URL(base);
+        server = { base, host: url.hostname, port: Number(url.port || 5432), stop: () => {} };
       } else server = await startPostgres();
       database = `t${process.pid}_${++counter}`;
       await admin(server.base, `CREATE DATABASE ${database}`);
@@ -280,7 +287,7 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
     }, 60_000);
     afterAll(async () => {
       if (!server) return;
-      if (external)
+      if (external ?? shared)
         for (const db of made) await admin(server.base, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       server.stop();
     });

@@ -60,9 +60,12 @@ describe("a URL as the database", () => {
       ["backfill", "demo-hourly", "--from", "2024-01-02", "--to", "2024-01-05"],
       ["run", join(dir, "pipelines/demo.yaml")],
     ]) {
-      const r = await tickflowHere([...args, "--db", "postgres://bob:s3cret@127.0.0.1:1/tf?sslmode=disable"], {
-        cwd,
-      });
+      const r = await tickflowHere(
+        [...args, "--db", "postgres://bob:s3cret@127.0.0.1:1/tf?sslmode=disable"],
+        {
+          cwd,
+        },
+      );
       expect([r.code, r.stderr], args.join(" ")).toEqual([1, `tickflow: ${refused}\n`]);
     }
     const ui = await tickflowHere(["ui", "--db", "postgres://bob:s3cret@127.0.0.1:1/tf"], { cwd });

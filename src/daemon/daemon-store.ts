@@ -102,10 +102,7 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     daemonSeen: (owner, now) => daemonSeen(db, owner, now),
     forgetDaemon: (owner) => forgetDaemon(db, owner),
     claimRuns: (now, owner, leaseMs, capacity) => claimRuns(db, now, owner, leaseMs, capacity),
-    renewLeases: async (owner, ids, until) => {
-      await renewLeases(db, owner, ids, until);
-      return [...ids];
-    },
+    renewLeases: (owner, ids, until) => renewLeases(db, owner, ids, until),
     crashExpired: (now, live) => recoverCrashedRuns(db, now, { atStart: false, live }),
     handBack: async (owner, now) => {
       await transitionRuns(db, { leaseOwner: owner }, handBackTransition(now));

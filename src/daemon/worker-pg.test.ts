@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { pgDescribe } from "../../tests/helpers/postgres.js";
-import { createRunsPg, migratePg, openPgPool, type PgStore, pgQuery } from "../store/pg/index.js";
+import {
+  crashRunsPg,
+  createRunsPg,
+  migratePg,
+  openPgPool,
+  type PgStore,
+  pgQuery,
+} from "../store/pg/index.js";
 import { startDaemon } from "./daemon.js";
 
 pgDescribe("tickflow worker on PostgreSQL", (server) => {
@@ -16,6 +23,10 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
   let store: PgStore;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tickflow-worker-"));
+    writeFileSync(
+      join(dir, "slow.yaml"),
+      "kind: pipeline\nname: slow\ntasks:\n  wait:\n    uses: sql\n    with: {query: SELECT pg_sleep(20) IS NULL AS slept}\n",
+    );
     writeFileSync(
       join(dir, "hello.yaml"),
       "kind: pipeline\nname: hello\ntasks:\n  say:\n    uses: log\n    with: {message: hello}\n",
@@ -77,5 +88,61 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
     }
     expect((await pgQuery(store.pool, "SELECT owner FROM daemons")).rows).toEqual([]);
     expect(lines.some((l) => /^worker test:worker:p taking runs of p/.test(l))).toBe(true);
+  });
+
+  it("stops executing a run that another process crashed (its lease lost)", async () => {
+    const lines: string[] = [];
+    const worker = await startDaemon({
+      dbPath: server.url(),
+      host: "127.0.0.1",
+      port: 0,
+      token: undefined,
+      env: {},
+      log: (_level, message) => lines.push(message),
+      worker: true,
+      claim: { pools: ["slow"] },
+      name: "test:worker:slow",
+      leaseMs: 600,
+      version: "test",
+    });
+    try {
+      const now = new Date();
+      await createRunsPg(
+        store.pool,
+        [
+          {
+            id: "slow-1",
+            pipeline: "slow",
+            deployment: null,
+            state: "Scheduled",
+            parameters: {},
+            logical_date: "2026-01-05",
+            pipeline_file: join(dir, "slow.yaml"),
+            scheduled_at: now,
+            work_pool: "slow",
+          },
+        ],
+        now,
+        "made by the test",
+      );
+      const sleeping = async () =>
+        (await pgQuery(store.pool, "SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%'"))
+          .rows.length > 0;
+      while (!(await sleeping())) await new Promise((r) => setTimeout(r, 25));
+      // What a leader does to a run whose lease it found expired.
+      expect(await crashRunsPg(store.pool, ["slow-1"], new Date(), "crashed: its lease expired")).toEqual([
+        "slow-1",
+      ]);
+      const crashedAt = Date.now();
+      // Its statement (pg_sleep(20)) is cancelled: nothing runs it any more.
+      while (await sleeping()) {
+        expect(Date.now() - crashedAt, lines.join(" | ")).toBeLessThan(5000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(lines).toContain("run slow-1 lost its lease (marked Crashed elsewhere): stopping it");
+      expect(await state("slow-1")).toBe("Crashed");
+    } finally {
+      expect(await worker.stop()).toBe(0);
+    }
   });
 });

@@ -95,7 +95,9 @@ describe("notifications from the daemon", () => {
       `deployments:
   - name: flaky
     pipeline: ../pipelines/flaky.yaml
-    schedules: [{cron: "${cronAt(3)}", timezone: UTC}]
+    # 6 s ahead: the daemon registers it within that even on a loaded machine (a fire before the
+    # registration is never made).
+    schedules: [{cron: "${cronAt(6)}", timezone: UTC}]
 `,
       `channels:
   ops-slack: {type: slack, url: "\${{ env.SLACK_WEBHOOK_URL }}"}

@@ -63,7 +63,7 @@ export async function withStore<T>(
 }
 
 /** Text with the passwords it might hold (the URL's, PGPASSWORD) masked. */
-function scrub(text: string, location: string): string {
+export function scrubSecrets(text: string, location: string): string {
   let out = text;
   const secrets: string[] = [];
   if (process.env.PGPASSWORD) secrets.push(process.env.PGPASSWORD);
@@ -85,7 +85,7 @@ function fail(err: unknown, location: string, verb: string): never {
   const message = err instanceof Error ? err.message : String(err);
   // Store errors name the database already (the URL masked).
   const line = err instanceof StoreError ? message : `cannot ${verb} database ${shown}: ${message}`;
-  process.stderr.write(`tickflow: ${scrub(line, location)}\n`);
+  process.stderr.write(`tickflow: ${scrubSecrets(line, location)}\n`);
   throw new ReportedFailure();
 }
 

@@ -351,7 +351,7 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
 
   const dbVerb = program
     .command("db")
-    .description("the database itself: info, migrate (DuckDB or PostgreSQL)");
+    .description("the database itself: info, migrate (DuckDB or PostgreSQL), copy (DuckDB to PostgreSQL)");
   const DB_OR_URL =
     "database file or postgresql:// URL (default: $TICKFLOW_DB or ./tickflow.duckdb; password from PGPASSWORD or ~/.pgpass)";
   dbVerb
@@ -371,6 +371,22 @@ export function cliProgram(done: (code: number) => void = () => {}): Command {
     .action(async (opts: { json?: boolean; db?: string }) => {
       const { dbMigrateCommand } = await import("./db.js");
       done(await dbMigrateCommand(opts));
+    });
+  dbVerb
+    .command("copy")
+    .description(
+      "copy an installation's DuckDB file into PostgreSQL, every table, all or nothing (both at the same schema version)",
+    )
+    .requiredOption("--from <file>", "the DuckDB file (opened read-only: stop its daemon first)")
+    .requiredOption(
+      "--to <url>",
+      "the postgresql:// URL (migrated first; password from PGPASSWORD or ~/.pgpass)",
+    )
+    .option("--force", "empty the target's tables first instead of refusing a database that holds data")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { from: string; to: string; force?: boolean; json?: boolean }) => {
+      const { dbCopyCommand } = await import("./db-copy.js");
+      done(await dbCopyCommand(opts));
     });
 
   program

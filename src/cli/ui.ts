@@ -7,14 +7,19 @@ import { resolve } from "node:path";
 import { maskerOf } from "../config/masker.js";
 import { apiUrl, loadSettings } from "../config/settings.js";
 import { StoreError, StoreLockedError } from "../store/errors.js";
+import { isPostgresUrl } from "../store/pg/url.js";
 import { VERSION } from "../version.js";
-import { databasePath } from "./db.js";
+import { databaseLocation, databasePath } from "./db.js";
 import { UsageError } from "./output.js";
 
 export const UI_PORT = 4200;
 
 export async function uiCommand(opts: { port?: string; host?: string; db?: string }): Promise<number> {
   const settings = loadSettings();
+  if (isPostgresUrl(databaseLocation(opts.db)))
+    throw new UsageError(
+      "tickflow ui reads a DuckDB file that no daemon holds; on PostgreSQL every `tickflow daemon` serves the console (open its address)",
+    );
   const path = resolve(databasePath(opts.db));
   const port = opts.port === undefined ? UI_PORT : Number(opts.port);
   if (!/^\d+$/.test(opts.port ?? "0") || port > 65535)

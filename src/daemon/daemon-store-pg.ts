@@ -7,6 +7,8 @@
 import { PgControlPlane } from "../control/pg.js";
 import { PgConsoleViews } from "../control/pg-views.js";
 import type { DatabaseGauges } from "../metrics/daemon-metrics.js";
+import { checkFreshness, freshnessRules } from "../notify/freshness.js";
+import { NotifySender } from "../notify/sender.js";
 import { daemonSeenPg, forgetDaemonPg, registerDaemonPg } from "../store/pg/daemons.js";
 import {
   claimRunsPg,
@@ -19,7 +21,7 @@ import {
   transitionRunsPg,
 } from "../store/pg/index.js";
 import { holdNameLock, type NameLock } from "../store/pg/name-lock.js";
-import { type DaemonStore, handBackTransition } from "./daemon-store.js";
+import { type DaemonStore, freshnessThenSend, handBackTransition } from "./daemon-store.js";
 import { schedulerStoreOf } from "./scheduler-store.js";
 
 export function pgDaemonStore(store: PgStore): DaemonStore {
@@ -57,11 +59,12 @@ export function pgDaemonStore(store: PgStore): DaemonStore {
     gauges: async (now): Promise<DatabaseGauges> => ({
       pools: await scheduler.listWorkPools(now),
       deployments: await scheduler.lastSuccesses(),
+      freshness: (await checkFreshness(store, await freshnessRules(store), now, { enqueue: false })).seconds,
     }),
-    notifyPass: async ({ sender }) => {
-      await sender.pass();
-    },
-    notifySender: () => ({ pass: async () => undefined, close: () => {} }),
+    // The leader's: freshness rules enqueue their messages, then due messages go out (senders on
+    // other daemons would not collide either: each takes its messages with SKIP LOCKED and a hold).
+    notifyPass: (pass) => freshnessThenSend(store, pass),
+    notifySender: (options) => new NotifySender(store, options),
     controlPlane: (live, now) => new PgControlPlane(store, { live, now }),
     consoleViews: (now) => new PgConsoleViews(store, { now }),
     lead: ({ retryMs, onChange }) => {

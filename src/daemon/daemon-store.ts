@@ -11,6 +11,7 @@ import { type LiveRuns, LocalControlPlane } from "../control/local.js";
 import { LocalConsoleViews } from "../control/local-views.js";
 import type { DatabaseGauges } from "../metrics/daemon-metrics.js";
 import { checkFreshness, freshnessRules } from "../notify/freshness.js";
+import type { OutboxSource } from "../notify/outbox-store.js";
 import { NotifySender, type SenderOptions } from "../notify/sender.js";
 import {
   type DaemonRow,
@@ -101,10 +102,7 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     daemonSeen: (owner, now) => daemonSeen(db, owner, now),
     forgetDaemon: (owner) => forgetDaemon(db, owner),
     claimRuns: (now, owner, leaseMs, capacity) => claimRuns(db, now, owner, leaseMs, capacity),
-    renewLeases: async (owner, ids, until) => {
-      await renewLeases(db, owner, ids, until);
-      return [...ids];
-    },
+    renewLeases: (owner, ids, until) => renewLeases(db, owner, ids, until),
     crashExpired: (now, live) => recoverCrashedRuns(db, now, { atStart: false, live }),
     handBack: async (owner, now) => {
       await transitionRuns(db, { leaseOwner: owner }, handBackTransition(now));
@@ -116,13 +114,7 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
         deployments: await lastSuccesses(db),
         freshness: (await checkFreshness(held, await freshnessRules(held), now, { enqueue: false })).seconds,
       })),
-    notifyPass: async ({ now, checkFreshness: check, sender }) => {
-      if (check) {
-        const rules = await freshnessRules(db);
-        if (rules.length > 0) await checkFreshness(db, rules, now);
-      }
-      await sender.pass();
-    },
+    notifyPass: (pass) => freshnessThenSend(db, pass),
     notifySender: (options) => new NotifySender(db, options),
     controlPlane: (live, now) => new LocalControlPlane(store, { db, now, live }),
     lead: ({ onChange }) => {
@@ -133,6 +125,18 @@ export async function duckDaemonStore(store: Store): Promise<DaemonStore> {
     consoleViews: (now) => new LocalConsoleViews(store, { db, now }),
     close: () => store.close(),
   };
+}
+
+/** A notification pass: the freshness rules' messages enqueued (when due), then due messages sent. */
+export async function freshnessThenSend(
+  on: OutboxSource,
+  pass: { now: Date; checkFreshness: boolean; sender: NotifySenderLike },
+): Promise<void> {
+  if (pass.checkFreshness) {
+    const rules = await freshnessRules(on);
+    if (rules.length > 0) await checkFreshness(on, rules, pass.now);
+  }
+  await pass.sender.pass();
 }
 
 /** A stopping process's taken-but-not-started runs, back to the queue. */

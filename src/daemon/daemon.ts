@@ -20,7 +20,7 @@ import { shippedConsoleFiles } from "../console-server/files.js";
 import { createDaemonMetrics } from "../metrics/daemon-metrics.js";
 import type { RetryPolicy } from "../notify/sender.js";
 import type { LogLevel } from "../pipeline/step-spec.js";
-import { storageFault } from "../store/index.js";
+import { runRecordsOf, storageFault } from "../store/index.js";
 import type { ClaimFilter, DaemonStore } from "./daemon-store.js";
 import type { DeployChange } from "./deploy.js";
 import { errorFields } from "./log.js";
@@ -375,10 +375,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         const ids = [...active.keys()];
         (async () => {
           const held = new Set(await ds.renewLeases(owner, ids, new Date(now().getTime() + leaseMs)));
-          // A run whose lease another process found expired is Crashed: stop executing it.
+          // A run whose lease another process found expired is Crashed: stop executing it. (One
+          // not renewed because it has just ended, still finishing here, is left alone.)
           for (const id of ids) {
-            if (held.has(id)) continue;
-            log("warn", `run ${id} lost its lease (marked Crashed elsewhere): stopping it`, { run_id: id });
+            if (held.has(id) || !active.has(id)) continue;
+            const run = await runRecordsOf(store).findRun(id);
+            if (run !== undefined && run.state !== "Crashed") continue;
+            log("warn", `run ${id} lost its lease (marked ${run?.state ?? "gone"} elsewhere): stopping it`, {
+              run_id: id,
+            });
             active.get(id)?.controller.abort(new Error("its lease was lost"));
           }
           if (!leading) return;

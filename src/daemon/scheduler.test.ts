@@ -1,8 +1,8 @@
 /**
  * The scheduler, deployments, backfills and the daemon's reads with a controllable clock (every
  * function takes `now`), the same assertions on a real DuckDB file and on a throwaway PostgreSQL
- * server (through `schedulerStoreOf`); the claim rules and crash recovery of DuckDB's daemon; and on
- * PostgreSQL, two daemons registering the same files at once.
+ * server (through `schedulerStoreOf`); DuckDB's crash recovery at a daemon's start; and on
+ * PostgreSQL, two daemons registering the same files at once. The claim rules: `claims.test.ts`.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { pgDescribe } from "../../tests/helpers/postgres.js";
@@ -407,55 +407,6 @@ describe("on DuckDB", () => {
       await store.db.run(sql);
     },
   }));
-
-  describe("claimRuns", () => {
-    async function dueRuns(deployments: DeploymentRecord[], at: Date): Promise<void> {
-      await registerDeployments(store.db, deployments, [POOL], at);
-      await schedulePass(store.db, new Date(at.getTime() - 3_600_000), { horizonMs: 7_200_000 });
-    }
-    const states = () => rows("SELECT deployment, state FROM runs ORDER BY deployment");
-
-    it("takes runs by queue priority within the pool's limit", async () => {
-      const at = new Date("2025-06-30T21:30:00Z");
-      // "low" fires first (17:00), "high" at 17:30; the pool has one slot: high goes first.
-      await dueRuns(
-        [
-          deployment("low", { workPool: "default", workQueue: "low" }, "0 17 * * 1-5"),
-          deployment("high", { workPool: "default", workQueue: "high" }),
-        ],
-        at,
-      );
-      const first = await claimRuns(store.db, at, "w1", 60_000, 4);
-      expect(first.claimed.map((r) => r.deployment)).toEqual(["high"]);
-      expect(await states()).toEqual([
-        { deployment: "high", state: "Pending" },
-        { deployment: "low", state: "Scheduled" },
-      ]);
-      // The slot is held: nothing more until high ends.
-      expect((await claimRuns(store.db, at, "w1", 60_000, 4)).claimed).toEqual([]);
-      await store.db.run("UPDATE runs SET state = 'Completed' WHERE deployment = 'high'");
-      expect((await claimRuns(store.db, at, "w1", 60_000, 4)).claimed.map((r) => r.deployment)).toEqual([
-        "low",
-      ]);
-    });
-
-    it.each([
-      ["enqueue", "Scheduled"],
-      ["cancel_new", "Cancelled"],
-    ] as const)(
-      "a deployment at its limit with collision_strategy %s leaves the new run %s",
-      async (strategy, state) => {
-        const at = new Date("2025-06-30T21:30:00Z");
-        await dueRuns([deployment("d", { concurrencyLimit: 1, collisionStrategy: strategy })], at);
-        await store.db.run(
-          "INSERT INTO runs (id, pipeline, deployment, state, created_at) VALUES ('running-one', 'p', 'd', 'Running', now())",
-        );
-        const claim = await claimRuns(store.db, at, "w1", 60_000, 4);
-        expect(claim.claimed).toEqual([]);
-        expect(await rows("SELECT state FROM runs WHERE id <> 'running-one'")).toEqual([{ state }]);
-      },
-    );
-  });
 
   describe("recoverCrashedRuns", () => {
     it("marks the runs and tasks a dead process held as Crashed, freeing their slots", async () => {

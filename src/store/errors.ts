@@ -154,9 +154,9 @@ export function unsupportedDatabaseUrl(location: string): string | undefined {
   return `${scheme}:// URLs are not supported by this build: use a DuckDB file path or a postgresql:// URL`;
 }
 
-/** Why a DuckDB-only command cannot take a PostgreSQL URL (the verbs that can are named). */
+/** Why a DuckDB-only command (`tickflow ui`) cannot take a PostgreSQL URL. */
 export function duckdbOnlyCommand(location: string): string | undefined {
   const scheme = SCHEME_RE.exec(location)?.[1]?.toLowerCase();
   if (scheme !== "postgres" && scheme !== "postgresql") return undefined;
-  return `this command works on a DuckDB file only, not yet on PostgreSQL (${scheme}://...); on PostgreSQL use run, daemon, worker, runs, deployments, pools, query and db`;
+  return `this command works on a DuckDB file only, not yet on PostgreSQL (${scheme}://...)`;
 }

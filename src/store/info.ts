@@ -19,22 +19,34 @@ export interface DuckDbInfo {
   location: string;
 }
 
-/** @throws StoreError when the file does not exist, is locked by a writer, or is not DuckDB's. */
-export async function duckdbInfo(path: string): Promise<DuckDbInfo> {
+/**
+ * The DuckDB file at `path` opened read-only, as it is: no migration, no schema check (what `db
+ * info` and `db copy` read). Close the instance when done.
+ *
+ * @throws StoreError when the file does not exist, is locked by a writer, or is not DuckDB's.
+ */
+export async function openDuckDbAsItIs(
+  path: string,
+): Promise<{ instance: DuckDBInstance; absolute: string }> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) {
     throw new StoreError(`database ${absolute} does not exist (tickflow db migrate creates it)`, absolute);
   }
-  let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(absolute, {
+    const instance = await DuckDBInstance.create(absolute, {
       access_mode: "READ_ONLY",
       autoinstall_known_extensions: "false",
       autoload_known_extensions: "false",
     });
+    return { instance, absolute };
   } catch (err) {
     throw openError(absolute, err);
   }
+}
+
+/** @throws StoreError when the file does not exist, is locked by a writer, or is not DuckDB's. */
+export async function duckdbInfo(path: string): Promise<DuckDbInfo> {
+  const { instance, absolute } = await openDuckDbAsItIs(path);
   try {
     const db = await instance.connect();
     try {

@@ -14,16 +14,29 @@ export function abortReason(signal: AbortSignal): Error {
  * statement starts (it may wait for a thread, or for the connection), so the interrupt is repeated
  * until `work` has settled.
  */
-export async function interruptibly<T>(
+export function interruptibly<T>(
   db: DuckDBConnection,
   signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  return stoppedOnAbort(signal, () => db.interrupt(), work);
+}
+
+/**
+ * Runs `work`; once `signal` aborts, `stop()` is called at once and every few ms until `work` has
+ * settled (a stop between two statements is lost), and the call rejects with the abort reason.
+ * Both backends' ways to stop a statement (DuckDB's interrupt, PostgreSQL's cancel) go through it.
+ */
+export async function stoppedOnAbort<T>(
+  signal: AbortSignal | undefined,
+  stop: () => void,
   work: () => Promise<T>,
 ): Promise<T> {
   if (signal?.aborted) throw abortReason(signal);
   let repeat: NodeJS.Timeout | undefined;
   const onAbort = () => {
-    db.interrupt();
-    repeat ??= setInterval(() => db.interrupt(), INTERRUPT_REPEAT_MS);
+    stop();
+    repeat ??= setInterval(stop, INTERRUPT_REPEAT_MS);
   };
   signal?.addEventListener("abort", onAbort, { once: true });
   try {

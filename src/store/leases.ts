@@ -7,21 +7,28 @@ import { type Connection, withConnectionLock } from "./connection-lock.js";
 import { SLOT_RUN_STATES } from "./states.js";
 import { timestampTZ } from "./values.js";
 
-/** Extends the leases of `ids` held by `owner` to `until`. */
+/**
+ * Extends the leases of `ids` held by `owner` to `until`. Returns the ids renewed: a run missing
+ * from it is no longer this owner's (Crashed after its lease ran out, or ended), as PostgreSQL's
+ * `renewLeasesPg` says.
+ */
 export async function renewLeases(
   on: Connection,
   owner: string,
   ids: readonly string[],
   until: Date,
-): Promise<void> {
-  if (ids.length === 0) return;
-  await withConnectionLock(on, ({ db }) =>
-    db.run(
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const renewed = await withConnectionLock(on, ({ db }) =>
+    db.runAndReadAll(
       `UPDATE runs SET lease_expires_at = $until
-       WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))`,
-      { owner, until: timestampTZ(until), ids: listValue([...ids]) },
+       WHERE lease_owner = $owner AND id IN (SELECT unnest($ids::VARCHAR[]))
+         AND state IN (SELECT unnest($slots::VARCHAR[]))
+       RETURNING id`,
+      { owner, until: timestampTZ(until), ids: listValue([...ids]), slots: listValue([...SLOT_RUN_STATES]) },
     ),
   );
+  return renewed.getRows().map((row) => String(row[0]));
 }
 
 /**

@@ -240,7 +240,7 @@ describe("openStore", () => {
     }
   });
 
-  it("refuses a URL before creating anything, without repeating it (it may hold a password)", async () => {
+  it("(DuckDB's opener) refuses a URL before creating anything, without repeating it (it may hold a password)", async () => {
     const dir = folder();
     const cwd = process.cwd();
     process.chdir(dir);
@@ -249,12 +249,12 @@ describe("openStore", () => {
         const error = await openStore(url).catch((err: unknown) => err);
         expect(error).toBeInstanceOf(StoreError);
         expect((error as Error).message).toMatch(
-          /^PostgreSQL \(postgres(ql)?:\/\/\.\.\.\) works only with `tickflow db info` and `tickflow db migrate` so far, not yet with this command: use a DuckDB file path$/,
+          /^this command works on a DuckDB file only, not yet on PostgreSQL \(postgres(ql)?:\/\/\.\.\.\)$/,
         );
         expect(`${(error as Error).message} ${(error as StoreError).path}`).not.toContain("s3cret");
       }
       await expect(openStore("s3://bucket/t.duckdb")).rejects.toThrow(
-        "s3:// URLs are not supported by this build: use a DuckDB file path",
+        "s3:// URLs are not supported by this build: use a DuckDB file path or a postgresql:// URL",
       );
       expect(readdirSync(dir)).toEqual([]);
     } finally {

@@ -50,6 +50,11 @@ export interface HistoryBackend {
   /** A statement's first column of its first row, as a number (a count). */
   count(sql: string): Promise<number>;
   exec(sql: string, values?: unknown[]): Promise<void>;
+  /**
+   * A statement's rows as objects. Text, booleans, NULLs and `::INTEGER` counts compare alike on both
+   * backends (timestamps come as Dates on both; a bare count(*) does not: cast it).
+   */
+  rows(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
   createRuns(runs: readonly NewRun[], at: Date, message: string): Promise<string[]>;
   findRun(idOrPrefix: string): Promise<RunRow | undefined>;
   listRuns(options?: ListRunsOptions): Promise<RunRow[]>;
@@ -74,6 +79,11 @@ export function duckHistory(
     exec: async (sql, values) => {
       await db.run(sql, values as DuckDBValue[] | undefined);
     },
+    rows: async (sql, values) =>
+      (await db.runAndReadAll(sql, values as DuckDBValue[] | undefined)).getRowObjectsJS() as Record<
+        string,
+        unknown
+      >[],
     createRuns: (runs, at, message) => createRuns(db, runs, at, message),
     findRun: (id) => findRun(db, id),
     listRuns: (options) => listRuns(db, options),
@@ -96,6 +106,7 @@ export function pgHistory(store: PgStore): HistoryBackend {
     exec: async (sql, values) => {
       await db.query(sql, values);
     },
+    rows: async (sql, values) => (await db.query(sql, values)).rows,
     createRuns: (runs, at, message) => createRunsPg(db, runs, at, message),
     findRun: (id) => findRunPg(db, id),
     listRuns: (options) => listRunsPg(db, options),

@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL server for tests: Debian's `postgresql` package (`initdb` + `pg_ctl` in a
  * temporary folder, on a free port of 127.0.0.1, its socket in that folder), one database per test
- * file, all of it removed afterwards.
+ * file, all of it removed afterwards. Under `npm test` one server serves the whole run (started by
+ * `tests/setup/postgres.ts`); a file run some other way starts its own.
  *
  *   pgDescribe("migrations", (pg) => {
  *     it("applies", async () => {
@@ -23,7 +24,7 @@
  *   process was killed outright is stopped by the next start (each folder records its owner's PID).
  * - Password tests need this file's own server (`PG_EXTERNAL` false): the role exists only there.
  */
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, inject, it } from "vitest";
 import {
   adminStatement as admin,
   findPostgresBin,
@@ -48,12 +49,19 @@ export function postgresSkipReason(env: NodeJS.ProcessEnv = process.env): string
   return reason === undefined ? undefined : `${reason}; or set TICKFLOW_TEST_PG_URL to a server`;
 }
 
-/** Starts this file's server (`src/store/pg/throwaway-server.ts`) with the password role. */
-export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PgServer> {
+/**
+ * Starts a server (`src/store/pg/throwaway-server.ts`) with the password role: a file's own, or the
+ * run's (`tests/setup/postgres.ts`, more connections).
+ */
+export async function startPostgres(
+  env: NodeJS.ProcessEnv = process.env,
+  settings: { maxConnections?: number } = {},
+): Promise<PgServer> {
   // First matching line wins: the password role must authenticate, everyone else is trusted.
   const server = await startThrowawayPostgres({
     env,
     hba: [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`],
+    settings: { max_connections: settings.maxConnections ?? 50 },
   });
   try {
     await admin(server.base, `CREATE ROLE ${PASSWORD_ROLE} LOGIN SUPERUSER PASSWORD '${PASSWORD}'`);
@@ -95,6 +103,8 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
   const external = given
     ? given.slice(0, given.length - new URL(given).pathname.length - new URL(given).search.length)
     : undefined;
+  // The run's server (tests/setup/postgres.ts): set up as a file's own would be, shared by all.
+  const shared = external ? undefined : inject("tickflowPgBase");
   const handle: PgTestDatabase = {
     url: () => `${server!.base}/${database}`,
     server: () => server!,
@@ -107,9 +117,10 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
   };
   describe(name, () => {
     beforeAll(async () => {
-      if (external) {
-        const url = new URL(external);
-        server = { base: external, host: url.hostname, port: Number(url.port || 5432), stop: () => {} };
+      const base = external ?? shared;
+      if (base) {
+        const url = new URL(base);
+        server = { base, host: url.hostname, port: Number(url.port || 5432), stop: () => {} };
       } else server = await startPostgres();
       database = `t${process.pid}_${++counter}`;
       await admin(server.base, `CREATE DATABASE ${database}`);
@@ -117,6 +128,8 @@ export function pgDescribe(name: string, body: (pg: PgTestDatabase) => void): vo
     }, 60_000);
     afterAll(async () => {
       if (!server) return;
+      // The run's shared server goes with all its databases at the end; an external one keeps
+      // nothing of ours.
       if (external)
         for (const db of made) await admin(server.base, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       server.stop();

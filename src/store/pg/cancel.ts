@@ -3,9 +3,7 @@
  * the client's backend, sent through another connection of the pool.
  */
 import type pg from "pg";
-import { abortReason } from "../interrupt.js";
-
-const CANCEL_REPEAT_MS = 50;
+import { stoppedOnAbort } from "../interrupt.js";
 
 /**
  * Runs `work` (statements on `client`); an abort of `signal` meanwhile cancels the client's
@@ -19,26 +17,14 @@ export async function cancellablyPg<T>(
   signal: AbortSignal | undefined,
   work: () => Promise<T>,
 ): Promise<T> {
-  if (signal?.aborted) throw abortReason(signal);
   const pid = (client as unknown as { processID: number }).processID;
   const sent: Promise<unknown>[] = [];
-  let repeat: NodeJS.Timeout | undefined;
   const cancel = () => {
     sent.push(pool.query("SELECT pg_cancel_backend($1)", [pid]).catch(() => undefined));
   };
-  const onAbort = () => {
-    cancel();
-    repeat ??= setInterval(cancel, CANCEL_REPEAT_MS);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    return await work();
-  } catch (err) {
-    if (signal?.aborted) throw abortReason(signal);
-    throw err;
+    return await stoppedOnAbort(signal, cancel, work);
   } finally {
-    signal?.removeEventListener("abort", onAbort);
-    if (repeat !== undefined) clearInterval(repeat);
     await Promise.all(sent);
   }
 }

@@ -1,17 +1,16 @@
 /**
- * The control plane's run operations on PostgreSQL, against a throwaway server: guarded transitions
- * (a move the table forbids leaves the run; racing identical moves, one wins), creation once per id,
- * concurrent claimers within pool, queue and deployment limits (never over, every run taken once),
- * leases running out (Crashed, slot freed) and a restart recovering only its own runs.
+ * PostgreSQL's claims under load, against a throwaway server: concurrent claimers within pool,
+ * queue and deployment limits (never over, every run taken once), and a restart recovering only its
+ * own runs. What both backends do alike (creation, guarded transitions, crashes, claim order and
+ * limits, leases, hand-back): `../run-state.test.ts` and `../../daemon/claims.test.ts`.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { pgDescribe } from "../../../tests/helpers/postgres.js";
 import type { NewRun } from "../create-runs.js";
 import { SLOT_RUN_STATES } from "../states.js";
 import { claimRunsPg } from "./claim-runs.js";
-import { crashRunsPg } from "./crash-runs.js";
 import { createRunsPg } from "./create-runs.js";
-import { crashExpiredLeasesPg, expiredLeasesPg, recoverOwnRunsPg, renewLeasesPg } from "./leases.js";
+import { recoverOwnRunsPg } from "./leases.js";
 import { migratePg } from "./migrate.js";
 import { openPgPool, type PgStore } from "./pool.js";
 import { transitionRunsPg } from "./run-transitions.js";
@@ -33,7 +32,7 @@ function run(id: string, over: Partial<NewRun> = {}): NewRun {
   };
 }
 
-pgDescribe("PostgreSQL runs: transitions, claims, leases", (server) => {
+pgDescribe("PostgreSQL runs: many claimers at once, recovery of own runs", (server) => {
   let store: PgStore;
   beforeAll(async () => {
     store = await openPgPool(server.url(), { env: {}, max: 20 });
@@ -47,18 +46,13 @@ pgDescribe("PostgreSQL runs: transitions, claims, leases", (server) => {
   });
 
   const q = async (sql: string, values: unknown[] = []) => (await store.pool.query(sql, values)).rows;
-  const stateOf = async (id: string) => (await q("SELECT state FROM runs WHERE id = $1", [id]))[0]?.state;
-  const transitions = async (id: string) =>
-    (await q("SELECT state FROM state_transitions WHERE run_id = $1 ORDER BY ts, state", [id])).map(
-      (r) => r.state,
-    );
 
-  async function deployment(name: string, pool: string | null, limit: number | null, collision = "enqueue") {
+  async function deployment(name: string, limit: number | null) {
     await q(
-      `INSERT INTO deployments (name, pipeline, pipeline_file, work_pool, concurrency_limit, collision_strategy,
+      `INSERT INTO deployments (name, pipeline, pipeline_file, concurrency_limit, collision_strategy,
          missed_runs, paused, definition, updated_at)
-       VALUES ($1, 'p', '/x/p.yaml', $2, $3, $4, 'skip', false, '{}', now())`,
-      [name, pool, limit, collision],
+       VALUES ($1, 'p', '/x/p.yaml', $2, 'enqueue', 'skip', false, '{}', now())`,
+      [name, limit],
     );
   }
   async function workPool(name: string, limit: number | null) {
@@ -67,75 +61,6 @@ pgDescribe("PostgreSQL runs: transitions, claims, leases", (server) => {
       [name, limit],
     );
   }
-
-  it("creates each run once, with its first transition and its columns", async () => {
-    const made = await createRunsPg(
-      store.pool,
-      [run("a"), run("b", { state: "Late" }), run("a")],
-      T0,
-      "made",
-    );
-    expect(made).toEqual(["a", "b"]);
-    expect(await createRunsPg(store.pool, [run("a"), run("c")], T0, "made")).toEqual(["c"]);
-    const [a] = await q("SELECT parameters, logical_date::text AS d, scheduled_at FROM runs WHERE id = 'a'");
-    expect(a).toEqual({ parameters: { id: "a" }, d: "2026-01-05", scheduled_at: T0 });
-    expect(await transitions("a")).toEqual(["Scheduled"]);
-    expect(await transitions("b")).toEqual(["Late"]);
-    await expect(
-      createRunsPg(store.pool, [run("x", { state: "Pending" as never })], T0, "m"),
-    ).rejects.toThrow(/cannot be created Pending/);
-  });
-
-  it("moves only runs the transition table allows; of 4 identical racing moves, one moves the run", async () => {
-    await createRunsPg(store.pool, [run("a"), run("b")], T0, "made");
-    // Scheduled -> Completed is not allowed: nothing changes, no transition row.
-    expect(await transitionRunsPg(store.pool, { ids: ["a"] }, { to: "Completed", at: later(1) })).toEqual([]);
-    expect(await stateOf("a")).toBe("Scheduled");
-    expect(await transitions("a")).toEqual(["Scheduled"]);
-    // `from` narrows further.
-    expect(
-      await transitionRunsPg(store.pool, { ids: ["a"] }, { to: "Pending", from: ["Late"], at: later(1) }),
-    ).toEqual([]);
-
-    const race = await Promise.all(
-      Array.from({ length: 4 }, (_, i) =>
-        transitionRunsPg(
-          store.pool,
-          { ids: ["a", "b"] },
-          { to: "Pending", at: later(2), message: `w${i}`, set: { lease_owner: `w${i}` } },
-        ),
-      ),
-    );
-    expect(race.flat().sort()).toEqual(["a", "b"]);
-    expect(race.filter((moved) => moved.length > 0)).toHaveLength(1);
-    expect(await transitions("a")).toEqual(["Scheduled", "Pending"]);
-    // Selected by lease owner: the winner's runs only.
-    const winner = `w${race.findIndex((moved) => moved.length > 0)}`;
-    expect(
-      (await transitionRunsPg(store.pool, { leaseOwner: "nobody" }, { to: "Running", at: later(3) })).length,
-    ).toBe(0);
-    expect(
-      (await transitionRunsPg(store.pool, { leaseOwner: winner }, { to: "Running", at: later(3) })).sort(),
-    ).toEqual(["a", "b"]);
-  });
-
-  it("crashes a run and its unfinished tasks, never a finished run", async () => {
-    await createRunsPg(store.pool, [run("a", { state: "Running" }), run("b", { state: "Running" })], T0, "m");
-    await q(
-      `INSERT INTO task_runs (run_id, task_id, step, state, attempts) VALUES
-         ('a', 't1', 's', 'Running', 1), ('a', 't2', 's', 'Completed', 1)`,
-    );
-    await transitionRunsPg(store.pool, { ids: ["b"] }, { to: "Completed", at: later(1) });
-    expect(await crashRunsPg(store.pool, ["a", "b"], later(2), "gone")).toEqual(["a"]);
-    expect(await q("SELECT task_id, state FROM task_runs ORDER BY task_id")).toEqual([
-      { task_id: "t1", state: "Crashed" },
-      { task_id: "t2", state: "Completed" },
-    ]);
-    expect(await q("SELECT task_id, state FROM state_transitions WHERE task_id IS NOT NULL")).toEqual([
-      { task_id: "t1", state: "Crashed" },
-    ]);
-    expect(await stateOf("b")).toBe("Completed");
-  });
 
   it("8 concurrent claimers take 200 runs, each once, never over a pool, queue or deployment limit", async () => {
     const POOL_LIMIT = 5;
@@ -147,7 +72,7 @@ pgDescribe("PostgreSQL runs: transitions, claims, leases", (server) => {
       "INSERT INTO work_queues (pool, name, priority, concurrency_limit) VALUES ('pa', 'urgent', 1, $1)",
       [QUEUE_LIMIT],
     );
-    for (let d = 0; d < 6; d++) await deployment(`d${d}`, null, DEPLOYMENT_LIMIT);
+    for (let d = 0; d < 6; d++) await deployment(`d${d}`, DEPLOYMENT_LIMIT);
     // A deployment's runs are spread over both pools: its limit binds claimers of different pools.
     const runs = Array.from({ length: 200 }, (_, i) =>
       run(`r${String(i).padStart(3, "0")}`, {
@@ -235,78 +160,6 @@ pgDescribe("PostgreSQL runs: transitions, claims, leases", (server) => {
     process.stderr.write(
       `claims: 200 runs, ${rounds} claim rounds by 8 claimers, ${checks} watcher checks, peak ${JSON.stringify(peak)}\n`,
     );
-  });
-
-  it("takes runs in claim order, skips paused pools, cancels new runs of a full cancel_new deployment", async () => {
-    await workPool("pa", null);
-    await q("INSERT INTO work_queues (pool, name, priority, concurrency_limit) VALUES ('pa', 'hi', 1, NULL)");
-    await deployment("dc", null, 1, "cancel_new");
-    await createRunsPg(
-      store.pool,
-      [
-        run("late", { work_pool: "pa", scheduled_at: later(10) }),
-        run("early", { work_pool: "pa", scheduled_at: later(5) }),
-        run("queued", { work_pool: "pa", work_queue: "hi", scheduled_at: later(20) }),
-        run("future", { work_pool: "pa", scheduled_at: later(99_999) }),
-        run("c1", { deployment: "dc", scheduled_at: later(1) }),
-        run("c2", { deployment: "dc", scheduled_at: later(2) }),
-      ],
-      T0,
-      "made",
-    );
-    const got = await claimRunsPg(store.pool, {
-      owner: "w",
-      now: later(50),
-      leaseUntil: later(60_000),
-      limit: 10,
-    });
-    expect(got.claimed.map((c) => c.id)).toEqual(["queued", "c1", "early", "late"]);
-    expect(got.claimed[0]).toMatchObject({
-      workPool: "pa",
-      workQueue: "hi",
-      logicalDate: "2026-01-05",
-      parameters: { id: "queued" },
-    });
-    expect(got.cancelled).toEqual(["c2"]);
-    expect(await stateOf("c2")).toBe("Cancelled");
-    await createRunsPg(store.pool, [run("p2", { work_pool: "pa" })], T0, "made");
-    await q("UPDATE work_pools SET paused = true");
-    expect(
-      (await claimRunsPg(store.pool, { owner: "w", now: later(50), leaseUntil: later(60_000), limit: 10 }))
-        .claimed,
-    ).toEqual([]);
-  });
-
-  it("a run whose lease ran out is Crashed and frees its slot; a renewal keeps it", async () => {
-    await workPool("pa", 1);
-    await createRunsPg(
-      store.pool,
-      [run("a", { work_pool: "pa" }), run("b", { work_pool: "pa" })],
-      T0,
-      "made",
-    );
-    const claim = (owner: string, at: Date) =>
-      claimRunsPg(store.pool, {
-        owner,
-        now: at,
-        leaseUntil: new Date(at.getTime() + 30_000),
-        limit: 5,
-        pools: ["pa"],
-      });
-    expect((await claim("w1", later(0))).claimed.map((c) => c.id)).toEqual(["a"]);
-    expect((await claim("w2", later(1))).claimed).toEqual([]); // the pool is full
-    // Renewed by its holder (not by another): still held at +40 s.
-    expect(await renewLeasesPg(store.pool, "w2", ["a"], later(60_000))).toEqual([]);
-    expect(await renewLeasesPg(store.pool, "w1", ["a"], later(60_000))).toEqual(["a"]);
-    expect(await expiredLeasesPg(store.pool, later(40_000))).toEqual([]);
-    expect(await crashExpiredLeasesPg(store.pool, later(40_000))).toEqual([]);
-    // Not renewed again: at +70 s it ran out.
-    expect(await crashExpiredLeasesPg(store.pool, later(70_000))).toEqual(["a"]);
-    expect(await q("SELECT state, lease_owner, error FROM runs WHERE id = 'a'")).toEqual([
-      { state: "Crashed", lease_owner: null, error: "crashed: its lease expired" },
-    ]);
-    expect(await renewLeasesPg(store.pool, "w1", ["a"], later(90_000))).toEqual([]); // w1 learns it lost
-    expect((await claim("w2", later(70_001))).claimed.map((c) => c.id)).toEqual(["b"]); // the slot is free
   });
 
   it("at start a process recovers only its own runs", async () => {

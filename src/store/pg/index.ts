@@ -28,6 +28,24 @@ export { cancellablyPg } from "./cancel.js";
 export { type ClaimedRun, type ClaimOptions, claimRunsPg } from "./claim-runs.js";
 export { pgConnectError } from "./connect-error.js";
 export { type CsvValue, copyCsvPg, csvBlocks, csvField, csvLine, csvRowBlocks } from "./copy.js";
+export {
+  type CopyOptions,
+  type CopyProgress,
+  type CopySource,
+  type CopySummary,
+  copyDuckDbToPg,
+  duckdbTablesToCopy,
+  NOT_COPIED,
+} from "./copy-from-duckdb.js";
+export {
+  CopyValueError,
+  copyDate,
+  copyDouble,
+  copyFieldOf,
+  copyLines,
+  copyText,
+  copyTimestampTz,
+} from "./copy-text.js";
 export { coverageRowsPg } from "./coverage.js";
 export { crashRunsPg } from "./crash-runs.js";
 export { createRunsPg } from "./create-runs.js";
@@ -51,6 +69,7 @@ export {
 } from "./deployments-write.js";
 export {
   copyBinaryRowsPg,
+  copyTextRowsPg,
   createIndicatorStagePg,
   deleteIndicatorRowsPg,
   ensureIndicatorColumnsPg,

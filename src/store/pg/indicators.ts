@@ -270,6 +270,21 @@ const COPY_BINARY_START = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "lati
 const COPY_BINARY_END = Buffer.from([0xff, 0xff]);
 
 /**
+ * COPYs rows in COPY's text format (tab-separated, `\N` for NULL, one `\n`-ended line each) into
+ * `table` (its `columns`, in order). Returns the rows PostgreSQL took.
+ */
+export async function copyTextRowsPg(
+  tx: PgTx,
+  table: string,
+  columns: readonly string[],
+  text: Iterable<string> | AsyncIterable<string>,
+): Promise<number> {
+  const copy = tx.client.query(copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
+  await pipeline(Readable.from(text, { objectMode: false }), copy);
+  return copy.rowCount;
+}
+
+/**
  * COPYs rows in COPY's binary format (`tuples`: whole rows, each a 16-bit field count then per
  * field a 32-bit length, -1 for NULL, and the value in the column type's binary form) into `table`
  * (its `columns`, in order); the signature and the trailer are added here.

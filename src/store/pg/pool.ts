@@ -90,7 +90,12 @@ export async function openPgPool(url: string, options: PgOpenOptions = {}): Prom
     display: conn.display,
     pool,
     scratch() {
-      scratch ??= openStore(":memory:");
+      // A daemon's or worker's scratch lives as long as the process: freed memory goes back to the
+      // system sooner than DuckDB's defaults (128 MiB kept in the allocator's caches).
+      scratch ??= openStore(":memory:").then(async (s) => {
+        await s.db.run("SET allocator_flush_threshold = '16MiB'");
+        return s;
+      });
       return scratch;
     },
     async close() {

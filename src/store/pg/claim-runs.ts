@@ -32,7 +32,7 @@ import {
 import { CLAIM_ORDER, claimableRuns } from "../queued-runs.js";
 import { SLOT_RUN_STATES } from "../states.js";
 import { transitionRunsPg } from "./run-transitions.js";
-import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
+import { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
 export type { ClaimedRun };
 
@@ -69,31 +69,65 @@ export async function claimRunsPg(
   options: ClaimOptions,
 ): Promise<{ claimed: ClaimedRun[]; cancelled: string[] }> {
   if (options.limit <= 0) return { claimed: [], cancelled: [] };
-  return withPgTransaction(db, async (tx) => {
-    const pools = [...new Set(options.pools ?? (await duePools(tx, options.now)))].sort();
-    await lockNames(tx, LOCK_PREFIX.pool, pools);
-    const candidates = await lockCandidates(tx, options, pools);
-    if (candidates.length === 0) return { claimed: [], cancelled: [] };
-    const deployments = [
-      ...new Set(candidates.filter((c) => c.deployment_limit !== null).map((c) => c.deployment as string)),
-    ].sort();
-    await lockNames(tx, LOCK_PREFIX.deployment, deployments);
-    const held = await heldSlots(tx, pools, deployments);
-    const { claimed, cancelled } = pickClaims(candidates, held, options.limit);
-    const { now, owner } = options;
-    const taken = new Set(
-      await transitionRunsPg(
-        tx,
-        { ids: claimed.map((c) => c.id) },
-        takenTransition(owner, now, options.leaseUntil),
-      ),
-    );
-    const refused = await transitionRunsPg(tx, { ids: cancelled }, refusedTransition(now));
-    return {
+  const scan = Math.max(1, Math.trunc(options.scan ?? 1000));
+  // First the head of the queue only (a few rows per run wanted), so that claimers in parallel
+  // lock different rows; the whole scan when limits left the head short of `limit` (runs behind
+  // a deployment at its limit must not wait for that deployment's whole queue).
+  const head = Math.min(scan, Math.max(8, options.limit * 4));
+  if (head < scan && !isPgTx(db)) {
+    const first = await withPgTransaction(db, async (tx) => {
+      const attempt = await claimFrom(tx, options, head);
+      if (attempt.short) throw SCAN_FURTHER;
+      return attempt.result;
+    }).catch((err: unknown) => {
+      if (err === SCAN_FURTHER) return undefined;
+      throw err;
+    });
+    if (first !== undefined) return first;
+  }
+  return withPgTransaction(db, async (tx) => (await claimFrom(tx, options, scan)).result);
+}
+
+/** Rolls the head-only attempt back (its locks and picks) to look further. */
+const SCAN_FURTHER = new Error("scan further");
+
+/**
+ * One claim in `tx` over at most `scan` due runs. `short`: fewer runs taken than wanted while
+ * more due runs may lie beyond the scan.
+ */
+async function claimFrom(
+  tx: PgTx,
+  options: ClaimOptions,
+  scan: number,
+): Promise<{ result: { claimed: ClaimedRun[]; cancelled: string[] }; short: boolean }> {
+  const pools = [...new Set(options.pools ?? (await duePools(tx, options.now)))].sort();
+  await lockNames(tx, LOCK_PREFIX.pool, pools);
+  const candidates = await lockCandidates(tx, options, pools, scan);
+  if (candidates.length === 0) return { result: { claimed: [], cancelled: [] }, short: false };
+  const deployments = [
+    ...new Set(candidates.filter((c) => c.deployment_limit !== null).map((c) => c.deployment as string)),
+  ].sort();
+  await lockNames(tx, LOCK_PREFIX.deployment, deployments);
+  const held = await heldSlots(tx, pools, deployments);
+  const { claimed, cancelled } = pickClaims(candidates, held, options.limit);
+  const short = claimed.length < options.limit && candidates.length >= scan;
+  if (short) return { result: { claimed: [], cancelled: [] }, short };
+  const { now, owner } = options;
+  const taken = new Set(
+    await transitionRunsPg(
+      tx,
+      { ids: claimed.map((c) => c.id) },
+      takenTransition(owner, now, options.leaseUntil),
+    ),
+  );
+  const refused = await transitionRunsPg(tx, { ids: cancelled }, refusedTransition(now));
+  return {
+    result: {
       claimed: claimed.filter((c) => taken.has(c.id)).map((c) => claimedRun(c, c.parameters ?? {})),
       cancelled: refused,
-    };
-  });
+    },
+    short: false,
+  };
 }
 
 /** The work pools that have due runs now. */
@@ -127,8 +161,8 @@ async function lockCandidates(
   tx: PgTx,
   options: ClaimOptions,
   pools: readonly string[],
+  scan: number,
 ): Promise<Candidate[]> {
-  const scan = Math.max(1, Math.trunc(options.scan ?? 1000));
   const result = await pgQuery<Candidate>(
     tx,
     `SELECT r.id, r.deployment, r.pipeline_file, r.parameters, r.logical_date::text AS logical_date,

@@ -180,4 +180,31 @@ pgDescribe("PostgreSQL runs: many claimers at once, recovery of own runs", (serv
     ]);
     expect(await recoverOwnRunsPg(store.pool, "me", later(4))).toEqual([]);
   });
+
+  it("a run behind a long queue held back by its deployment's limit is still taken", async () => {
+    // 40 runs of a deployment at its limit come first in claim order: the first look (the queue's
+    // head, a few rows) finds nothing it may take, so the claim looks through the whole scan.
+    await deployment("busy", 1);
+    await createRunsPg(
+      store.pool,
+      Array.from({ length: 41 }, (_, i) => run(`busy-${String(i).padStart(2, "0")}`, { deployment: "busy" })),
+      T0,
+      "made",
+    );
+    const first = await claimRunsPg(store.pool, {
+      owner: "w",
+      now: later(1),
+      leaseUntil: later(60_000),
+      limit: 1,
+    });
+    expect(first.claimed.map((r) => r.id)).toEqual(["busy-00"]);
+    await createRunsPg(store.pool, [run("other", { scheduled_at: later(1) })], T0, "made");
+    const next = await claimRunsPg(store.pool, {
+      owner: "w",
+      now: later(2),
+      leaseUntil: later(60_000),
+      limit: 1,
+    });
+    expect(next.claimed.map((r) => r.id)).toEqual(["other"]);
+  });
 });

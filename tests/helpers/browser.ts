@@ -213,7 +213,12 @@ export async function withConsole(
   page.on("framenavigated", (frame) => {
     if (frame === page.mainFrame()) navigations++;
   });
-  page.on("request", (request) => madeAt.set(request, navigations));
+  page.on("request", (request) => {
+    // A page load's own request comes before the old view's requests are aborted, which may be
+    // before the frame says it navigated (seen on a loaded machine): count the navigation here too.
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) navigations++;
+    madeAt.set(request, navigations);
+  });
   page.on("requestfailed", (request) => {
     const why = request.failure()?.errorText;
     if (why === "net::ERR_ABORTED" && (madeAt.get(request) ?? navigations) < navigations) return;

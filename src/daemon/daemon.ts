@@ -108,11 +108,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const masker = maskerOf(options.env);
   const log: DaemonLog = (level, message, fields) =>
     options.log(level, masker.mask(message), fields && masker.maskValue(fields));
-  const owner =
-    options.name ??
-    (options.dbPath.includes("://")
-      ? `${hostname()}:${options.worker ? `worker:${options.claim?.pools?.join("+") ?? "any"}` : `daemon:${options.port || process.pid}`}`
-      : `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
+  const owner = options.name ?? defaultName(options);
   const maxRuns = options.maxRuns ?? 4;
   const leaseMs = options.leaseMs ?? 60_000;
   const graceMs = options.graceMs ?? 30_000;
@@ -165,7 +161,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       version: options.version,
       runsActive: () => active.size,
       runsLimit: maxRuns,
-      // The freshness gauge reads through the held lock (`held`): taking it again would wait forever.
       read: () => ds.gauges(now()),
     });
     /** Runs that ended without a worker of this daemon (crashed, refused by `cancel_new`). */
@@ -201,10 +196,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ? undefined
       : ds.lead({
           retryMs: options.leaderRetryMs ?? 1000,
-          onChange: (now) => {
-            if (now !== leading) log("info", now ? "leading: this process schedules" : "no longer leading");
-            leading = now;
-            if (now) lastPass = undefined;
+          onChange: (leads) => {
+            if (leads !== leading)
+              log("info", leads ? "leading: this process schedules" : "no longer leading");
+            leading = leads;
+            if (leads) lastPass = undefined;
           },
         });
 
@@ -280,17 +276,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // systemd's STATUS=: sent when it changes, read at most once a second (and only for systemd).
     let statusSent: string | undefined;
     let statusReadAt = Number.NEGATIVE_INFINITY;
-    const currentStatus = async () =>
-      statusText(
-        options.worker ? `worker ${owner}` : `API on ${options.host}:${servedPort}`,
-        active.size,
-        await ds.waitingRuns(now()),
-      );
+    const who = () => (options.worker ? `worker ${owner}` : `API on ${options.host}:${servedPort}`);
+    const currentStatus = async () => statusText(who(), active.size, await ds.waitingRuns(now()));
     /** For READY=1, which must go whatever the database says. */
-    const readyStatus = () =>
-      currentStatus().catch(() =>
-        options.worker ? `worker ${owner}` : `API on ${options.host}:${servedPort}`,
-      );
+    const readyStatus = () => currentStatus().catch(who);
     const updateStatus = async () => {
       if (!notifier.enabled || stopping || fault !== undefined) return;
       if (performance.now() - statusReadAt < 1000) return;
@@ -410,8 +399,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     loop();
 
     // Notifications: the outbox's due messages, delivered apart from the scheduling loop (a slow
-    // receiver never delays a run).
-    // Notifications: the leader's job on PostgreSQL (workers never send).
+    // receiver never delays a run); the leader's job on PostgreSQL (workers never send).
     const sender = ds.notifySender({
       env: options.env,
       now,
@@ -534,6 +522,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     await notifier.send(`READY=1\nSTATUS=${statusSent}\nMAINPID=${process.pid}`);
     return { port: api?.port ?? 0, stop, done };
   }
+}
+
+/**
+ * This process's name in the database when none is given. PostgreSQL: stable across restarts (a
+ * restart recovers its runs at once), unique per host and port or pool. DuckDB: one process holds
+ * the file, so any unique name does.
+ */
+function defaultName(options: DaemonOptions): string {
+  if (!options.dbPath.includes("://")) return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  if (options.worker) return `${hostname()}:worker:${options.claim?.pools?.join("+") ?? "any"}`;
+  // Port 0 (a free one, chosen at start) says nothing stable: the process id instead.
+  return `${hostname()}:daemon:${options.port || process.pid}`;
 }
 
 /** A full garbage collection (V8's gc, reached without the --expose-gc flag). */

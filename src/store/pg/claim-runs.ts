@@ -102,7 +102,10 @@ async function claimFrom(
 ): Promise<{ result: { claimed: ClaimedRun[]; cancelled: string[] }; short: boolean }> {
   const pools = [...new Set(options.pools ?? (await duePools(tx, options.now)))].sort();
   await lockNames(tx, LOCK_PREFIX.pool, pools);
-  const candidates = await lockCandidates(tx, options, pools, scan);
+  // Pools paused or at their limit (their counts hold still under the locks just taken) give
+  // nothing: their runs are left out of the scan rather than locked and passed over.
+  const closed = await closedPools(tx, pools);
+  const candidates = await lockCandidates(tx, options, pools, closed, scan);
   if (candidates.length === 0) return { result: { claimed: [], cancelled: [] }, short: false };
   const deployments = [
     ...new Set(candidates.filter((c) => c.deployment_limit !== null).map((c) => c.deployment as string)),
@@ -161,6 +164,7 @@ async function lockCandidates(
   tx: PgTx,
   options: ClaimOptions,
   pools: readonly string[],
+  closed: readonly string[],
   scan: number,
 ): Promise<Candidate[]> {
   const result = await pgQuery<Candidate>(
@@ -176,12 +180,33 @@ async function lockCandidates(
      WHERE ${claimableRuns("$1")}
        AND (r.work_pool = ANY($2::text[]) OR (r.work_pool IS NULL AND $3))
        AND ($4::text[] IS NULL OR r.work_queue = ANY($4::text[]))
+       AND (r.work_pool IS NULL OR r.work_pool <> ALL($5::text[]))
      ORDER BY ${CLAIM_ORDER}
      LIMIT ${scan}
      FOR UPDATE OF r SKIP LOCKED`,
-    [options.now, [...pools], options.pools === undefined, options.queues ? [...options.queues] : null],
+    [
+      options.now,
+      [...pools],
+      options.pools === undefined,
+      options.queues ? [...options.queues] : null,
+      [...closed],
+    ],
   );
   return result.rows;
+}
+
+/** The pools of `pools` that are paused or whose runs hold all their slots. */
+async function closedPools(tx: PgTx, pools: readonly string[]): Promise<string[]> {
+  if (pools.length === 0) return [];
+  const result = await pgQuery<{ name: string }>(
+    tx,
+    `SELECT p.name FROM work_pools p
+     WHERE p.name = ANY($1::text[])
+       AND (p.paused OR (p.concurrency_limit IS NOT NULL AND p.concurrency_limit <=
+         (SELECT count(*) FROM runs r WHERE r.work_pool = p.name AND r.state = ANY($2::text[]))))`,
+    [[...pools], [...SLOT_RUN_STATES]],
+  );
+  return result.rows.map((row) => row.name);
 }
 
 /** Runs holding a slot of `pools` or `deployments`, counted by (deployment, pool, queue). */

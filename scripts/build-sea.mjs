@@ -59,6 +59,8 @@ const nativeDir = dirname(
   createRequire(join(bindingsDir, "package.json")).resolve("@duckdb/node-bindings-linux-x64/package.json"),
 );
 const loader = join(root, "dist", "native.js");
+/** Modules kept out of the main script: module name -> asset key. */
+const LAZY_MODULES = { nodemailer: "lib/nodemailer.cjs" };
 const validatorsModule = join(root, "dist", "config", "validators.js");
 
 // The bindings' exports that are not functions (sizeof_bool, the enums), from this very duckdb.node:
@@ -81,6 +83,17 @@ const bindingConstants = {};
 const seaPlugin = {
   name: "tickflow-sea",
   setup(build) {
+    // Rarely used and large (about 240 KB): nodemailer is not in the main script, whose size the
+    // start of every command pays for (V8 reads it all; its code cache grows with it). It is its own
+    // asset, compiled on the first email (`lazyAsset` in src/native.ts).
+    for (const [name, key] of Object.entries(LAZY_MODULES)) {
+      build.onResolve({ filter: new RegExp(`^${name}$`) }, () => ({ path: name, namespace: "lazy-asset" }));
+      build.onLoad({ filter: new RegExp(`^${name}$`), namespace: "lazy-asset" }, () => ({
+        contents: `module.exports = require(${JSON.stringify(loader)}).lazyAsset(${JSON.stringify(key)});\n`,
+        loader: "js",
+        resolveDir: root,
+      }));
+    }
     // @duckdb/node-bindings' duckdb.js requires `@duckdb/node-bindings-<platform>/duckdb.node`: in the
     // binary the module comes from our loader, which extracts and dlopens the native pair on first use.
     build.onLoad({ filter: /[\\/]@duckdb[\\/]node-bindings[\\/]duckdb\.js$/ }, () => ({
@@ -101,6 +114,21 @@ const seaPlugin = {
     });
   },
 };
+
+// The lazily loaded modules, each bundled alone as an asset (CommonJS, built-ins external).
+for (const [name, key] of Object.entries(LAZY_MODULES)) {
+  await esbuild.build({
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: "js" },
+    outfile: join(work, key),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
 
 const result = await esbuild.build({
   entryPoints: [join(root, "dist", "sea-entry.js")],
@@ -153,6 +181,7 @@ const manifest = {
 writeFileSync(join(work, "manifest.json"), JSON.stringify(manifest, null, 2));
 assets[MANIFEST_KEY] = join(work, "manifest.json");
 assets["native/duckdb.node"] = join(work, "duckdb.node");
+for (const key of Object.values(LAZY_MODULES)) assets[key] = join(work, key);
 assets["native/libduckdb.so.gz"] = join(work, "libduckdb.so.gz");
 log(
   `${files.length} project files, ${consoleFiles.length} console files, native pair ${hash.slice(0, 16)} (libduckdb.so gzipped to ${(libGz.length / 1e6).toFixed(1)} MB)`,

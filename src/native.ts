@@ -13,9 +13,11 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir, constants as osConstants, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import * as sea from "node:sea";
+import { runInThisContext } from "node:vm";
 import { gunzipSync } from "node:zlib";
 import { binaryManifest, type Manifest } from "./assets.js";
 
@@ -164,4 +166,27 @@ export function lazyDuckDBBinding(constants: Record<string, unknown>): object {
       },
     },
   );
+}
+
+/**
+ * A CommonJS module packed as the SEA asset `key` (a bundle of its own, needing only Node's
+ * built-ins), compiled on first use: a rarely used library kept out of the main script, whose size
+ * every command's start pays for. The proxy lists no keys (esbuild's import helpers copy them at
+ * import time: that must not compile the module); reading any property compiles it.
+ */
+export function lazyAsset(key: string): object {
+  let loaded: Record<PropertyKey, unknown> | undefined;
+  const real = () => {
+    if (loaded === undefined) {
+      const wrapper = runInThisContext(
+        `(function (exports, require, module, __filename, __dirname) {${sea.getAsset(key, "utf8")}\n})`,
+        { filename: key },
+      ) as (e: object, r: NodeJS.Require, m: { exports: object }, f: string, d: string) => void;
+      const module = { exports: {} };
+      wrapper(module.exports, createRequire(join(tmpdir(), key)), module, key, tmpdir());
+      loaded = module.exports as Record<PropertyKey, unknown>;
+    }
+    return loaded;
+  };
+  return new Proxy({}, { get: (_, property) => (property === "__esModule" ? undefined : real()[property]) });
 }

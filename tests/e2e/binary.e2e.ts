@@ -5,6 +5,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSmtpSink } from "../../src/notify/testing.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const BUILT = join(REPO, "build", "tickflow");
@@ -291,5 +292,32 @@ describe("a project made by the binary's init", () => {
       child.kill("SIGTERM");
     }
     expect(await exited).toBe(0);
+  });
+
+  it("sends an email (nodemailer, a lazily compiled asset of the binary) with notify test", async () => {
+    const smtp = await startSmtpSink();
+    try {
+      const dir = join(root, "mail");
+      await mkdir(dir);
+      await writeFile(
+        join(dir, "tickflow.yaml"),
+        `kind: deployments
+deployments: []
+channels:
+  ops-mail: {type: email, to: [ops@example.com], from: tickflow@example.com,
+             smtp: {host: 127.0.0.1, port: ${smtp.port}, tls: none}}
+`,
+      );
+      const sent = await run(["notify", "test", "ops-mail", "--file", "tickflow.yaml"], { cwd: dir });
+      expect([sent.code, sent.stderr, sent.stdout]).toEqual([
+        0,
+        "",
+        "sent a test message to ops-mail (email)\n",
+      ]);
+      expect(smtp.mails).toHaveLength(1);
+      expect(smtp.mails[0]!.data).toContain("Test message from tickflow");
+    } finally {
+      await smtp.close();
+    }
   });
 });

@@ -16,7 +16,7 @@ import {
   type PgStore,
   pgQuery,
 } from "../store/pg/index.js";
-import { startDaemon } from "./daemon.js";
+import { type DaemonOptions, startDaemon } from "./daemon.js";
 
 pgDescribe("tickflow worker on PostgreSQL", (server) => {
   let dir: string;
@@ -39,13 +39,9 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const state = async (id: string) =>
-    (await pgQuery<{ state: string }>(store.pool, "SELECT state FROM runs WHERE id = $1", [id])).rows[0]
-      ?.state;
-
-  it("is woken by NOTIFY, runs its pool's runs only, and stops cleanly", async () => {
-    const lines: string[] = [];
-    const worker = await startDaemon({
+  /** A worker of `pool` in this process; what it logs goes to `lines`. */
+  const startWorker = (pool: string, lines: string[], more: Partial<DaemonOptions>) =>
+    startDaemon({
       dbPath: server.url(),
       host: "127.0.0.1",
       port: 0,
@@ -53,11 +49,19 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
       env: {},
       log: (_level, message) => lines.push(message),
       worker: true,
-      claim: { pools: ["p"] },
-      name: "test:worker:p",
-      pollMs: 60_000,
+      claim: { pools: [pool] },
+      name: `test:worker:${pool}`,
       version: "test",
+      ...more,
     });
+
+  const state = async (id: string) =>
+    (await pgQuery<{ state: string }>(store.pool, "SELECT state FROM runs WHERE id = $1", [id])).rows[0]
+      ?.state;
+
+  it("is woken by NOTIFY, runs its pool's runs only, and stops cleanly", async () => {
+    const lines: string[] = [];
+    const worker = await startWorker("p", lines, { pollMs: 60_000 });
     try {
       // Its first look found nothing; from now on only a NOTIFY (or a minute) makes it look again.
       await new Promise((r) => setTimeout(r, 300));
@@ -92,19 +96,7 @@ pgDescribe("tickflow worker on PostgreSQL", (server) => {
 
   it("stops executing a run that another process crashed (its lease lost)", async () => {
     const lines: string[] = [];
-    const worker = await startDaemon({
-      dbPath: server.url(),
-      host: "127.0.0.1",
-      port: 0,
-      token: undefined,
-      env: {},
-      log: (_level, message) => lines.push(message),
-      worker: true,
-      claim: { pools: ["slow"] },
-      name: "test:worker:slow",
-      leaseMs: 600,
-      version: "test",
-    });
+    const worker = await startWorker("slow", lines, { leaseMs: 600 });
     try {
       const now = new Date();
       await createRunsPg(

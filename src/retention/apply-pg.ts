@@ -5,24 +5,22 @@
  * the same checks as on DuckDB before the commit. No CHECKPOINT: PostgreSQL's autovacuum frees the
  * space.
  */
-import { mkdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type pg from "pg";
 import { rebuildBarSymbolsPg } from "../store/pg/bar-symbols.js";
 import { countRowsPg, deleteRowsPg } from "../store/pg/retention.js";
 import { copyToScratch } from "../store/pg/to-scratch.js";
-import { type PgTx, pgQuery, withPgTransaction } from "../store/pg/transaction.js";
+import { type PgDb, type PgTx, pgQuery, withPgTransaction } from "../store/pg/transaction.js";
 import {
   type ApplyOptions,
+  applyCheckedParts,
   archiveRows,
-  checkArchived,
-  checkDeleted,
   countParquetRows,
+  dryRunOutcome,
+  type RuleOps,
   type RuleOutcome,
-  sum,
+  withArchiveStaging,
 } from "./apply.js";
-import { prepareArchive, publishStaged, removeFiles } from "./archive.js";
 import type { Part } from "./parts.js";
 
 let staged = 0;
@@ -39,76 +37,29 @@ export async function applyRulePg(
   options: ApplyOptions,
 ): Promise<RuleOutcome> {
   const { signal } = options;
-  if (options.dryRun) {
-    const tables: Record<string, number> = {};
-    for (const part of parts) tables[part.table] = await countRowsPg(pool, part.relation, part.where);
-    return { tables, deleted: sum(Object.values(tables)), archived: 0, files: [] };
-  }
-  const staging = options.archive === undefined ? undefined : prepareArchive(options.archive, options.stem);
-  const subfolder = (part: Part) => (parts.length > 1 ? part.table : "");
-  let published: string[] = [];
-  try {
-    return await withPgTransaction(pool, async (tx) => {
-      await pgQuery(tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-      const before = new Map<Part, { total: number; matching: number }>();
-      for (const part of parts) {
-        signal?.throwIfAborted();
-        before.set(part, {
-          total: await countRowsPg(tx, part.relation),
-          matching: await countRowsPg(tx, part.relation, part.where),
-        });
-      }
-      const archived = new Map<Part, number>();
-      if (staging !== undefined) {
-        for (const part of parts) {
-          const matching = before.get(part)?.matching ?? 0;
-          if (matching === 0) {
-            archived.set(part, 0);
-            continue;
-          }
-          const folder = join(staging, subfolder(part));
-          mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
-          const written = await archivePartPg(tx, pool, duck, part, folder, options.stem, signal);
-          checkArchived(part, written, await countParquetRows(duck, folder, signal), matching);
-          archived.set(part, written);
-        }
-      }
-      for (const part of parts) {
-        signal?.throwIfAborted();
-        await deleteRowsPg(tx, part);
-      }
-      // The per-symbol summary follows the bars in the same transaction (first dates move).
-      if (parts.some((p) => p.deleteFrom === "bars_daily")) await rebuildBarSymbolsPg(tx);
-      const tables: Record<string, number> = {};
-      for (const part of parts) {
-        const was = before.get(part) ?? { total: 0, matching: 0 };
-        const deleted = was.total - (await countRowsPg(tx, part.relation));
-        const left = await countRowsPg(tx, part.relation, part.where);
-        checkDeleted(part, {
-          deleted,
-          due: was.matching,
-          left,
-          archived: staging === undefined ? undefined : archived.get(part),
-        });
-        tables[part.table] = deleted;
-      }
-      if (staging !== undefined && options.archive !== undefined) {
-        published = publishStaged(staging, options.archive);
-      }
+  const opsIn = (db: PgDb): RuleOps => ({
+    count: (relation, where) => {
       signal?.throwIfAborted();
-      return {
-        tables,
-        deleted: sum(Object.values(tables)),
-        archived: sum([...archived.values()]),
-        files: published,
-      };
-    });
-  } catch (err) {
-    removeFiles(published);
-    throw err;
-  } finally {
-    if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
-  }
+      return countRowsPg(db, relation, where);
+    },
+    // Only inside the transaction (`db` is then a PgTx): the rows read from its snapshot.
+    archive: (part, folder) => archivePartPg(db as PgTx, pool, duck, part, folder, options.stem, signal),
+    archivedRows: (folder) => countParquetRows(duck, folder, signal),
+    deleteRows: async (part) => {
+      signal?.throwIfAborted();
+      await deleteRowsPg(db, part);
+    },
+    rebuildBarSymbols: () => rebuildBarSymbolsPg(db),
+  });
+  if (options.dryRun) return dryRunOutcome(opsIn(pool), parts);
+  return withArchiveStaging(options, (staging, published) =>
+    withPgTransaction(pool, async (tx) => {
+      await pgQuery(tx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      const outcome = await applyCheckedParts(opsIn(tx), parts, options, staging, published);
+      signal?.throwIfAborted();
+      return outcome;
+    }),
+  );
 }
 
 /**

@@ -42,75 +42,131 @@ export async function applyRule(
   options: ApplyOptions,
 ): Promise<RuleOutcome> {
   const { signal } = options;
+  const ops: RuleOps = {
+    count: (relation, where) => countRows(db, relation, where, signal),
+    archive: (part, folder) => archiveRows(db, part, folder, options.stem, signal),
+    archivedRows: (folder) => countParquetRows(db, folder, signal),
+    deleteRows: async (part) => {
+      await deleteRows(db, part, signal);
+    },
+    rebuildBarSymbols: () => rebuildBarSymbols(db),
+  };
   return withConnectionLock(db, async () => {
-    if (options.dryRun) {
-      const tables: Record<string, number> = {};
-      for (const part of parts) tables[part.table] = await countRows(db, part.relation, part.where, signal);
-      return { tables, deleted: sum(Object.values(tables)), archived: 0, files: [] };
-    }
-    const staging = options.archive === undefined ? undefined : prepareArchive(options.archive, options.stem);
-    // Several parts (runs and their rows): one subfolder each.
-    const subfolder = (part: Part) => (parts.length > 1 ? part.table : "");
-    let published: string[] = [];
-    await runScript(db, "BEGIN TRANSACTION", { signal });
-    try {
-      const before = new Map<Part, { total: number; matching: number }>();
-      for (const part of parts) {
-        before.set(part, {
-          total: await countRows(db, part.relation, undefined, signal),
-          matching: await countRows(db, part.relation, part.where, signal),
-        });
+    if (options.dryRun) return dryRunOutcome(ops, parts);
+    return withArchiveStaging(options, async (staging, published) => {
+      await runScript(db, "BEGIN TRANSACTION", { signal });
+      try {
+        const outcome = await applyCheckedParts(ops, parts, options, staging, published);
+        await runScript(db, "COMMIT", { signal });
+        return outcome;
+      } catch (err) {
+        await db.run("ROLLBACK").catch(() => {});
+        throw err;
       }
-      const archived = new Map<Part, number>();
-      if (staging !== undefined) {
-        for (const part of parts) {
-          const matching = before.get(part)?.matching ?? 0;
-          if (matching === 0) {
-            archived.set(part, 0);
-            continue;
-          }
-          const folder = join(staging, subfolder(part));
-          mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
-          const written = await archiveRows(db, part, folder, options.stem, signal);
-          const inFiles = await countParquetRows(db, folder, signal);
-          checkArchived(part, written, inFiles, matching);
-          archived.set(part, written);
-        }
-      }
-      for (const part of parts) await deleteRows(db, part, signal);
-      // The per-symbol summary follows the bars in the same transaction (first dates move).
-      if (parts.some((p) => p.deleteFrom === "bars_daily")) await rebuildBarSymbols(db);
-      const tables: Record<string, number> = {};
-      for (const part of parts) {
-        const was = before.get(part) ?? { total: 0, matching: 0 };
-        const deleted = was.total - (await countRows(db, part.relation, undefined, signal));
-        const left = await countRows(db, part.relation, part.where, signal);
-        checkDeleted(part, {
-          deleted,
-          due: was.matching,
-          left,
-          archived: staging === undefined ? undefined : archived.get(part),
-        });
-        tables[part.table] = deleted;
-      }
-      if (staging !== undefined && options.archive !== undefined) {
-        published = publishStaged(staging, options.archive);
-      }
-      await runScript(db, "COMMIT", { signal });
-      return {
-        tables,
-        deleted: sum(Object.values(tables)),
-        archived: sum([...archived.values()]),
-        files: published,
-      };
-    } catch (err) {
-      await db.run("ROLLBACK").catch(() => {});
-      removeFiles(published);
-      throw err;
-    } finally {
-      if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
-    }
+    });
   });
+}
+
+/** What applying a rule needs of a backend, within the transaction that deletes. */
+export interface RuleOps {
+  /** Rows of `relation` (matching `where` when given). */
+  count(relation: string, where?: string): Promise<number>;
+  /** Writes the part's rows to `folder` as Parquet; returns the rows written. */
+  archive(part: Part, folder: string): Promise<number>;
+  /** Rows readable from the Parquet files under `folder`. */
+  archivedRows(folder: string): Promise<number>;
+  deleteRows(part: Part): Promise<void>;
+  rebuildBarSymbols(): Promise<void>;
+}
+
+/** A dry run: the rows each part would delete. */
+export async function dryRunOutcome(ops: RuleOps, parts: readonly Part[]): Promise<RuleOutcome> {
+  const tables: Record<string, number> = {};
+  for (const part of parts) tables[part.table] = await ops.count(part.relation, part.where);
+  return { tables, deleted: sum(Object.values(tables)), archived: 0, files: [] };
+}
+
+/**
+ * Runs `work` with the rule's staging folder (none without an archive) and the list it fills with
+ * the files it moves into place: on failure they are removed; the staging folder goes either way.
+ */
+export async function withArchiveStaging<T>(
+  options: ApplyOptions,
+  work: (staging: string | undefined, published: string[]) => Promise<T>,
+): Promise<T> {
+  const staging = options.archive === undefined ? undefined : prepareArchive(options.archive, options.stem);
+  const published: string[] = [];
+  try {
+    return await work(staging, published);
+  } catch (err) {
+    removeFiles(published);
+    throw err;
+  } finally {
+    if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The rule inside its transaction, on either backend: counts, then the archive of each part (its
+ * rows = the rows in its files = the rows due), the deletes, the per-symbol summary, the checks
+ * (`checkDeleted`), and the files moved into place (added to `published`) before the caller commits.
+ */
+export async function applyCheckedParts(
+  ops: RuleOps,
+  parts: readonly Part[],
+  options: ApplyOptions,
+  staging: string | undefined,
+  published: string[],
+): Promise<RuleOutcome> {
+  // Several parts (runs and their rows): one subfolder each.
+  const subfolder = (part: Part) => (parts.length > 1 ? part.table : "");
+  const before = new Map<Part, { total: number; matching: number }>();
+  for (const part of parts) {
+    before.set(part, {
+      total: await ops.count(part.relation),
+      matching: await ops.count(part.relation, part.where),
+    });
+  }
+  const archived = new Map<Part, number>();
+  if (staging !== undefined) {
+    for (const part of parts) {
+      const matching = before.get(part)?.matching ?? 0;
+      if (matching === 0) {
+        archived.set(part, 0);
+        continue;
+      }
+      const folder = join(staging, subfolder(part));
+      mkdirSync(dirname(folder), { recursive: true }); // DuckDB creates the last level only
+      const written = await ops.archive(part, folder);
+      checkArchived(part, written, await ops.archivedRows(folder), matching);
+      archived.set(part, written);
+    }
+  }
+  for (const part of parts) await ops.deleteRows(part);
+  // The per-symbol summary follows the bars in the same transaction (first dates move).
+  if (parts.some((p) => p.deleteFrom === "bars_daily")) await ops.rebuildBarSymbols();
+  const tables: Record<string, number> = {};
+  for (const part of parts) {
+    const was = before.get(part) ?? { total: 0, matching: 0 };
+    const deleted = was.total - (await ops.count(part.relation));
+    const left = await ops.count(part.relation, part.where);
+    checkDeleted(part, {
+      deleted,
+      due: was.matching,
+      left,
+      archived: staging === undefined ? undefined : archived.get(part),
+    });
+    tables[part.table] = deleted;
+  }
+  if (staging !== undefined && options.archive !== undefined) {
+    published.push(...publishStaged(staging, options.archive));
+  }
+  return {
+    tables,
+    deleted: sum(Object.values(tables)),
+    archived: sum([...archived.values()]),
+    files: [...published],
+  };
 }
 
 /**

@@ -60,7 +60,12 @@ const nativeDir = dirname(
 );
 const loader = join(root, "dist", "native.js");
 /** Modules kept out of the main script: module name -> asset key. */
-const LAZY_MODULES = { nodemailer: "lib/nodemailer.cjs" };
+const LAZY_MODULES = {
+  nodemailer: "lib/nodemailer.cjs",
+  // PostgreSQL's client: only commands on a postgresql:// database use it.
+  pg: "lib/pg.cjs",
+  "pg-copy-streams": "lib/pg-copy-streams.cjs",
+};
 const validatorsModule = join(root, "dist", "config", "validators.js");
 
 // The bindings' exports that are not functions (sizeof_bool, the enums), from this very duckdb.node:
@@ -83,9 +88,10 @@ const bindingConstants = {};
 const seaPlugin = {
   name: "tickflow-sea",
   setup(build) {
-    // Rarely used and large (about 240 KB): nodemailer is not in the main script, whose size the
-    // start of every command pays for (V8 reads it all; its code cache grows with it). It is its own
-    // asset, compiled on the first email (`lazyAsset` in src/native.ts).
+    // Rarely used libraries (nodemailer, about 240 KB; the PostgreSQL client) are not in the main
+    // script, whose size the start of every command pays for (V8 reads it all; its code cache grows
+    // with it), nor run at start: each is an asset of its own, compiled on first use (`lazyAsset`
+    // in src/native.ts; imported by default, as the proxy lists no names).
     for (const [name, key] of Object.entries(LAZY_MODULES)) {
       build.onResolve({ filter: new RegExp(`^${name}$`) }, () => ({ path: name, namespace: "lazy-asset" }));
       build.onLoad({ filter: new RegExp(`^${name}$`), namespace: "lazy-asset" }, () => ({

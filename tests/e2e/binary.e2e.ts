@@ -6,6 +6,11 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSmtpSink } from "../../src/notify/testing.js";
+import {
+  adminStatement,
+  noThrowawayServerReason,
+  startThrowawayPostgres,
+} from "../../src/store/pg/throwaway-server.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const BUILT = join(REPO, "build", "tickflow");
@@ -201,6 +206,27 @@ describe("a project made by the binary's init", () => {
     expect(q.code).toBe(0);
     expect(JSON.parse(q.stdout)).toEqual([{ n: 10056 }]);
   });
+
+  it.skipIf(noThrowawayServerReason() !== undefined)(
+    "on PostgreSQL too: the demo runs and query reads it (pg and pg-copy-streams compiled from their assets)",
+    async () => {
+      const server = await startThrowawayPostgres();
+      try {
+        await adminStatement(server.base, "CREATE DATABASE e2e");
+        const env = { TICKFLOW_DB: `${server.base}/e2e` };
+        const r = await run(["run", "pipelines/demo.yaml"], { cwd: project, env });
+        expect(r.stderr).toMatch(/demo: 10056 bars of 4 symbols .* 99704 indicator values/);
+        expect(r.code).toBe(0);
+        const q = await run(["query", "SELECT count(*)::integer AS n FROM indicators", "--json"], {
+          cwd: project,
+          env,
+        });
+        expect([q.code, q.stderr, JSON.parse(q.stdout)]).toEqual([0, "", [{ n: 99704 }]]);
+      } finally {
+        server.stop();
+      }
+    },
+  );
 
   it("tickflow ui serves the console packed in the binary and the API's reads, and stops on SIGINT with 130", async () => {
     const child = spawn(binary, ["ui", "--port", "0", "--db", "tickflow.duckdb"], {

@@ -6,7 +6,7 @@
  */
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { from as copyFrom } from "pg-copy-streams";
+import copyStreams from "pg-copy-streams";
 import type { PgTx } from "./transaction.js";
 
 /** A value of one CSV field: text (always quoted, so "" is the empty string), a number, or NULL. */
@@ -39,7 +39,7 @@ export async function copyCsvPg(
   signal?: AbortSignal,
 ): Promise<number> {
   const copy = tx.client.query(
-    copyFrom(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`),
+    copyStreams.from(`COPY ${table} (${columns.join(", ")}) FROM STDIN WITH (FORMAT csv)`),
   );
   await pipeline(Readable.from(blocks, { objectMode: false }), copy, signal ? { signal } : {});
   return copy.rowCount;

@@ -12,7 +12,7 @@
  */
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import copyStreams from "pg-copy-streams";
 import { INDICATOR_TABLE, type IndicatorBars, quoteIdent, SERIES_TABLE } from "../indicators.js";
 import { isPgTx, type PgDb, type PgTx, pgQuery, withPgTransaction } from "./transaction.js";
 
@@ -186,7 +186,7 @@ export async function readIndicatorBarsPg(
       ORDER BY s.idx, b.date`;
     const chunks: Buffer[] = [];
     await pipeline(
-      client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`)),
+      client.query(copyStreams.to(`COPY (${query}) TO STDOUT (FORMAT binary)`)),
       new Writable({
         write(chunk: Buffer, _encoding, done) {
           chunks.push(chunk);
@@ -279,7 +279,7 @@ export async function copyTextRowsPg(
   columns: readonly string[],
   text: Iterable<string> | AsyncIterable<string>,
 ): Promise<number> {
-  const copy = tx.client.query(copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
+  const copy = tx.client.query(copyStreams.from(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
   await pipeline(Readable.from(text, { objectMode: false }), copy);
   return copy.rowCount;
 }
@@ -296,7 +296,7 @@ export async function copyBinaryRowsPg(
   tuples: Iterable<Buffer>,
 ): Promise<void> {
   const copy = tx.client.query(
-    copyFrom(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`),
+    copyStreams.from(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN (FORMAT binary)`),
   );
   function* framed(): Generator<Buffer> {
     yield COPY_BINARY_START;

@@ -13,10 +13,14 @@ import type { JsonValue } from "../values.js";
 
 type Parse = (text: string) => JsonValue;
 
-/** pg-types' array reader (its type declarations describe another form than it has). */
-const arrayParser = pg.types.arrayParser as unknown as {
-  create(text: string, item: (value: string | null) => JsonValue): { parse(): JsonValue[] };
-};
+/**
+ * pg-types' array reader (its type declarations describe another form than it has). Read when
+ * first needed, not at import: in the single binary `pg` is compiled on first use (`lazyAsset`).
+ */
+const arrayParser = () =>
+  pg.types.arrayParser as unknown as {
+    create(text: string, item: (value: string | null) => JsonValue): { parse(): JsonValue[] };
+  };
 
 /** NaN and infinities are not JSON: strings rather than a silent null (as on DuckDB). */
 function finiteOrText(text: string): JsonValue {
@@ -94,7 +98,7 @@ function parserOf(oid: number): Parse {
   if (element !== undefined) {
     const item = SCALARS.get(element) ?? asText;
     return (text) =>
-      arrayParser.create(text, (value: string | null) => (value === null ? null : item(value))).parse();
+      arrayParser().create(text, (value: string | null) => (value === null ? null : item(value))).parse();
   }
   return asText;
 }

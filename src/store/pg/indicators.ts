@@ -279,7 +279,9 @@ export async function copyTextRowsPg(
   columns: readonly string[],
   text: Iterable<string> | AsyncIterable<string>,
 ): Promise<number> {
-  const copy = tx.client.query(copyStreams.from(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`));
+  const copy = tx.client.query(
+    copyStreams.from(`COPY ${table} (${columns.map(quoteIdent).join(", ")}) FROM STDIN`),
+  );
   await pipeline(Readable.from(text, { objectMode: false }), copy);
   return copy.rowCount;
 }

@@ -98,7 +98,9 @@ function parserOf(oid: number): Parse {
   if (element !== undefined) {
     const item = SCALARS.get(element) ?? asText;
     return (text) =>
-      arrayParser().create(text, (value: string | null) => (value === null ? null : item(value))).parse();
+      arrayParser()
+        .create(text, (value: string | null) => (value === null ? null : item(value)))
+        .parse();
   }
   return asText;
 }
